@@ -1,0 +1,1 @@
+"""hpviz adapter for Optuna."""
