@@ -12,6 +12,7 @@ update and one comparison, with no random number drawn.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ class ReservoirLog:
     (0, 99)
     """
 
-    __slots__ = ("capacity", "seed", "seen", "_next", "_first", "_last", "_res", "_w", "_rng")
+    __slots__ = ("capacity", "seed", "seen", "_next", "_first", "_last", "_res", "_w", "_rng", "_draws", "_seed")
 
     def __init__(self, capacity: int = 512, seed: int | None = None):
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 2:
@@ -58,7 +59,11 @@ class ReservoirLog:
         self._last: tuple | None = None
         self._res: list[tuple] = []  # sample of the points between first and last
         self._w = 1.0
-        self._rng = np.random.default_rng(seed)
+        # Python's Mersenne Twister: ~20x cheaper per draw than a NumPy Generator.
+        # Its state is rebuilt from (seed, number of draws), which keeps saved logs small.
+        self._seed = seed if seed is not None else random.SystemRandom().getrandbits(63)
+        self._rng = random.Random(self._seed)
+        self._draws = 0
 
     # The fast path is deliberately tiny: build the point, swap it in as the
     # last one, count, compare. Everything else happens in ``_offer``.
@@ -83,29 +88,27 @@ class ReservoirLog:
             self._next = 3
             return
         m = n - 2  # ``prev`` is the m-th point between first and last
+        rnd = self._rng.random
         if m <= k:
             self._res.append(prev)
             if m < k:
                 self._next = n + 1
-            else:
-                self._w = math.exp(math.log(self._rng.random()) / k)
-                self._next = n + self._skip() + 1
-            return
-        if k == 0:
+                return
+            self._w = math.exp(math.log(1.0 - rnd()) / k)
+            self._draws += 1
+        elif k == 0:
             self._next = _INF
             return
-        self._res[int(self._rng.integers(k))] = prev
-        self._w *= math.exp(math.log(self._rng.random()) / k)
-        self._next = n + self._skip() + 1
-
-    def _skip(self) -> int:
-        # Number of points to pass over before the next one kept (Algorithm L).
-        u = self._rng.random()
-        if self._w >= 1.0:
-            return 0
-        if self._w <= 0.0:
-            return 2**62
-        return int(math.floor(math.log(u) / math.log1p(-self._w)))
+        else:
+            # Inlined on purpose: this runs ~k*ln(n/k) times, the rest of append is a counter.
+            self._res[int(rnd() * k)] = prev
+            self._w *= math.exp(math.log(1.0 - rnd()) / k)
+            self._draws += 2
+        # Skip length of Algorithm L: floor(log(u) / log(1 - W)), u in (0, 1].
+        self._draws += 1
+        denominator = math.log1p(-self._w) if self._w > 0.0 else -0.0
+        skip = math.log(1.0 - rnd()) / denominator if denominator != 0.0 else math.inf
+        self._next = n + (int(skip) if skip < 2**62 else 2**62) + 1
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -178,7 +181,8 @@ class ReservoirLog:
             "first": _point_state(self._first),
             "last": _point_state(self._last),
             "middle": [_point_state(p) for p in self._res],
-            "rng": self._rng.bit_generator.state,
+            "rng_seed": self._seed,
+            "rng_draws": self._draws,
         }
 
     @classmethod
@@ -190,8 +194,11 @@ class ReservoirLog:
         log._first = _point_from_state(state["first"])
         log._last = _point_from_state(state["last"])
         log._res = [_point_from_state(p) for p in state["middle"]]
-        if state.get("rng") is not None:
-            log._rng.bit_generator.state = state["rng"]
+        log._seed = int(state["rng_seed"])
+        log._rng = random.Random(log._seed)
+        for _ in range(int(state["rng_draws"])):  # replay to the saved position
+            log._rng.random()
+        log._draws = int(state["rng_draws"])
         return log
 
 

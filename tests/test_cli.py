@@ -1,0 +1,42 @@
+"""The ``hpviz`` console script."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import hpviz
+from hpviz.cli import main
+
+HPVIZ = str(Path(sys.executable).parent / "hpviz")
+
+
+def test_version_from_console_script():
+    out = subprocess.run([HPVIZ, "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"hpviz {hpviz.__version__}"
+
+
+def test_adapters_lists_the_three(capsys):
+    assert main(["adapters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert {line.split()[0] for line in lines} >= {"optuna", "raytune", "hyperopt"}
+
+
+def test_report_without_source_is_a_clear_error(capsys):
+    assert main(["report", "-o", "x.html"]) == 1
+    assert "give a SOURCE" in capsys.readouterr().err
+
+
+def test_report_storage_needs_study(capsys):
+    assert main(["report", "--optuna-storage", "sqlite:///x.db"]) == 1
+    assert "--study" in capsys.readouterr().err
+
+
+def test_report_of_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.json"), "-o", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hpviz: error:") and "nope.json" in err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "report" in capsys.readouterr().out
