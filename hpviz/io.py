@@ -71,6 +71,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; give it the mode a plain open() would (or the old file's).
+        os.chmod(tmp, _target_mode(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -83,6 +85,23 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
             pass
         raise
     return path
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: do it once, at import, not while callbacks run in threads.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o666 & ~_UMASK
 
 
 # --------------------------------------------------------------------------- value encoding

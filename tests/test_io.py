@@ -127,3 +127,13 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
         atomic_write(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temp file left behind
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    fresh = atomic_write(tmp_path / "fresh.txt", "x")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert fresh.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+    os.chmod(plain, 0o640)
+    atomic_write(plain, "y")
+    assert plain.stat().st_mode & 0o777 == 0o640 and plain.read_text() == "y"
