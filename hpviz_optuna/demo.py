@@ -1,0 +1,131 @@
+"""The bundled demo with Optuna: tune an MLP on digits for a few steering rounds.
+
+Round 1 searches :data:`hpviz.demo.DEMO_SPACE` with TPE and a MedianPruner
+(validation accuracy reported each epoch); every later round searches the
+space :func:`hpviz.suggest_space` refined from the trials so far, sampled
+through :func:`hpviz_optuna.suggest` in a new study (Optuna fixes categorical
+choices and log scales per study), all recorded by one :class:`HpvizCallback`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Any
+
+import hpviz
+from hpviz_optuna.callback import HpvizCallback
+from hpviz_optuna.space import suggest, to_optuna
+
+__all__ = ["run_demo"]
+
+logger = logging.getLogger("hpviz")
+
+
+def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
+             *, n_epochs: int | None = None) -> hpviz.Experiment:
+    """Tune the demo MLP for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+
+    Parameters
+    ----------
+    n_trials:
+        Trials per round.
+    rounds:
+        Steering rounds; round ``k > 1`` searches ``hpviz.suggest_space``'s refined
+        space (if the suggestion fails, the round keeps the previous space and
+        says why in its note).
+    seed:
+        Seeds the data split, the sampler and the models.
+    workdir:
+        Accepted for the ``hpviz demo`` hook; the study is kept in memory.
+    n_epochs:
+        Epochs per trial (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+    """
+    import optuna
+
+    from hpviz import demo
+
+    if n_trials < 1 or rounds < 1:
+        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    epochs = n_epochs or demo.DEMO_EPOCHS
+    data = demo.load_data(seed)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return _tune(optuna, demo, data, n_trials, rounds, seed, epochs)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _tune(optuna: Any, demo: Any, data: Any, n_trials: int, rounds: int, seed: int, epochs: int) -> hpviz.Experiment:
+    cb = HpvizCallback(space=demo.DEMO_SPACE, name="hpviz demo: MLP on digits (Optuna)")
+    space = demo.DEMO_SPACE
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, space)
+        acc = float("nan")
+        for epoch, acc in demo.train_epochs(params, data, n_epochs=epochs, seed=seed):
+            trial.report(acc, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return acc
+
+    previous: list[Any] = []
+    for rnd in range(rounds):
+        if rnd > 0:
+            space = _next_space(cb, space)
+        # One study per round: Optuna cannot change a categorical's choices or a parameter's
+        # log scale within a study, and refined spaces may do both.
+        study = optuna.create_study(
+            study_name=f"hpviz-demo-optuna-round{rnd + 1}",
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed + rnd),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([demo.DEMO_OBJECTIVE])
+        study.add_trials(_warm_start(optuna, previous, space))
+        study.optimize(objective, n_trials=n_trials, callbacks=[cb])
+        previous += [t for t in study.get_trials(deepcopy=False) if t.number >= len(study.trials) - n_trials]
+        best = cb.experiment.best() if cb.experiment is not None else None
+        logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
+                    None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+    return cb.experiment
+
+
+def _warm_start(optuna: Any, trials: list[Any], space: hpviz.SearchSpace) -> list[Any]:
+    """Earlier rounds' finished trials that lie in ``space``, re-declared on its distributions.
+
+    Added to the new round's study (``study.add_trials`` calls no callback, so
+    they are not recorded twice) to give TPE and the pruner a head start.
+    """
+    dists = to_optuna(space, drop_log_step=True)
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    out = []
+    for t in trials:
+        if t.state not in states or set(t.params) != set(space):
+            continue
+        if not all(space[k].contains(v) for k, v in t.params.items()):
+            continue
+        out.append(optuna.trial.create_trial(
+            params=dict(t.params), distributions=dists, values=t.values, state=t.state,
+            intermediate_values=dict(t.intermediate_values), user_attrs={"hpviz_warm_start": True},
+        ))
+    return out
+
+
+def _next_space(cb: HpvizCallback, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
+    """Start the next round on the refined space, or on the same space if suggesting fails."""
+    try:
+        suggestion: Any = hpviz.suggest_space(cb.experiment)
+        new_space = suggestion.space
+        cb.next_round(new_space, suggestion.changes)
+        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
+        return new_space
+    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
+        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
+                       type(exc).__name__, exc)
+        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
+        return space
