@@ -1,0 +1,96 @@
+"""The bundled demo with Hyperopt: tune an MLP on digits for a few steering rounds.
+
+Round 1 searches :data:`hpviz.demo.DEMO_SPACE` (exported with
+:func:`hpviz_hyperopt.to_hyperopt`) with TPE; every later round searches the
+space :func:`hpviz.suggest_space` refined from the trials so far, in a fresh
+``Trials`` object (the choice indices of the old trials would mean other options
+in the new space), all recorded by one :class:`HpvizCallback`.
+
+Hyperopt has no intermediate-value API and no pruning: each trial trains for
+every epoch and returns its per-epoch validation accuracies in
+``result["curve"]``, which the callback puts into the trial's ReservoirLog.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+import hpviz
+from hpviz_hyperopt.callback import HpvizCallback
+from hpviz_hyperopt.space import to_hyperopt
+
+__all__ = ["run_demo"]
+
+logger = logging.getLogger("hpviz")
+
+
+def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
+             *, n_epochs: int | None = None) -> hpviz.Experiment:
+    """Tune the demo MLP for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+
+    Parameters
+    ----------
+    n_trials:
+        Trials per round.
+    rounds:
+        Steering rounds; round ``k > 1`` searches ``hpviz.suggest_space``'s refined
+        space (if the suggestion fails, the round keeps the previous space and says
+        why in its note).
+    seed:
+        Seeds the data split, TPE (``rstate=np.random.default_rng(seed + round)``) and the models.
+    workdir:
+        Accepted for the ``hpviz demo`` hook; the trials are kept in memory.
+    n_epochs:
+        Epochs per trial (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+    """
+    from hyperopt import STATUS_OK, Trials, fmin, tpe
+
+    from hpviz import demo
+
+    if n_trials < 1 or rounds < 1:
+        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    epochs = n_epochs or demo.DEMO_EPOCHS
+    data = demo.load_data(seed)
+    space = demo.DEMO_SPACE
+    cb = HpvizCallback(space, objective=demo.DEMO_OBJECTIVE, direction="max",
+                       name="hpviz demo: MLP on digits (Hyperopt)")
+
+    def objective(params: dict[str, Any]) -> dict[str, Any]:
+        curve = list(demo.train_epochs(params, data, n_epochs=epochs, seed=seed))
+        acc = curve[-1][1]
+        # hyperopt minimizes "loss"; hpviz records val_accuracy (maximized) and the curve
+        return {"loss": -acc, "status": STATUS_OK, demo.DEMO_OBJECTIVE: acc, "curve": curve}
+
+    algo = functools.partial(tpe.suggest, n_startup_jobs=max(3, min(20, n_trials // 3)))
+    for rnd in range(rounds):
+        if rnd > 0:
+            space = _next_space(cb, space)
+        trials = Trials()
+        fmin(objective, to_hyperopt(space), algo=algo, max_evals=n_trials, trials=trials,
+             rstate=np.random.default_rng(seed + rnd), early_stop_fn=cb, show_progressbar=False)
+        cb.update(trials)
+        best = cb.experiment.best()
+        logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
+                    None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+    return cb.experiment
+
+
+def _next_space(cb: HpvizCallback, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
+    """Start the next round on the refined space, or on the same space if suggesting fails."""
+    try:
+        suggestion: Any = hpviz.suggest_space(cb.experiment)
+        new_space = suggestion.space
+        to_hyperopt(new_space)  # fail here, not inside fmin, if it cannot be exported
+        cb.next_round(new_space, suggestion.changes)
+        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
+        return new_space
+    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
+        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
+                       type(exc).__name__, exc)
+        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
+        return space
