@@ -1,0 +1,114 @@
+"""The bundled demo with Ray Tune: tune an MLP on digits for a few steering rounds.
+
+Each round is one ``Tuner.fit()`` with random search (seeded) and an ASHA
+scheduler over the epochs; round 1 searches :data:`hpviz.demo.DEMO_SPACE`,
+every later round the space :func:`hpviz.suggest_space` refined from the
+trials so far (exported with :func:`hpviz_raytune.to_tune`). One
+:class:`HpvizCallback` records all rounds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hpviz
+from hpviz_raytune.space import to_tune
+
+__all__ = ["run_demo"]
+
+logger = logging.getLogger("hpviz")
+
+
+def _trainable(config: dict[str, Any], data: Any = None, n_epochs: int = 12, seed: int = 0) -> None:
+    """One trial: train the MLP epoch by epoch, reporting validation accuracy (ASHA may stop it)."""
+    from ray import tune
+
+    from hpviz import demo
+
+    for _epoch, acc in demo.train_epochs(config, data, n_epochs=n_epochs, seed=seed):
+        tune.report({demo.DEMO_OBJECTIVE: acc})
+
+
+def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
+             *, n_epochs: int | None = None) -> hpviz.Experiment:
+    """Tune the demo MLP with Ray Tune for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+
+    Parameters
+    ----------
+    n_trials:
+        Trials per round.
+    rounds:
+        Steering rounds; round ``k > 1`` searches ``hpviz.suggest_space``'s refined
+        space (if the suggestion fails, the round keeps the previous space and
+        its note says why).
+    seed:
+        Seeds the data split, the random search and the models.
+    workdir:
+        Ray's ``storage_path`` is ``workdir/ray_results`` (default: a temporary directory).
+    n_epochs:
+        Epochs per trial, ASHA's ``max_t`` (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+
+    Ray is started with ``num_cpus=2`` (no dashboard) if it is not running,
+    and shut down again at the end in that case.
+    """
+    import ray
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from hpviz import demo
+    from hpviz_raytune.callback import HpvizCallback
+
+    if n_trials < 1 or rounds < 1:
+        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    epochs = int(n_epochs or demo.DEMO_EPOCHS)
+    storage = Path(workdir).resolve() / "ray_results" if workdir else Path(tempfile.mkdtemp(prefix="hpviz-ray-demo-"))
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        data = demo.load_data(seed)
+        cb = HpvizCallback(space=demo.DEMO_SPACE, metric=demo.DEMO_OBJECTIVE, mode="max",
+                           name="hpviz demo: MLP on digits (Ray Tune)")
+        space = demo.DEMO_SPACE
+        for rnd in range(rounds):
+            if rnd > 0:
+                space = _next_space(cb, space)
+            tuner = tune.Tuner(
+                tune.with_parameters(_trainable, data=data, n_epochs=epochs, seed=seed),
+                param_space=to_tune(space),
+                tune_config=tune.TuneConfig(
+                    metric=demo.DEMO_OBJECTIVE, mode="max", num_samples=n_trials,
+                    scheduler=ASHAScheduler(max_t=epochs, grace_period=min(2, epochs), reduction_factor=2),
+                    search_alg=BasicVariantGenerator(random_state=seed + rnd), reuse_actors=True,
+                ),
+                run_config=tune.RunConfig(name=f"hpviz-demo-round{rnd + 1}", storage_path=str(storage),
+                                          callbacks=[cb], verbose=0),
+            )
+            tuner.fit()
+            best = cb.experiment.best()
+            logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
+                        None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+        return cb.experiment
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _next_space(cb: Any, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
+    """Start the next round on the refined space, or on the same space if suggesting fails."""
+    try:
+        suggestion: Any = hpviz.suggest_space(cb.experiment)
+        new_space = suggestion.space
+        cb.next_round(new_space, suggestion.changes)
+        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
+        return new_space
+    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
+        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
+                       type(exc).__name__, exc)
+        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
+        return space
