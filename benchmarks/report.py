@@ -1,0 +1,156 @@
+"""Full hpviz report against Optuna's own Matplotlib plots, on the same study, in one run.
+
+Usage: python benchmarks/report.py [--trials 5000] [--params 20] [--steps 50] [--repeat 1]
+
+Builds one synthetic tuning run (``--trials`` trials over ``--params``
+parameters, each with a ``--steps``-step learning curve; 5% failed, 10%
+pruned), converts it to an Optuna study (``optuna.create_study`` +
+``study.add_trials`` of ``optuna.trial.create_trial``), then times
+
+* hpviz: ``hpviz.report(exp, "report.html")`` — every view (diagnosis,
+  fANOVA importance with 16 trees and pairs, marginals, suggestions, ...),
+  each rendered to PNG and inlined into one HTML file;
+* Optuna: ``optuna.visualization.matplotlib`` ``plot_optimization_history``,
+  ``plot_param_importances``, ``plot_slice`` and ``plot_parallel_coordinate``,
+  each figure rendered to PNG at the same dpi.
+
+and prints both times and the ratio (target: hpviz / Optuna <= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import hpviz
+from hpviz import Categorical, Float, Int, SearchSpace, TrialState
+from hpviz.testing import make_experiment
+
+
+def make_space(n_params: int) -> SearchSpace:
+    kinds = [lambda: Float(-5.0, 5.0), lambda: Float(1e-5, 1e-1, log=True), lambda: Int(8, 512, log=True),
+             lambda: Categorical(["relu", "tanh", "gelu", "swish"])]
+    prefix = ["x", "lr", "units", "act"]
+    return SearchSpace({f"{prefix[i % 4]}{i}": kinds[i % 4]() for i in range(n_params)})
+
+
+def objective(p: dict) -> float:
+    value = (p["x0"] - 1.0) ** 2 + 0.5 * (math.log10(p["lr1"]) + 3.0) ** 2
+    value += 0.0 if p["act3"] == "relu" else 0.4
+    if "x4" in p and "lr5" in p:
+        value += 0.2 * p["x4"] * math.log10(p["lr5"])  # an interaction
+    return value
+
+
+def to_optuna(exp: hpviz.Experiment):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {}
+    for name, p in exp.space.items():
+        if isinstance(p, Categorical):
+            dists[name] = optuna.distributions.CategoricalDistribution(list(p.choices))
+        elif isinstance(p, Int):
+            dists[name] = optuna.distributions.IntDistribution(p.low, p.high, log=p.log)
+        else:
+            dists[name] = optuna.distributions.FloatDistribution(p.low, p.high, log=p.log)
+    states = {TrialState.COMPLETE: optuna.trial.TrialState.COMPLETE, TrialState.PRUNED: optuna.trial.TrialState.PRUNED,
+              TrialState.FAIL: optuna.trial.TrialState.FAIL}
+    obj = exp.primary
+    frozen = []
+    for t in exp.trials:
+        inter = {}
+        if t.log is not None:
+            steps, vals = t.log.series(obj)
+            inter = {int(s): float(v) for s, v in zip(steps, vals) if math.isfinite(v)}
+        complete = t.state is TrialState.COMPLETE
+        frozen.append(optuna.trial.create_trial(
+            params=dict(t.params), distributions=dists, value=t.values.get(obj) if complete else None,
+            state=states[t.state], intermediate_values=inter))
+    study = optuna.create_study(direction="minimize" if exp.objectives[obj] == "min" else "maximize")
+    study.add_trials(frozen)
+    return study
+
+
+def time_optuna(study, dpi: int) -> tuple[float, dict[str, float]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as omp
+
+    parts = {}
+    t_all = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ExperimentalWarning on every call
+        for name in ("plot_optimization_history", "plot_param_importances", "plot_slice", "plot_parallel_coordinate"):
+            t0 = time.perf_counter()
+            out = getattr(omp, name)(study)
+            ax = np.ravel(out)[0] if isinstance(out, np.ndarray) else out
+            buf = io.BytesIO()
+            ax.figure.savefig(buf, format="png", dpi=dpi)
+            plt.close(ax.figure)
+            parts[name] = time.perf_counter() - t0
+    return time.perf_counter() - t_all, parts
+
+
+def time_hpviz(exp: hpviz.Experiment, out: Path, dpi: int) -> tuple[float, dict[str, float]]:
+    parts: dict[str, float] = {}
+    last = [time.perf_counter(), None]
+
+    def progress(label: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if last[1] is not None:
+            parts[last[1]] = now - last[0]
+        last[0], last[1] = now, label
+
+    t0 = time.perf_counter()
+    hpviz.report(exp, out, progress=progress, dpi=dpi)
+    return time.perf_counter() - t0, parts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=5000)
+    ap.add_argument("--params", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--dpi", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=1, help="best of N runs of each")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    exp = make_experiment(args.trials, make_space(args.params), objective, log_steps=args.steps,
+                          fail_rate=0.05, prune_rate=0.10, seed=0, name="benchmark")
+    study = to_optuna(exp)
+    print(f"data: {args.trials} trials x {args.params} params, {args.steps}-step logs "
+          f"(built in {time.perf_counter() - t0:.1f} s)")
+    # warm both (imports, font cache) outside the timing
+    with tempfile.TemporaryDirectory() as tmp:
+        hpviz.report(make_experiment(30, log_steps=5), Path(tmp) / "warm.html")
+        time_optuna(to_optuna(make_experiment(20, log_steps=5)), args.dpi)
+        best_h, best_o = (math.inf, {}), (math.inf, {})
+        for _ in range(args.repeat):
+            # alternate so machine load hits both alike
+            h = time_hpviz(exp, Path(tmp) / "report.html", args.dpi)
+            o = time_optuna(study, args.dpi)
+            best_h, best_o = min(best_h, h, key=lambda r: r[0]), min(best_o, o, key=lambda r: r[0])
+        size = (Path(tmp) / "report.html").stat().st_size
+    print(f"\nhpviz full report (11 views, HTML {size / 1e6:.1f} MB): {best_h[0]:7.2f} s")
+    for k, v in best_h[1].items():
+        print(f"    {k:<32} {v:6.2f} s")
+    print(f"optuna 4 matplotlib plots:                 {best_o[0]:7.2f} s")
+    for k, v in best_o[1].items():
+        print(f"    {k:<32} {v:6.2f} s")
+    ratio = best_h[0] / best_o[0]
+    print(f"\nratio hpviz / optuna = {ratio:.2f}  (target <= 1: {'met' if ratio <= 1 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Importance view: fANOVA individual fractions with error bars, the unexplained rest, pairwise heat map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from hpviz.plot._common import COLORS, message, new_figure, short, style
+
+__all__ = ["importance"]
+
+
+def _result(obj: Any, **kwargs: Any) -> Any:
+    if hasattr(obj, "individual") and hasattr(obj, "pairwise"):
+        return obj
+    from hpviz.analysis.importance import importance as compute
+
+    return compute(obj, **kwargs)
+
+
+def _bars(ax: Axes, imp: Any, max_params: int) -> None:
+    ind = imp.individual.sort_values(ascending=False)
+    std = imp.individual_std.reindex(ind.index).fillna(0.0)
+    total = len(ind)
+    shown = ind.iloc[:max_params]
+    pair_sum = float(np.clip(imp.pairwise.sum(), 0, 1)) if len(imp.pairwise) else 0.0
+    rest = float(max(0.0, 1.0 - float(ind.sum()) - pair_sum))
+    hidden = float(ind.iloc[max_params:].sum())
+    labels = [short(n, 24) for n in shown.index]
+    vals = list(shown.to_numpy(dtype=float))
+    errs = list(std.iloc[:max_params].to_numpy(dtype=float))
+    colors = [COLORS["complete"]] * len(vals)
+    if hidden > 0:
+        labels.append(f"{total - max_params} other params")
+        vals.append(hidden)
+        errs.append(0.0)
+        colors.append("#8fb3d1")
+    if len(imp.pairwise):
+        labels.append("all pairwise interactions")
+        vals.append(pair_sum)
+        errs.append(0.0)
+        colors.append("#CC79A7")
+    labels.append("unexplained (higher order, noise)")
+    vals.append(rest)
+    errs.append(0.0)
+    colors.append("#cfcfcf")
+    y = np.arange(len(vals))
+    ax.barh(y, vals, xerr=errs, color=colors, height=0.7, error_kw=dict(ecolor="0.25", lw=0.9, capsize=2.5))
+    for yi, v, e in zip(y, vals, errs):
+        # right of the error bar, on a white patch so grid lines do not cross the digits
+        ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
+                bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    reach = max([v + e for v, e in zip(vals, errs)] + [0.05])
+    ax.set_xlim(0, min(1.2, reach * 1.1 + 0.1))  # room for the % labels
+    ax.set_xlabel("fraction of variance explained")
+    ax.set_ylabel("hyperparameter")
+    ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
+    ax.grid(False, axis="y")
+
+
+def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
+    pw = imp.pairwise
+    total = len({n for pair in pw.index for n in pair})
+    ax.set_xlabel("hyperparameter")
+    ax.set_ylabel("hyperparameter")
+    if not len(pw):
+        message(ax, "pairwise interactions not computed\n(or fewer than two parameters)")
+        return
+    # the parameters taking part in the strongest pairs, by first appearance
+    names: list[str] = []
+    for a, b in pw.sort_values(ascending=False).index:
+        for n in (a, b):
+            if n not in names:
+                names.append(n)
+        if len(names) >= max_params:
+            break
+    names = names[:max_params]
+    k = len(names)
+    pos = {n: i for i, n in enumerate(names)}
+    mat = np.full((k, k), np.nan)
+    for (a, b), v in pw.items():
+        if a in pos and b in pos:
+            mat[pos[a], pos[b]] = mat[pos[b], pos[a]] = v
+    mat = 100 * mat  # in percent
+    vmax = float(np.nanmax(mat)) if np.isfinite(mat).any() else 1.0
+    im = ax.imshow(mat, cmap="Purples", vmin=0, vmax=max(vmax, 1e-9), aspect="equal")
+    if k <= 10:
+        digits = 1 if vmax >= 1 else 2
+        for i in range(k):
+            for j in range(k):
+                v = mat[i, j]
+                if np.isfinite(v) and round(v, digits) > 0:  # blank cells read faster than 0.00
+                    ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=7,
+                            color="white" if v > 0.6 * vmax else "0.15")
+    labels = [short(n, 14) for n in names]
+    ax.set_xticks(range(k), labels, rotation=45, ha="right")
+    ax.set_yticks(range(k), labels)
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label="% of variance in the pair's interaction", shrink=0.85)
+    ax.set_title("Strongest pairwise interactions" + (f" ({k} of {total} params)" if k < total else ""), loc="left")
+
+
+def importance(result_or_obj: Any, ax: Axes | None = None, *, max_params: int = 15, pairs: bool = True,
+               **kwargs: Any) -> Axes | Figure:
+    """fANOVA importance: individual bars with error, the unexplained rest, and the pairwise heat map.
+
+    Parameters
+    ----------
+    result_or_obj:
+        An :class:`hpviz.Importance`, or anything :func:`hpviz.importance` accepts (it is then computed
+        with ``kwargs``).
+    ax:
+        Draw the bars only on it and return it; without it a Figure with bars and heat map is returned.
+    max_params:
+        At most this many bars (and heat-map rows); the rest are summed / noted.
+    """
+    imp = _result(result_or_obj, **kwargs)
+    max_params = max(1, int(max_params))
+    with style():
+        if ax is not None:
+            _bars(ax, imp, max_params)
+            return ax
+        n_bars = min(len(imp.individual), max_params) + 3
+        show_heat = pairs and len(imp.pairwise) > 0
+        fig = new_figure(12 if show_heat else 8, max(3.2, 0.8 + 0.3 * n_bars))
+        if show_heat:
+            ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
+            _bars(ax1, imp, max_params)
+            _heat(ax2, imp, fig, min(max_params, 10))
+        else:
+            _bars(fig.add_subplot(), imp, max_params)
+        fig.suptitle(f"Importance of each hyperparameter for {imp.objective} "
+                     f"({imp.n_used} trials, {imp.n_trees} trees)")
+        return fig

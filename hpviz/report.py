@@ -1,0 +1,585 @@
+"""The static report: every view as HTML (self-contained), PDF (multi-page) or a folder of PNGs.
+
+Each view is drawn in isolation: an analysis that is missing, has too little
+data, or fails is shown as a note in the report (and logged), never as a
+crash of the whole report. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hpviz.errors import InsufficientDataError, SchemaError
+from hpviz.schema import Experiment
+
+__all__ = ["report", "VIEWS"]
+
+log = logging.getLogger("hpviz.report")
+
+_MARKER = ".hpviz-report"
+
+
+class _Skip(Exception):
+    """A view that does not apply (or whose analysis is not installed): a note, not a failure."""
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class _Context:
+    exp: Experiment
+    objective: str
+    top_k: int = 10
+    max_params: int = 12
+    seed: int = 0
+    max_points: int = 2000
+    n_trees: int = 16
+    cache: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)  # extra HTML text per view (code blocks)
+    notes: dict[str, str] = field(default_factory=dict)  # remarks on a view that did draw
+
+    def analysis(self, key: str) -> Any:
+        """Run (once) and return an analysis result; raises what the analysis raised, every time."""
+        if key not in self.cache:
+            try:
+                self.cache[key] = (True, _ANALYSES[key](self))
+            except Exception as exc:  # noqa: BLE001 - remembered and re-raised to each view that needs it
+                self.cache[key] = (False, exc)
+        ok, value = self.cache[key]
+        if not ok:
+            raise value
+        return value
+
+    def optional(self, key: str) -> Any:
+        """An analysis result if it is available and succeeds, else None (for views that only use it to rank)."""
+        try:
+            return self.analysis(key)
+        except Exception:  # noqa: BLE001 - the view falls back to drawing without it
+            return None
+
+
+def _module(name: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            raise _Skip(f"analysis {name} is not available in this installation") from exc
+        raise
+
+
+def _an_diagnosis(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.progress").diagnose(ctx.exp, objective=ctx.objective)
+
+
+def _an_importance(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.importance").importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees,
+                                                                 seed=ctx.seed)
+
+
+def _an_suggestion(ctx: _Context) -> Any:
+    # reuse the forest of the importance view instead of fitting another one
+    return _module("hpviz.analysis.suggest").suggest_space(ctx.exp, objective=ctx.objective, seed=ctx.seed,
+                                                           importance=ctx.optional("importance"))
+
+
+def _an_rounds(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.suggest").compare_rounds(ctx.exp, objective=ctx.objective)
+
+
+def _an_expected(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.budget").expected_best(ctx.exp, objective=ctx.objective)
+
+
+def _an_pareto(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.select").pareto_front(ctx.exp)
+
+
+def _an_topk(ctx: _Context) -> Any:
+    return _module("hpviz.analysis.select").top_k(ctx.exp, k=ctx.top_k, objective=ctx.objective)
+
+
+_ANALYSES: dict[str, Callable[[_Context], Any]] = {
+    "diagnosis": _an_diagnosis,
+    "importance": _an_importance,
+    "suggestion": _an_suggestion,
+    "rounds": _an_rounds,
+    "expected_best": _an_expected,
+    "pareto": _an_pareto,
+    "top_k": _an_topk,
+}
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _v_progress(ctx: _Context) -> Any:
+    from hpviz.plot.progress import progress
+
+    return progress(ctx.exp, objective=ctx.objective, diagnosis=ctx.optional("diagnosis"))
+
+
+def _v_findings(ctx: _Context) -> Any:
+    from hpviz.plot.findings import findings
+
+    return findings(ctx.analysis("diagnosis"))
+
+
+def _v_suggestions(ctx: _Context) -> Any:
+    from hpviz.plot.findings import space_code, suggestions
+
+    sugg = ctx.analysis("suggestion")
+    framework = _framework(ctx.exp)
+    code = space_code(sugg.space, framework)
+    if framework is not None:
+        # check that the installed adapter really exports the refined space (what the snippet's comment promises)
+        try:
+            from hpviz.plugins import get_plugin_manager
+
+            native = get_plugin_manager().hook.hpviz_export_space(space=sugg.space, framework=framework)
+            if native is None:
+                ctx.notes["suggestions"] = f"no installed adapter exports spaces to {framework}"
+        except Exception as exc:  # noqa: BLE001 - the code snippet above is still valid
+            ctx.notes["suggestions"] = f"the {framework} adapter could not export this space: {exc}"
+    ctx.texts["suggestions"] = code
+    return suggestions(sugg, framework=framework)
+
+
+def _v_importance(ctx: _Context) -> Any:
+    from hpviz.plot.importance import importance
+
+    return importance(ctx.analysis("importance"), max_params=ctx.max_params)
+
+
+def _v_marginals(ctx: _Context) -> Any:
+    from hpviz.plot.marginals import marginals
+
+    return marginals(ctx.analysis("importance"), experiment=ctx.exp, objective=ctx.objective,
+                     max_params=min(ctx.max_params, 6), seed=ctx.seed)
+
+
+def _v_tendrils(ctx: _Context) -> Any:
+    from hpviz.plot.tendrils import tendrils
+
+    return tendrils(ctx.exp, objective=ctx.objective, importance=ctx.optional("importance"),
+                    max_params=ctx.max_params, max_points=ctx.max_points, seed=ctx.seed)
+
+
+def _v_parallel(ctx: _Context) -> Any:
+    from hpviz.plot.parallel import parallel
+
+    return parallel(ctx.exp, objective=ctx.objective, importance=ctx.optional("importance"), top_k=ctx.top_k,
+                    max_params=ctx.max_params, seed=ctx.seed).figure
+
+
+def _v_curves(ctx: _Context) -> Any:
+    from hpviz.plot.curves import curves, log_metric
+
+    if log_metric(ctx.exp, ctx.objective) is None:
+        raise _Skip("no trial logged intermediate values")
+    return curves(ctx.exp, objective=ctx.objective, top_k=ctx.top_k, seed=ctx.seed).figure
+
+
+def _v_pareto(ctx: _Context) -> Any:
+    if len(ctx.exp.objectives) < 2:
+        raise _Skip("one objective: no trade-off to show")
+    from hpviz.plot.select import pareto
+
+    return pareto(ctx.analysis("pareto"), experiment=ctx.exp).figure
+
+
+def _v_expected(ctx: _Context) -> Any:
+    from hpviz.plot.budget import expected_best
+
+    return expected_best(ctx.analysis("expected_best")).figure
+
+
+def _v_rounds(ctx: _Context) -> Any:
+    if len(ctx.exp.rounds) < 2:
+        raise _Skip("a single round: nothing to compare")
+    from hpviz.plot.rounds import rounds
+
+    return rounds(ctx.exp, objective=ctx.objective, comparison=ctx.optional("rounds"))
+
+
+@dataclass(frozen=True)
+class _View:
+    key: str
+    title: str
+    draw: Callable[[_Context], Any]
+    about: str
+
+
+#: The views in report order.
+VIEWS: tuple[_View, ...] = (
+    _View("findings", "Findings", _v_findings, "What the diagnosis found, most severe first."),
+    _View("progress", "Progress", _v_progress,
+          "Each trial's objective and the best value so far, by trial order and by wall time."),
+    _View("importance", "Importance", _v_importance,
+          "fANOVA: the share of the objective's variance each hyperparameter (and pair) explains."),
+    _View("marginals", "Marginal effects", _v_marginals,
+          "Predicted objective across each important hyperparameter, averaged over the others."),
+    _View("tendrils", "Tendrils", _v_tendrils, "Where the sampler looked in each dimension, trial by trial."),
+    _View("parallel", "Parallel coordinates", _v_parallel, "Every trial across all parameters, the best highlighted."),
+    _View("curves", "Learning curves", _v_curves, "Intermediate values per step; pruned trials dashed."),
+    _View("pareto", "Pareto front", _v_pareto, "Trade-offs between objectives: no trial on the front is beaten on all."),
+    _View("expected_best", "Expected best vs budget", _v_expected,
+          "Expected best score after n trials of this search, with a bootstrap band."),
+    _View("suggestions", "Suggested next search space", _v_suggestions,
+          "Changes for the next round, and the refined space as code."),
+    _View("rounds", "Round over round", _v_rounds, "How each steering round did compared with the previous ones."),
+)
+
+
+@dataclass
+class _Rendered:
+    key: str
+    title: str
+    about: str
+    png: bytes | None = None
+    figure: Any = None
+    note: str | None = None
+    kind: str = "ok"  # ok | skipped | insufficient | failed
+    text: str | None = None
+
+
+def _framework(exp: Experiment) -> str | None:
+    src = (exp.source or "").lower()
+    for fw, keys in (("optuna", ("optuna",)), ("ray", ("ray", "tune")), ("hyperopt", ("hyperopt",))):
+        if any(k in src for k in keys):
+            return fw
+    return None
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
+                progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
+    from hpviz.plot._common import style
+
+    selected = [v for v in VIEWS if views is None or v.key in views]
+    total = len(selected)
+    out: list[_Rendered] = []
+    for i, view in enumerate(selected):
+        if progress is not None:
+            progress(view.title, i, total)
+        r = _Rendered(view.key, view.title, view.about)
+        try:
+            fig = view.draw(ctx)
+            if keep_figures:
+                r.figure = fig
+            else:
+                r.png = _png(fig, dpi, style)
+            r.text = ctx.texts.get(view.key)
+            r.note = ctx.notes.get(view.key)
+        except _Skip as exc:
+            r.kind, r.note = "skipped", str(exc)
+        except InsufficientDataError as exc:
+            r.kind, r.note = "insufficient", f"not enough data: {exc}"
+        except Exception as exc:  # noqa: BLE001 - one broken view must not take the report down
+            log.warning("hpviz report: view %r failed: %s: %s", view.key, type(exc).__name__, exc, exc_info=True)
+            r.kind, r.note = "failed", f"this view failed: {type(exc).__name__}: {exc}"
+        out.append(r)
+    if progress is not None:
+        progress("done", total, total)
+    return out
+
+
+def _png(fig: Any, dpi: int, style: Callable) -> bytes:
+    """PNG bytes of a figure; dense ones are palette-quantized (a third of the size, no visible loss)."""
+    buf = io.BytesIO()
+    with style():
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})
+    data = buf.getvalue()
+    if len(data) > 200_000:
+        try:
+            from PIL import Image
+
+            img = Image.open(io.BytesIO(data)).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+            out = io.BytesIO()
+            img.save(out, format="PNG", optimize=False)
+            if len(out.getvalue()) < len(data):
+                data = out.getvalue()
+        except Exception:  # noqa: BLE001 - Pillow missing or odd image: keep the original
+            pass
+    return data
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left;
+font-size:.92em}th{background:#f4f4f4}
+img{max-width:100%;height:auto;border:1px solid #eee}
+.about{color:#555;margin:.2em 0 .6em}.note{background:#fff7e0;border-left:4px solid #e69f00;padding:.4em .8em}
+.failed{background:#fdecea;border-left-color:#d55e00}
+pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.9em}
+.meta{color:#555}
+"""
+
+
+def _summary_html(exp: Experiment, objective: str) -> str:
+    esc = html.escape
+    counts = {k: v for k, v in exp.count_by_state().items() if v}
+    state_txt = ", ".join(f"{v} {k.lower()}" for k, v in counts.items()) or "none"
+    objectives = ", ".join(f"{esc(k)} ({v})" for k, v in exp.objectives.items())
+    rows = [
+        ("Experiment", esc(exp.name or "(unnamed)")),
+        ("Framework", esc(exp.source or "unknown")),
+        ("Objectives", objectives),
+        ("Trials", f"{len(exp)} ({esc(state_txt)})"),
+        ("Parameters", f"{len(exp.all_params())}" + (" (space inferred from observed values)"
+                                                      if exp.space.inferred else "")),
+        ("Rounds", str(len(exp.rounds))),
+    ]
+    best = exp.best(objective)
+    if best is not None:
+        rows.append(("Best trial", f"#{best.number}: {esc(objective)} = {best.values[objective]:.6g}"))
+    out = ["<table>"] + [f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows] + ["</table>"]
+    if best is not None and best.params:
+        out.append("<table><tr><th>Best parameters</th><th>value</th></tr>")
+        items = list(best.params.items())
+        for k, v in items[:40]:
+            shown = f"{v:.6g}" if isinstance(v, float) else repr(v)
+            out.append(f"<tr><td>{esc(str(k))}</td><td>{esc(shown)}</td></tr>")
+        if len(items) > 40:
+            out.append(f"<tr><td colspan=2>… and {len(items) - 40} more</td></tr>")
+        out.append("</table>")
+    elif best is None:
+        out.append('<p class="note">No completed trial with a finite objective value yet.</p>')
+    return "\n".join(out)
+
+
+def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src: Callable[[_Rendered], str],
+          title: str | None) -> str:
+    esc = html.escape
+    head = title or f"hpviz report: {exp.name or 'experiment'}"
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from hpviz import __version__
+
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(head)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{esc(head)}</h1>",
+        f'<p class="meta">Generated by hpviz {esc(__version__)} on {now}. Objective analysed: '
+        f"<b>{esc(objective)}</b> ({esc(exp.objectives[objective])}).</p>",
+        _summary_html(exp, objective),
+    ]
+    skipped = [r for r in rendered if r.kind == "skipped"]
+    for r in rendered:
+        if r.kind == "skipped":
+            continue
+        parts.append(f'<section id="{esc(r.key)}"><h2>{esc(r.title)}</h2><p class="about">{esc(r.about)}</p>')
+        if r.png is not None:
+            parts.append(f'<img src="{image_src(r)}" alt="{esc(r.title)}">')
+        if r.text:
+            parts.append(f"<pre><code>{esc(r.text)}</code></pre>")
+        if r.note:
+            cls = "note failed" if r.kind == "failed" else "note"
+            parts.append(f'<p class="{cls}">{esc(r.note)}</p>')
+        parts.append("</section>")
+    if skipped:
+        parts.append("<h2>Views not shown</h2><ul>")
+        parts += [f"<li><b>{esc(r.title)}</b>: {esc(r.note or '')}</li>" for r in skipped]
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _b64(r: _Rendered) -> str:
+    return "data:image/png;base64," + base64.b64encode(r.png or b"").decode("ascii")
+
+
+def _write_html(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
+    from hpviz.io import atomic_write
+
+    atomic_write(path, _html(ctx.exp, ctx.objective, rendered, _b64, title))
+
+
+def _write_pdf(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from hpviz.io import atomic_write
+    from hpviz.plot._common import new_figure, style
+
+    buf = io.BytesIO()
+    with style(), PdfPages(buf, metadata={"Title": title or f"hpviz report: {ctx.exp.name or 'experiment'}",
+                                          "Creator": "hpviz"}) as pdf:
+        pdf.savefig(_cover(ctx, rendered, title, new_figure))
+        for r in rendered:
+            if r.figure is not None:
+                pdf.savefig(r.figure)
+    atomic_write(path, buf.getvalue())
+
+
+def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figure: Callable) -> Any:
+    """First PDF page: the summary header and the notes of views not drawn."""
+    exp = ctx.exp
+    fig = new_figure(8.27, 11.69)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    counts = ", ".join(f"{v} {k.lower()}" for k, v in exp.count_by_state().items() if v) or "none"
+    lines = [f"Framework: {exp.source or 'unknown'}",
+             f"Objectives: {', '.join(f'{k} ({v})' for k, v in exp.objectives.items())}",
+             f"Trials: {len(exp)} ({counts})", f"Rounds: {len(exp.rounds)}"]
+    best = exp.best(ctx.objective)
+    if best is not None:
+        lines.append(f"Best trial #{best.number}: {ctx.objective} = {best.values[ctx.objective]:.6g}")
+        for k, v in list(best.params.items())[:25]:
+            lines.append(f"    {k} = {v:.6g}" if isinstance(v, float) else f"    {k} = {v!r}")
+    notes = [r for r in rendered if r.note]
+    if notes:
+        lines += ["", "Notes:"] + [f"  {r.title}: {r.note}" for r in notes]
+    code = [r for r in rendered if r.text]
+    for r in code:
+        lines += ["", f"{r.title} (code):"] + ["  " + c for c in r.text.splitlines()]
+    import textwrap
+
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, 95, subsequent_indent="      ") or [""]
+    fig.text(0.07, 0.95, title or f"hpviz report: {exp.name or 'experiment'}", fontsize=16, fontweight="bold",
+             va="top", ha="left")
+    fig.text(0.07, 0.925, f"generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; one view per page",
+             fontsize=9, color="0.4", va="top", ha="left")
+    ax.text(0.07, 0.88, "\n".join(wrapped[:75]), va="top", ha="left", family="monospace", fontsize=8.5,
+            linespacing=1.4, transform=fig.transFigure)
+    return fig
+
+
+def _index_html(ctx: _Context, rendered: list[_Rendered], title: str | None) -> str:
+    return _html(ctx.exp, ctx.objective, rendered, lambda r: f"{r.key}.png", title)
+
+
+def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
+    """One PNG per view plus index.html, built next to ``path`` and swapped in."""
+    from hpviz.io import atomic_write
+
+    files = {f"{r.key}.png": r.png for r in rendered if r.png is not None}
+    files["index.html"] = _index_html(ctx, rendered, title).encode("utf-8")
+    if path.exists() and any(path.iterdir()) and not (path / _MARKER).exists():
+        # A folder the user already uses for other things: never delete what is in it.
+        for name, data in files.items():
+            atomic_write(path / name, data)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    old = None
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        (tmp / _MARKER).write_text("written by hpviz.report; the folder is replaced on the next report\n")
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{os.getpid()}"
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None and not path.exists():
+            os.replace(old, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective: str | None = None,
+           progress: Callable[[str, int, int], None] | None = None, max_params: int = 12, top_k: int = 10,
+           seed: int = 0, views: Any = None, title: str | None = None, dpi: int = 100,
+           max_points: int = 2000, n_trees: int = 16, **options: Any) -> Path:
+    """Write the hpviz report for a tuning run.
+
+    Parameters
+    ----------
+    obj:
+        An Experiment or anything :func:`hpviz.experiment` accepts (a study, result grid, saved file...).
+    path:
+        ``.html`` (one self-contained file, images inline), ``.pdf`` (one page per view) or a
+        directory (no suffix, or an existing directory: one PNG per view plus ``index.html``).
+    objective:
+        Objective to analyse (default: the primary one).
+    progress:
+        ``callable(label, done, total)`` called as views are drawn (the CLI's progress bar).
+    max_params:
+        Cap on parameters per view (the views say when they leave some out).
+    top_k:
+        How many of the best trials the views highlight.
+    seed:
+        Seed of the analyses and of the point sampling in large experiments.
+    dpi, max_points:
+        Image resolution; points drawn at most per scatter view (the rest sampled, and said so).
+    n_trees:
+        Trees of the fANOVA forest. 16 (the reference fANOVA implementation's default) keeps the
+        report fast; ``hpviz.importance`` itself defaults to 64. More trees: steadier error bars.
+    views:
+        Keys of the views to include (default: all that apply); see :data:`VIEWS`.
+    options:
+        Passed to :func:`hpviz.experiment` when ``obj`` needs converting.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    from hpviz.convert import experiment
+
+    exp = experiment(obj, **options)
+    objective = exp.objective(objective)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == "":
+        if path.exists() and not path.is_dir():
+            raise SchemaError(f"report path {str(path)!r} is a file without suffix: use .html, .pdf or a directory")
+        fmt = "dir"
+    elif suffix in (".html", ".htm"):
+        fmt = "html"
+    elif suffix == ".pdf":
+        fmt = "pdf"
+    else:
+        raise SchemaError(f"report path {str(path)!r}: use a .html or .pdf file, or a directory (no suffix)")
+    if isinstance(views, str):
+        views = [views]
+    if views is not None:
+        unknown = set(views) - {v.key for v in VIEWS}
+        if unknown:
+            raise SchemaError(f"report views: unknown {sorted(unknown)}; known: {[v.key for v in VIEWS]}")
+    for name, value in (("max_params", max_params), ("top_k", top_k)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SchemaError(f"report {name} must be a positive integer, got {value!r}")
+    ctx = _Context(exp, objective, top_k=top_k, max_params=max_params, seed=seed, max_points=max_points,
+                   n_trees=n_trees)
+    rendered = _render_all(ctx, keep_figures=fmt == "pdf", dpi=dpi, views=views, progress=progress)
+    if fmt == "html":
+        _write_html(ctx, path, rendered, title)
+    elif fmt == "pdf":
+        _write_pdf(ctx, path, rendered, title)
+    else:
+        _write_dir(ctx, path, rendered, title)
+    return path
+
+
+class _CallableModule(types.ModuleType):
+    """``hpviz.report`` is both this module and the function: keep it callable whichever one wins."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Path:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,322 @@
+"""Every view draws for small, large, degenerate and multi-round experiments, with titles and labels."""
+
+from __future__ import annotations
+
+import io
+import math
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import hpviz
+import hpviz.plot
+from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial, TrialState
+from hpviz.testing import make_experiment
+
+
+def big_space(p: int = 40) -> SearchSpace:
+    kinds = [lambda: Float(-5.0, 5.0), lambda: Float(1e-5, 1e-1, log=True), lambda: Int(8, 512, log=True),
+             lambda: Categorical(["relu", "tanh", "gelu", "swish"])]
+    names = ["x", "lr", "units", "act"]
+    return SearchSpace({f"{names[i % 4]}{i}": kinds[i % 4]() for i in range(p)})
+
+
+def big_fn(p: dict) -> float:
+    return (p["x0"] - 1) ** 2 + 0.5 * (math.log10(p["lr1"]) + 3) ** 2 + (0.0 if p["act3"] == "relu" else 0.4)
+
+
+@pytest.fixture(scope="module")
+def small() -> Experiment:
+    return make_experiment(5, log_steps=10, prune_rate=0.3, seed=3)
+
+
+@pytest.fixture(scope="module")
+def large() -> Experiment:
+    return make_experiment(5000, big_space(), big_fn, log_steps=12, prune_rate=0.1, fail_rate=0.05, seed=2)
+
+
+@pytest.fixture(scope="module")
+def medium_importance():
+    exp = make_experiment(400, big_space(), big_fn, seed=5)
+    return exp, hpviz.importance(exp, n_trees=4, seed=0)
+
+
+def one_trial() -> Experiment:
+    return make_experiment(1, log_steps=5)
+
+
+def all_failed() -> Experiment:
+    return make_experiment(6, fail_rate=1.0)
+
+
+def figure_of(obj) -> Figure:
+    return obj if isinstance(obj, Figure) else obj.figure
+
+
+def assert_labelled(obj) -> None:
+    """A title (suptitle or an Axes title) and x/y labels on at least one Axes."""
+    fig = figure_of(obj)
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+    titles = [ax.get_title(loc) for ax in axes for loc in ("left", "center")]
+    assert any(titles) or (fig._suptitle is not None and fig._suptitle.get_text())
+    assert any(ax.get_xlabel() for ax in axes)
+    assert any(ax.get_ylabel() for ax in axes)
+
+
+def render(obj) -> bytes:
+    buf = io.BytesIO()
+    figure_of(obj).savefig(buf, format="png", dpi=40)
+    data = buf.getvalue()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    return data
+
+
+def texts(obj) -> str:
+    fig = figure_of(obj)
+    parts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    return "\n".join(parts)
+
+
+EXPERIMENT_VIEWS = ["progress", "tendrils", "parallel", "curves"]
+
+
+@pytest.mark.parametrize("view", EXPERIMENT_VIEWS)
+def test_experiment_views_small(view, small):
+    out = getattr(hpviz.plot, view)(small)
+    assert_labelled(out)
+    render(out)
+
+
+@pytest.mark.parametrize("view", EXPERIMENT_VIEWS)
+def test_experiment_views_large_are_capped_and_say_so(view, large):
+    out = getattr(hpviz.plot, view)(large)
+    assert_labelled(out)
+    render(out)
+    words = texts(out)
+    if view in ("tendrils", "parallel"):
+        assert "of 40 parameters" in words
+        assert "of 5000 trials" in words
+    if view == "curves":
+        assert "of 5000 curves" in words
+
+
+@pytest.mark.parametrize("view", EXPERIMENT_VIEWS)
+@pytest.mark.parametrize("make", [one_trial, all_failed, lambda: make_experiment(0)], ids=["one", "failed", "empty"])
+def test_experiment_views_degenerate(view, make):
+    exp = make()
+    out = getattr(hpviz.plot, view)(exp)
+    assert_labelled(out)
+    render(out)
+
+
+def test_one_trial_says_what_it_cannot_show():
+    words = texts(hpviz.plot.progress(one_trial()))
+    assert "1 trial" in words
+
+
+def test_all_failed_progress_marks_failures():
+    out = hpviz.plot.progress(all_failed())
+    assert "failed, no value (6)" in texts(out)
+    assert "only failures" in texts(out)
+
+
+def test_views_draw_on_given_axes(small):
+    for view in ("progress", "tendrils", "parallel", "curves", "rounds"):
+        fig = Figure()
+        ax = fig.add_subplot()
+        assert getattr(hpviz.plot, view)(small, ax=ax) is ax
+        assert ax.get_title(loc="left")
+
+
+def test_log_and_categorical_axes(small):
+    fig = hpviz.plot.tendrils(small)
+    panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_title(loc="left")}
+    assert panels["lr"].get_yscale() == "log" and panels["units"].get_yscale() == "log"
+    assert panels["x"].get_yscale() == "linear"
+    assert [t.get_text() for t in panels["act"].get_yticklabels()] == ["relu", "tanh", "gelu"]
+
+
+def test_progress_best_line_is_the_running_minimum(small):
+    ax = hpviz.plot.progress(small, ax=Figure().add_subplot())
+    line = [ln for ln in ax.get_lines() if ln.get_label().startswith("best so far")][0]
+    done = small.completed()
+    expected = np.minimum.accumulate([t.values["value"] for t in done])
+    ys = line.get_ydata()[: len(done)]
+    assert np.allclose(ys, expected)
+
+
+def test_parallel_highlights_the_best_trials(large):
+    ax = hpviz.plot.parallel(large, top_k=5)
+    tops = [c for c in ax.collections if c.get_label() == "top 5"]
+    assert len(tops) == 1
+    # the highlighted lines end (objective axis) at the five best values, mapped best -> top
+    ends = sorted(seg[-1][1] for seg in tops[0].get_segments())
+    assert len(ends) == 5 and min(ends) > 0.9
+
+
+def test_rounds_view():
+    exp = make_experiment(30, seed=1)
+    exp.next_round(exp.space.replace(x=Float(-1.0, 3.0)))
+    rng = np.random.default_rng(0)
+    for i in range(30, 50):
+        x = float(rng.uniform(-1, 3))
+        exp.add(Trial(i, {"x": x, "lr": 1e-3, "units": 32, "act": "relu"}, {"value": (x - 1) ** 2}, round=1))
+    fig = hpviz.plot.rounds(exp)
+    assert_labelled(fig)
+    words = texts(fig)
+    assert "round 1" in words and "round 2" in words
+    render(fig)
+
+
+def test_importance_and_marginals(medium_importance):
+    exp, imp = medium_importance
+    fig = hpviz.plot.importance(imp)
+    assert_labelled(fig)
+    words = texts(fig)
+    assert "unexplained" in words and "other params" in words  # 40 params capped at 15 bars
+    render(fig)
+    fig = hpviz.plot.marginals(imp, experiment=exp)
+    assert_labelled(fig)
+    assert "showing 6 of 40 parameters" in texts(fig)
+    log_panels = [ax for ax in fig.axes if ax.get_xlabel().endswith("(log scale)")]
+    assert all(ax.get_xscale() == "log" for ax in log_panels)
+    render(fig)
+    # the first panel is the most important parameter
+    top = imp.individual.index[0]
+    assert fig.axes[0].get_title(loc="left").startswith(top)
+
+
+def test_importance_bars_match_result(medium_importance):
+    _, imp = medium_importance
+    ax = hpviz.plot.importance(imp, ax=Figure().add_subplot(), max_params=5)
+    widths = [p.get_width() for p in ax.patches][:5]
+    assert np.allclose(widths, imp.individual.iloc[:5].to_numpy())
+
+
+def test_expected_best_and_compare():
+    a = make_experiment(40, seed=1, name="A")
+    b = make_experiment(25, seed=2, name="B")
+    eb = hpviz.expected_best(a)
+    ax = hpviz.plot.expected_best(eb)
+    assert_labelled(ax)
+    line = [ln for ln in ax.get_lines() if ln.get_label().startswith("expected best")][0]
+    assert np.allclose(line.get_ydata(), eb.mean)
+    render(ax)
+    ax = hpviz.plot.compare(hpviz.compare(a, b))
+    assert_labelled(ax)
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert "A" in labels and "B" in labels
+    render(ax)
+
+
+def test_pareto_front_view():
+    # known front: (1, 4), (2, 2), (4, 1) non-dominated; (3, 3) and (4, 4) dominated
+    pts = [(1, 4), (2, 2), (4, 1), (3, 3), (4, 4)]
+    exp = Experiment({"x": Float(0, 1)}, {"err": "min", "cost": "min"})
+    for i, (e, c) in enumerate(pts):
+        exp.add(Trial(i, {"x": i / 10}, {"err": e, "cost": c}))
+    ax = hpviz.plot.pareto(hpviz.pareto_front(exp))
+    assert_labelled(ax)
+    front = [c for c in ax.collections if c.get_label().startswith("on the front")][0]
+    assert sorted(map(tuple, front.get_offsets().tolist())) == [(1, 4), (2, 2), (4, 1)]
+    render(ax)
+
+
+def test_findings_panel_shows_every_finding():
+    exp = make_experiment(40, fail_rate=0.5, seed=4)
+    diag = hpviz.diagnose(exp)
+    fig = hpviz.plot.findings(diag)
+    words = texts(fig)
+    assert diag.findings, "a 50% failure rate should be diagnosed"
+    for f in diag.findings:
+        assert f.code in words and f.severity.upper() in words
+    render(fig)
+
+
+SPACE = SearchSpace({
+    "lr": Float(1e-4, 1e-1, log=True),
+    "x": Float(-2.0, 2.0),
+    "q": Float(0.0, 1.0, step=0.25),
+    "units": Int(8, 64, log=True),
+    "layers": Int(1, 4),
+    "act": Categorical(["relu", "tanh", None]),
+})
+
+
+def check_values(values: dict) -> None:
+    assert set(values) == set(SPACE)
+    for name, param in SPACE.items():
+        assert param.contains(values[name]), (name, values[name])
+
+
+def test_space_code_optuna_runs():
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ns: dict = {}
+    exec(compile(hpviz.plot.space_code(SPACE, "optuna"), "<optuna>", "exec"), ns)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(5):
+        trial = study.ask()
+        check_values(ns["suggest_params"](trial))
+        study.tell(trial, 0.0)
+
+
+def test_space_code_hyperopt_runs():
+    pytest.importorskip("hyperopt")
+    from hyperopt.pyll import stochastic
+
+    ns: dict = {}
+    exec(compile(hpviz.plot.space_code(SPACE, "hyperopt"), "<hyperopt>", "exec"), ns)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        check_values(stochastic.sample(ns["space"], rng=rng))
+
+
+def test_space_code_ray_and_neutral_run():
+    pytest.importorskip("ray.tune")
+    ns: dict = {}
+    exec(compile(hpviz.plot.space_code(SPACE, "ray"), "<ray>", "exec"), ns)
+    for name, domain in ns["param_space"].items():
+        for _ in range(5):
+            assert SPACE[name].contains(domain.sample()), name
+    ns = {}
+    exec(compile(hpviz.plot.space_code(SPACE, None), "<hpviz>", "exec"), ns)
+    assert ns["space"] == SPACE
+
+
+def test_no_global_matplotlib_state_change(small):
+    before = dict(matplotlib.rcParams)
+    backend = matplotlib.get_backend()
+    for view in EXPERIMENT_VIEWS:
+        getattr(hpviz.plot, view)(small)
+    assert dict(matplotlib.rcParams) == before
+    assert matplotlib.get_backend() == backend
+
+
+def test_report_never_imports_pyplot(tmp_path):
+    # pyplot would register figures globally and may pick an interactive backend
+    code = ("import sys, hpviz, hpviz.plot; from hpviz.testing import make_experiment; "
+            f"hpviz.report(make_experiment(12, log_steps=3), {str(tmp_path / 'r.html')!r}, n_trees=4); "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_plot_accepts_saved_experiment(tmp_path, small):
+    path = small.save(tmp_path / "exp.json")
+    assert_labelled(hpviz.plot.progress(str(path)))
+
+
+def test_inactive_params_and_out_of_space_values_do_not_break_views():
+    space = SearchSpace({"a": Float(0, 1), "b": Categorical(["u", "v"]), "c": Float(1e-3, 1, log=True)})
+    exp = Experiment(space, {"loss": "max"})
+    exp.add(Trial(0, {"a": 0.5, "b": "u"}, {"loss": 1.0}))  # c inactive
+    exp.add(Trial(1, {"a": 3.0, "b": "w", "c": 0.1}, {"loss": 2.0}))  # out of space
+    exp.add(Trial(2, {"a": 0.1, "b": "v", "c": 0.5}, {"loss": float("nan")}))
+    exp.add(Trial(3, {"a": 0.2, "c": 0.01}, {}, TrialState.RUNNING))
+    for view in EXPERIMENT_VIEWS:
+        render(getattr(hpviz.plot, view)(exp))

@@ -1,0 +1,345 @@
+"""The report: HTML / PDF / PNG folder, one image per applicable view, notes instead of crashes, atomic writes."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import math
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import hpviz
+from hpviz import Float, SchemaError, Trial
+from hpviz.testing import make_experiment
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class _Parse(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.sections: list[str] = []
+        self.scripts = 0
+        self.links: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images.append(a["src"])
+        elif tag == "section":
+            self.sections.append(a["id"])
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "link":
+            self.links.append(a.get("href", ""))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(path: Path) -> _Parse:
+    p = _Parse()
+    p.feed(path.read_text(encoding="utf-8"))
+    p.close()
+    return p
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_MAGIC
+    return Image.open(io.BytesIO(data)).size
+
+
+def pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b", data))
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make_experiment(5, log_steps=8, prune_rate=0.2, seed=1)
+
+
+@pytest.fixture(scope="module")
+def rounds_exp():
+    exp = make_experiment(40, log_steps=6, seed=2)
+    exp.next_round(exp.space.replace(x=Float(-1.0, 3.0)))
+    rng = np.random.default_rng(0)
+    for i in range(40, 70):
+        x = float(rng.uniform(-1, 3))
+        lr = float(10 ** rng.uniform(-5, -1))
+        value = (x - 1) ** 2 + 0.5 * (math.log10(lr) + 3) ** 2
+        exp.add(Trial(i, {"x": x, "lr": lr, "units": 32, "act": "relu"}, {"value": value}, round=1))
+    return exp
+
+
+def expected_views(html: _Parse, rendered_keys: set[str]) -> None:
+    """Every section drawn has exactly one inline PNG, in order."""
+    assert len(html.images) == len(rendered_keys)
+    for src in html.images:
+        assert src.startswith("data:image/png;base64,")
+        w, h = png_size(base64.b64decode(src.split(",", 1)[1]))
+        assert w >= 400 and h >= 100
+
+
+def drawn(path: Path) -> set[str]:
+    """Section ids whose image is present (parsed from the HTML around each <img>)."""
+    text = path.read_text(encoding="utf-8")
+    return set(re.findall(r'<section id="([a-z_]+)"><h2>[^<]*</h2><p class="about">[^<]*</p>\s*<img', text))
+
+
+def test_html_small(tmp_path, small):
+    out = hpviz.report(small, tmp_path / "r.html", n_trees=8)
+    assert out == tmp_path / "r.html" and out.exists()
+    html = parse(out)
+    keys = drawn(out)
+    expected_views(html, keys)
+    # views that need only the experiment always apply
+    assert {"progress", "tendrils", "parallel", "curves"} <= keys
+    # a single objective and a single round: those views are listed as not shown, with the reason
+    assert "pareto" not in keys and "rounds" not in keys
+    body = " ".join(html.text)
+    assert "no trade-off" in body and "single round" in body
+    # no external assets, no JavaScript
+    assert html.scripts == 0 and not html.links
+    assert "http://" not in out.read_text() and "https://" not in out.read_text()
+    # summary header
+    assert "synthetic" in body and "Best trial" in body
+    best = small.best()
+    assert f"#{best.number}" in body
+
+
+def test_html_large_40_params(tmp_path):
+    from hpviz import Categorical, Int, SearchSpace
+
+    kinds = [lambda: Float(-5.0, 5.0), lambda: Float(1e-5, 1e-1, log=True), lambda: Int(8, 512, log=True),
+             lambda: Categorical(["relu", "tanh", "gelu"])]
+    space = SearchSpace({f"p{i}": kinds[i % 4]() for i in range(40)})
+
+    def fn(p):
+        return (p["p0"] - 1) ** 2 + (math.log10(p["p1"]) + 3) ** 2 + (p["p3"] != "relu")
+
+    exp = make_experiment(5000, space, fn, log_steps=10, prune_rate=0.1, fail_rate=0.05, seed=7)
+    out = hpviz.report(exp, tmp_path / "big.html", n_trees=4)
+    html = parse(out)
+    keys = drawn(out)
+    expected_views(html, keys)
+    assert {"progress", "tendrils", "parallel", "curves", "importance", "marginals"} <= keys
+    assert "… and 0 more" not in out.read_text()
+    assert "more</td>" not in out.read_text()  # 40 best params listed in full
+
+
+def test_pdf_pages(tmp_path, rounds_exp):
+    # pareto does not apply (one objective): cover page + the three others
+    views = ["progress", "tendrils", "rounds", "pareto"]
+    out = hpviz.report(rounds_exp, tmp_path / "r.pdf", views=views)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    assert pdf_pages(data) == 1 + 3
+    out = hpviz.report(make_experiment(3), tmp_path / "r2.pdf", views=["progress"])
+    assert pdf_pages(out.read_bytes()) == 2
+
+
+def test_png_directory(tmp_path, rounds_exp):
+    out = hpviz.report(rounds_exp, tmp_path / "pngs", views=["progress", "rounds", "curves", "pareto"])
+    assert out.is_dir()
+    pngs = sorted(out.glob("*.png"))
+    assert [p.name for p in pngs] == ["curves.png", "progress.png", "rounds.png"]
+    assert (out / "index.html").exists()
+    html = parse(out / "index.html")
+    assert sorted(html.images) == sorted(p.name for p in pngs)
+    for p in pngs:
+        w, h = png_size(p.read_bytes())
+        assert 400 <= w <= 2000 and 100 <= h <= 2000
+    # writing again replaces the folder (no stale files), leaves no temp dirs
+    (out / "stale.png").write_bytes(b"x")
+    hpviz.report(rounds_exp, out, views=["progress"])
+    assert sorted(p.name for p in out.glob("*.png")) == ["progress.png"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_existing_user_folder_is_never_wiped(tmp_path, small):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    hpviz.report(small, folder, views=["progress"])
+    assert (folder / "notes.txt").read_text() == "keep me"
+    assert (folder / "progress.png").exists() and (folder / "index.html").exists()
+
+
+class Boom(Exception):
+    pass
+
+
+def test_atomic_html_old_report_intact_when_writing_fails(tmp_path, small):
+    path = tmp_path / "r.html"
+    path.write_text("old report")
+
+    def fail_midway(label, done, total):
+        if done == 3:
+            raise Boom("interrupted")
+
+    with pytest.raises(Boom):
+        hpviz.report(small, path, progress=fail_midway)
+    assert path.read_text() == "old report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_atomic_directory_intact_when_writing_fails(tmp_path, small):
+    out = hpviz.report(small, tmp_path / "pngs", views=["progress", "tendrils"])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fail_midway(label, done, total):
+        if done == 1:
+            raise Boom("interrupted")
+
+    with pytest.raises(Boom):
+        hpviz.report(small, out, progress=fail_midway)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pngs"]
+
+
+def test_progress_callback_counts_views(tmp_path, small):
+    calls = []
+    hpviz.report(small, tmp_path / "r.html", progress=lambda *a: calls.append(a), views=["progress", "parallel"])
+    assert [c[1:] for c in calls] == [(0, 2), (1, 2), (2, 2)]
+
+
+def test_failing_view_becomes_a_note(tmp_path, small, monkeypatch, caplog):
+    report_module = sys.modules["hpviz.report"]  # `import hpviz.report as m` would give the function
+
+    def broken(ctx):
+        raise RuntimeError("drawing exploded")
+
+    views = tuple(report_module._View(v.key, v.title, broken, v.about) if v.key == "parallel" else v
+                  for v in report_module.VIEWS)
+    monkeypatch.setattr(report_module, "VIEWS", views)
+    with caplog.at_level(logging.WARNING, logger="hpviz.report"):
+        out = hpviz.report(small, tmp_path / "r.html")
+    text = out.read_text()
+    assert "this view failed: RuntimeError: drawing exploded" in text
+    assert "parallel" not in drawn(out) and "progress" in drawn(out)
+    assert any("parallel" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_insufficient_data_is_a_note(tmp_path, small):
+    out = hpviz.report(small, tmp_path / "r.html", views=["importance", "progress"])
+    text = out.read_text()
+    assert "not enough data:" in text
+    assert drawn(out) == {"progress"}
+
+
+def test_missing_analysis_is_skipped_with_a_note(tmp_path, small, monkeypatch):
+    monkeypatch.setitem(sys.modules, "hpviz.analysis.budget", None)
+    out = hpviz.report(small, tmp_path / "r.html", views=["expected_best", "progress"])
+    assert "hpviz.analysis.budget is not available" in out.read_text()
+    assert drawn(out) == {"progress"}
+
+
+@pytest.mark.parametrize("make", [lambda: make_experiment(1, log_steps=3), lambda: make_experiment(6, fail_rate=1.0),
+                                  lambda: make_experiment(0)], ids=["one", "all-failed", "empty"])
+def test_degenerate_experiments_still_report(tmp_path, make):
+    out = hpviz.report(make(), tmp_path / "r.html", n_trees=8)
+    html = parse(out)
+    assert {"progress", "tendrils", "parallel"} <= drawn(out)
+    assert len(html.images) == len(drawn(out))
+
+
+def test_bad_options_are_clear_errors(tmp_path, small):
+    with pytest.raises(SchemaError, match="html"):
+        hpviz.report(small, tmp_path / "r.docx")
+    with pytest.raises(SchemaError, match="unknown"):
+        hpviz.report(small, tmp_path / "r.html", views=["nope"])
+    with pytest.raises(SchemaError, match="top_k"):
+        hpviz.report(small, tmp_path / "r.html", top_k=0)
+    with pytest.raises(SchemaError, match="objective"):
+        hpviz.report(small, tmp_path / "r.html", objective="accuracy")
+    assert not list(tmp_path.iterdir())
+
+
+def test_report_name_is_callable_even_after_module_import(tmp_path, small):
+    import hpviz.report
+
+    assert callable(hpviz.report)
+    assert hpviz.report(small, tmp_path / "r.html", views=["progress"]).exists()
+
+
+def test_cli_report_from_saved_json(tmp_path, small):
+    from hpviz.cli import main
+
+    saved = small.save(tmp_path / "exp.json")
+    assert main(["report", str(saved), "-o", str(tmp_path / "cli.html"), "--quiet"]) == 0
+    assert "progress" in drawn(tmp_path / "cli.html")
+
+
+def test_real_optuna_study(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        x = trial.suggest_float("x", -3, 3)
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        for step in range(4):
+            trial.report(x * x + 1.0 / (step + 1), step)
+        return x * x + abs(math.log10(lr) + 2)
+
+    study.optimize(objective, n_trials=14)
+    out = hpviz.report(study, tmp_path / "optuna.html", n_trees=8)
+    keys = drawn(out)
+    assert {"progress", "tendrils", "parallel", "curves", "importance"} <= keys
+    if "suggestions" in keys:
+        assert "trial.suggest_float" in out.read_text()
+
+
+def test_real_hyperopt_run(tmp_path):
+    pytest.importorskip("hyperopt")
+    from hyperopt import Trials, fmin, hp, tpe
+
+    space = {"x": hp.uniform("x", -3, 3), "act": hp.choice("act", ["relu", "tanh"])}
+    trials = Trials()
+    fmin(lambda p: p["x"] ** 2 + (p["act"] == "tanh"), space, tpe.suggest, 12, trials=trials,
+         rstate=np.random.default_rng(0), show_progressbar=False)
+    out = hpviz.report(trials, tmp_path / "hyperopt.pdf", space=space, n_trees=8)
+    assert pdf_pages(out.read_bytes()) >= 5
+
+
+def _ray_trainable(config):
+    from ray import tune
+
+    for step in range(1, 4):
+        tune.report({"loss": (config["x"] - 1.0) ** 2 + 1.0 / step})
+
+
+def test_real_ray_tune_run(tmp_path):
+    ray = pytest.importorskip("ray")
+    from ray import cloudpickle, tune
+    from ray.tune.search import BasicVariantGenerator
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        tuner = tune.Tuner(
+            _ray_trainable,
+            param_space={"x": tune.uniform(-3.0, 3.0), "act": tune.choice(["relu", "tanh"])},
+            tune_config=tune.TuneConfig(num_samples=6, metric="loss", mode="min",
+                                        search_alg=BasicVariantGenerator(random_state=0), reuse_actors=True),
+            run_config=tune.RunConfig(name="report", storage_path=str(tmp_path), verbose=0),
+        )
+        grid = tuner.fit()
+        out = hpviz.report(grid, tmp_path / "ray.html", n_trees=8)
+    finally:
+        if started:
+            ray.shutdown()
+    keys = drawn(out)
+    assert {"progress", "tendrils", "parallel", "curves"} <= keys
+    assert "ray" in out.read_text().lower()
