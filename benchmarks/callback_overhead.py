@@ -18,18 +18,11 @@ the one least disturbed by other processes on the machine.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-# Run as a script, this folder is sys.path[0]: keep sibling benchmark files (a select.py,
-# say) from shadowing standard modules that optuna imports.
-if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+import optuna
 
-import optuna  # noqa: E402
-
-from hpviz_optuna import HpvizCallback  # noqa: E402
+from hpviz_optuna import HpvizCallback
 
 
 def objective(trial: optuna.Trial) -> float:

@@ -19,24 +19,16 @@ Targets: hpviz with pairs >= 20x faster than Optuna at n=1000, d=10; under
 
 from __future__ import annotations
 
-import os
-import sys
+import argparse
+import math
+import time
+import warnings
 
-# Scripts in benchmarks/ are named after what they measure; one of them
-# (select.py) shadows the standard library's ``select`` that Optuna imports.
-if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
-    sys.path.pop(0)
+import numpy as np
+import optuna
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import optuna  # noqa: E402
-
-import hpviz  # noqa: E402
-from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial  # noqa: E402
+import hpviz
+from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial
 
 TRUTH = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0, "S13": 0.2437}
 
