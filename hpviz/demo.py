@@ -9,7 +9,7 @@ adapter drives :func:`train_epochs` from its own tuning loop.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
-__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "load_data", "train_epochs"]
+__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "load_data", "train_epochs", "start_next_round"]
 
 #: The space of round 1: deliberately wide, so round 2 has something to refine.
 DEMO_SPACE = SearchSpace({
@@ -75,3 +75,32 @@ def train_epochs(params: Mapping[str, Any], data: DemoData | None = None, *, n_e
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow with absurd learning rates
             model.partial_fit(data.X_train, data.y_train, classes=classes)
         yield epoch, float(model.score(data.X_val, data.y_val))
+
+
+def start_next_round(callback: Any, space: SearchSpace,
+                     check: Callable[[SearchSpace], Any] | None = None) -> SearchSpace:
+    """Start the demo's next round on ``hpviz.suggest_space``'s refined space.
+
+    ``callback`` is any adapter's ``HpvizCallback`` (it has ``.experiment`` and
+    ``.next_round``). ``check`` is called on the refined space first (an
+    adapter's export, say) so that a space the framework cannot take fails
+    here. If suggesting fails, the round keeps ``space`` and its note says why:
+    the demo goes on either way.
+    """
+    import logging
+
+    import hpviz
+
+    logger = logging.getLogger("hpviz")
+    try:
+        suggestion = hpviz.suggest_space(callback.experiment)
+        if check is not None:
+            check(suggestion.space)
+        callback.next_round(suggestion.space, suggestion.changes)
+        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
+        return suggestion.space
+    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
+        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
+                       type(exc).__name__, exc)
+        callback.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
+        return space

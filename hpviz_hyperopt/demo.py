@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 import hpviz
+from hpviz.demo import start_next_round
 from hpviz_hyperopt.callback import HpvizCallback
 from hpviz_hyperopt.space import to_hyperopt
 
@@ -69,7 +70,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     algo = functools.partial(tpe.suggest, n_startup_jobs=max(3, min(20, n_trials // 3)))
     for rnd in range(rounds):
         if rnd > 0:
-            space = _next_space(cb, space)
+            space = start_next_round(cb, space, check=to_hyperopt)
         trials = Trials()
         fmin(objective, to_hyperopt(space), algo=algo, max_evals=n_trials, trials=trials,
              rstate=np.random.default_rng(seed + rnd), early_stop_fn=cb, show_progressbar=False)
@@ -78,19 +79,3 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
                     None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
     return cb.experiment
-
-
-def _next_space(cb: HpvizCallback, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
-    """Start the next round on the refined space, or on the same space if suggesting fails."""
-    try:
-        suggestion: Any = hpviz.suggest_space(cb.experiment)
-        new_space = suggestion.space
-        to_hyperopt(new_space)  # fail here, not inside fmin, if it cannot be exported
-        cb.next_round(new_space, suggestion.changes)
-        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
-        return new_space
-    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
-        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
-                       type(exc).__name__, exc)
-        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
-        return space

@@ -15,6 +15,7 @@ import warnings
 from typing import Any
 
 import hpviz
+from hpviz.demo import start_next_round
 from hpviz_optuna.callback import HpvizCallback
 from hpviz_optuna.space import suggest, to_optuna
 
@@ -74,7 +75,7 @@ def _tune(optuna: Any, demo: Any, data: Any, n_trials: int, rounds: int, seed: i
     previous: list[Any] = []
     for rnd in range(rounds):
         if rnd > 0:
-            space = _next_space(cb, space)
+            space = start_next_round(cb, space)
         # One study per round: Optuna cannot change a categorical's choices or a parameter's
         # log scale within a study, and refined spaces may do both.
         study = optuna.create_study(
@@ -114,18 +115,3 @@ def _warm_start(optuna: Any, trials: list[Any], space: hpviz.SearchSpace) -> lis
             intermediate_values=dict(t.intermediate_values), user_attrs={"hpviz_warm_start": True},
         ))
     return out
-
-
-def _next_space(cb: HpvizCallback, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
-    """Start the next round on the refined space, or on the same space if suggesting fails."""
-    try:
-        suggestion: Any = hpviz.suggest_space(cb.experiment)
-        new_space = suggestion.space
-        cb.next_round(new_space, suggestion.changes)
-        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
-        return new_space
-    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
-        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
-                       type(exc).__name__, exc)
-        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
-        return space

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import hpviz
+from hpviz.demo import start_next_round
 from hpviz_raytune.space import to_tune
 
 __all__ = ["run_demo"]
@@ -77,7 +78,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         space = demo.DEMO_SPACE
         for rnd in range(rounds):
             if rnd > 0:
-                space = _next_space(cb, space)
+                space = start_next_round(cb, space)
             tuner = tune.Tuner(
                 tune.with_parameters(_trainable, data=data, n_epochs=epochs, seed=seed),
                 param_space=to_tune(space),
@@ -97,18 +98,3 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     finally:
         if started:
             ray.shutdown()
-
-
-def _next_space(cb: Any, space: hpviz.SearchSpace) -> hpviz.SearchSpace:
-    """Start the next round on the refined space, or on the same space if suggesting fails."""
-    try:
-        suggestion: Any = hpviz.suggest_space(cb.experiment)
-        new_space = suggestion.space
-        cb.next_round(new_space, suggestion.changes)
-        logger.info("hpviz demo: next round with %d change(s)", len(suggestion.changes))
-        return new_space
-    except Exception as exc:  # noqa: BLE001 - the demo goes on with the current space
-        logger.warning("hpviz: suggest_space failed (%s: %s); the next round keeps the current space",
-                       type(exc).__name__, exc)
-        cb.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
-        return space
