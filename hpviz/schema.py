@@ -40,6 +40,7 @@ __all__ = [
     "Flag",
     "Experiment",
     "DIRECTIONS",
+    "choice_key",
 ]
 
 DIRECTIONS = ("min", "max")
@@ -151,8 +152,11 @@ class Int:
     search_bounds = Float.search_bounds
 
 
-def _choice_key(value: Any) -> tuple[str, Any]:
-    """Type-aware identity of a choice: ``1``, ``1.0`` and ``True`` are different choices."""
+def choice_key(value: Any) -> tuple[str, Any]:
+    """Type-aware identity of a choice: ``1``, ``1.0`` and ``True`` are different choices.
+
+    Hashable; unhashable choices are identified by their ``repr``.
+    """
     if isinstance(value, float) and math.isnan(value):
         return ("float", "nan")
     try:
@@ -174,7 +178,7 @@ class Categorical:
         choices = tuple(self.choices)
         if not choices:
             raise SchemaError("Categorical.choices must not be empty")
-        keys = [_choice_key(c) for c in choices]
+        keys = [choice_key(c) for c in choices]
         if len(set(keys)) != len(keys):
             raise SchemaError(f"Categorical.choices has duplicates: {choices!r}")
         object.__setattr__(self, "choices", choices)
@@ -185,7 +189,7 @@ class Categorical:
 
     def index(self, value: Any) -> int:
         """Position of ``value`` in ``choices``; ``-1`` when it is not a declared choice."""
-        return self._index.get(_choice_key(value), -1)  # type: ignore[attr-defined]
+        return self._index.get(choice_key(value), -1)  # type: ignore[attr-defined]
 
     def contains(self, value: Any) -> bool:
         return self.index(value) >= 0
@@ -193,10 +197,10 @@ class Categorical:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return [_choice_key(c) for c in self.choices] == [_choice_key(c) for c in other.choices]
+        return [choice_key(c) for c in self.choices] == [choice_key(c) for c in other.choices]
 
     def __hash__(self) -> int:
-        return hash(tuple(_choice_key(c) for c in self.choices))
+        return hash(tuple(choice_key(c) for c in self.choices))
 
 
 Param = Union[Float, Int, Categorical]

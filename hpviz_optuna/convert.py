@@ -14,6 +14,7 @@ from typing import Any
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
+from hpviz.schema import choice_key
 
 __all__ = [
     "study_to_experiment",
@@ -119,22 +120,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _key(value: Any) -> tuple[str, Any]:
-    if isinstance(value, float) and math.isnan(value):
-        return ("float", "nan")
-    try:
-        hash(value)
-    except TypeError:
-        return (type(value).__name__, repr(value))
-    return (type(value).__name__, value)
-
-
 def _unique(choices: Iterable[Any]) -> tuple[Any, ...]:
     """Choices without type-aware duplicates (``1``, ``1.0`` and ``True`` stay distinct), in order."""
     seen: set[tuple[str, Any]] = set()
     out: list[Any] = []
     for c in choices:
-        k = _key(c)
+        k = choice_key(c)
         if k not in seen:
             seen.add(k)
             out.append(c)

@@ -55,7 +55,7 @@ from scipy.special import gammaln
 
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
-from hpviz.schema import Experiment, Trial, _choice_key
+from hpviz.schema import Experiment, Trial, choice_key
 
 __all__ = ["ExpectedBest", "Comparison", "expected_best", "compare", "expected_max"]
 
@@ -395,7 +395,7 @@ class Comparison:
 
 
 def _config_key(params: Mapping[str, Any]) -> tuple:
-    return tuple(sorted((k, _choice_key(v)) for k, v in params.items()))
+    return tuple(sorted((k, choice_key(v)) for k, v in params.items()))
 
 
 def _noise(trials: Sequence[Trial], objective: str) -> tuple[float, int]:

@@ -56,7 +56,7 @@ import pandas as pd
 from scipy import stats
 
 from hpviz.convert import experiment as _to_experiment
-from hpviz.schema import Categorical, Experiment, Float, Int, Trial, TrialState, _choice_key
+from hpviz.schema import Categorical, Experiment, Float, Int, Trial, TrialState, choice_key
 
 __all__ = [
     "diagnose",
@@ -810,7 +810,7 @@ def _config_codes(run: _Run) -> np.ndarray | None:
         raw = run.column(name)
         if isinstance(p, Categorical):
             codes: dict[Any, int] = {}
-            K[:, j] = [inactive if v is _MISSING else codes.setdefault(_choice_key(v), len(codes)) for v in raw]
+            K[:, j] = [inactive if v is _MISSING else codes.setdefault(choice_key(v), len(codes)) for v in raw]
             continue
         x = run.numeric(name)
         if p.step is not None:
