@@ -18,28 +18,6 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 PI = math.pi
 
 
-def _from_study(study: optuna.Study, objective: str = "value") -> Experiment:
-    """Small local converter (the Optuna adapter is tested on its own)."""
-
-    def param(dist):
-        if isinstance(dist, optuna.distributions.FloatDistribution):
-            return Float(dist.low, dist.high, log=dist.log, step=dist.step)
-        if isinstance(dist, optuna.distributions.IntDistribution):
-            return Int(dist.low, dist.high, log=dist.log, step=dist.step)
-        return Categorical(dist.choices)
-
-    space = {}
-    for t in study.trials:
-        for name, dist in t.distributions.items():
-            space.setdefault(name, param(dist))
-    states = {optuna.trial.TrialState.COMPLETE: TrialState.COMPLETE,
-              optuna.trial.TrialState.PRUNED: TrialState.PRUNED,
-              optuna.trial.TrialState.FAIL: TrialState.FAIL}
-    trials = [Trial(t.number, t.params, {} if t.values is None else {objective: t.values[0]}, states[t.state])
-              for t in study.trials]
-    return Experiment(SearchSpace(space), {objective: "min"}, trials, source="optuna")
-
-
 def _ishigami(trial: optuna.Trial) -> float:
     x1 = trial.suggest_float("x1", -PI, PI)
     x2 = trial.suggest_float("x2", -PI, PI)
@@ -54,7 +32,7 @@ def _ishigami(trial: optuna.Trial) -> float:
 def ishigami() -> Experiment:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(_ishigami, n_trials=2000)
-    return _from_study(study)
+    return hpviz.experiment(study)
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +186,7 @@ def _log_objective(trial: optuna.Trial) -> float:
 def test_log_scale_matters():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     study.optimize(_log_objective, n_trials=400)
-    exp = _from_study(study)
+    exp = hpviz.experiment(study)
     # Analytic on the log scale: Var(lr) = 0.984, Var(y) = 0.052 -> lr explains 0.95.
     imp = hpviz.importance(exp, n_trees=16)
     assert imp.individual["lr"] == pytest.approx(0.95, abs=0.04)

@@ -19,47 +19,12 @@ from hpviz.testing import make_experiment
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-_STATES = {
-    optuna.trial.TrialState.COMPLETE: TrialState.COMPLETE,
-    optuna.trial.TrialState.PRUNED: TrialState.PRUNED,
-    optuna.trial.TrialState.FAIL: TrialState.FAIL,
-    optuna.trial.TrialState.RUNNING: TrialState.RUNNING,
-    optuna.trial.TrialState.WAITING: TrialState.WAITING,
-}
-
-
-def _param(d):
-    if isinstance(d, optuna.distributions.FloatDistribution):
-        return Float(d.low, d.high, log=d.log, step=d.step)
-    if isinstance(d, optuna.distributions.IntDistribution):
-        return Int(d.low, d.high, log=d.log, step=d.step)
-    return Categorical(d.choices)
-
-
-def from_study(study: optuna.Study) -> Experiment:
-    """Small local converter (the Optuna adapter is tested on its own)."""
-    dists = {}
-    for t in study.trials:
-        dists.update(t.distributions)
-    names = [f"value{i}" if len(study.directions) > 1 else "value" for i in range(len(study.directions))]
-    objectives = {n: "min" if d.name == "MINIMIZE" else "max" for n, d in zip(names, study.directions)}
-    exp = Experiment({k: _param(v) for k, v in dists.items()}, objectives)
-    for t in study.trials:
-        log = None
-        if t.intermediate_values:
-            log = ReservoirLog(capacity=512, seed=t.number)
-            for step, v in sorted(t.intermediate_values.items()):
-                log.append(step, v)
-        values = dict(zip(names, t.values)) if t.values else {}
-        exp.add(Trial(t.number, t.params, values, _STATES[t.state], log=log,
-                      started=t.datetime_start, finished=t.datetime_complete))
-    return exp
 
 
 def optuna_run(sampler, fn, n_trials: int, directions=None) -> Experiment:
     study = optuna.create_study(sampler=sampler, directions=directions)
     study.optimize(fn, n_trials=n_trials)
-    return from_study(study)
+    return hpviz.experiment(study)
 
 
 def seq_experiment(values, *, direction="min", space=None, params=None, states=None) -> Experiment:
@@ -418,7 +383,7 @@ def test_pruner_misranks_with_a_real_optuna_pruner():
     pruner = optuna.pruners.MedianPruner(n_startup_trials=10, n_warmup_steps=2)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), pruner=pruner)
     study.optimize(objective, n_trials=60)
-    d = hpviz.diagnose(from_study(study))
+    d = hpviz.diagnose(hpviz.experiment(study))
     assert d.n_pruned > 0
     f = d.by_code("pruner-misranks")[0]
     assert f.evidence["n_stopped"] == d.n_pruned and f.evidence["min_correlation"] < P.RELIABLE_CORRELATION
