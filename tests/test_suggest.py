@@ -510,29 +510,22 @@ def test_two_real_optuna_rounds_round_two_at_least_as_good():
         return 3 * (p["x"] - 1.6) ** 2 + 0.5 * (math.log10(p["lr"]) + 2) ** 2 + (4.0 if p["act"] == "sigmoid" else 0.0)
 
     round1 = S({"x": F(0, 1), "lr": F(1e-4, 1.0, log=True), "act": C(["relu", "tanh", "sigmoid"])})
-    states = {optuna.trial.TrialState.COMPLETE: "COMPLETE", optuna.trial.TrialState.FAIL: "FAIL",
-              optuna.trial.TrialState.PRUNED: "PRUNED"}
-
-    def add_study(exp, study, rnd):
-        for ft in study.trials:
-            exp.add(hpviz.Trial(exp.next_trial_number(), ft.params,
-                                {} if ft.values is None else {"loss": ft.values[0]}, states[ft.state], round=rnd))
-
+    cb = hpviz_optuna.HpvizCallback()
     study1 = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study1.optimize(lambda t: loss(hpviz_optuna.suggest(t, round1)), n_trials=40)
-    exp = hpviz.Experiment(round1, {"loss": "min"}, source="optuna")
-    add_study(exp, study1, 0)
+    study1.optimize(lambda t: loss(hpviz_optuna.suggest(t, round1)), n_trials=40, callbacks=[cb])
 
-    sug = hpviz.suggest_space(exp)
+    sug = hpviz.suggest_space(cb.experiment)
     assert sug.actions()["x"] == "expand" and sug.space["x"].high >= 1.5
     assert sug.actions().get("act") == "drop-choices" and "sigmoid" not in sug.space["act"].choices
-    rnd = sug.apply(exp)
+    cb.next_round(sug.space, sug.changes)
 
     # Optuna fixes a parameter's distribution kind per study: a refined space gets a new study
     study2 = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=10))
-    study2.optimize(lambda t: loss(hpviz_optuna.suggest(t, rnd.space)), n_trials=40)
+    study2.optimize(lambda t: loss(hpviz_optuna.suggest(t, sug.space)), n_trials=40, callbacks=[cb])
     assert all(sug.space[k].contains(v) for ft in study2.trials for k, v in ft.params.items())
-    add_study(exp, study2, rnd.index)
+    exp = cb.experiment
+    assert [r.index for r in exp.rounds] == [0, 1] and exp.rounds[1].changes == tuple(sug.changes)
+    assert sum(t.round == 1 for t in exp.trials) == 40
 
     cmp = hpviz.compare_rounds(exp)
     best1, best2 = cmp.table["best"]
