@@ -239,7 +239,9 @@ VIEWS: tuple[_View, ...] = (
     _View("curves", "Learning curves", _v_curves, "Intermediate values per step; pruned trials dashed."),
     _View("pareto", "Pareto front", _v_pareto, "Trade-offs between objectives: no trial on the front is beaten on all."),
     _View("expected_best", "Expected best vs budget", _v_expected,
-          "Expected best score after n trials of this search, with a bootstrap band."),
+          "Expected best score after n trials, with a simultaneous 95% (DKW) band. It treats the trials as "
+          "independent draws: exact for random search; for a model-based sampler it is the best of n draws from "
+          "the configurations this run tried, not what a fresh run of n trials would reach."),
     _View("suggestions", "Suggested next search space", _v_suggestions,
           "Changes for the next round, and the refined space as code."),
     _View("rounds", "Round over round", _v_rounds, "How each steering round did compared with the previous ones."),
