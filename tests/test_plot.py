@@ -158,6 +158,66 @@ def test_parallel_highlights_the_best_trials(large):
     assert len(ends) == 5 and min(ends) > 0.9
 
 
+def _texts_inside(fig: Figure) -> list[str]:
+    """The visible texts of a figure whose drawn box leaves the canvas (empty when all fit)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)  # hpviz builds bare Figures; Agg gives them a renderer to measure with
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.canvas.get_width_height()
+    out = []
+    for ax in fig.axes:
+        for text in [*ax.get_xticklabels(), *ax.texts, ax.title, ax._left_title, ax._right_title]:
+            if not text.get_visible() or not text.get_text():
+                continue
+            box = text.get_window_extent(renderer)
+            if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+                out.append(text.get_text())
+    return out
+
+
+@pytest.mark.parametrize("n_params", [4, 8])
+def test_parallel_long_names_stay_inside_the_figure(n_params):
+    long = ["optimizer.learning_rate_init_value", "model.encoder.num_hidden_layers",
+            "train_loop_config/batch_size_per_worker", "config.regularization.weight_decay"]
+    params = {}
+    for i in range(n_params):
+        name = long[i % 4] + ("" if i < 4 else f"_{i}")
+        params[name] = (Float(1e-5, 1.0, log=True) if i % 4 == 0 else Int(1, 12) if i % 4 == 1
+                        else Categorical([16, 32, 64]) if i % 4 == 2 else Float(0.0, 0.1))
+    exp = make_experiment(40, SearchSpace(params), lambda p: float(sum(len(str(v)) for v in p.values())), seed=4)
+    ax = hpviz.plot.parallel(exp)
+    assert _texts_inside(ax.figure) == []
+    # the first axis's top and bottom labels do not run into each other or the names under the plot
+    renderer = ax.figure.canvas.get_renderer()
+    first = [t for t in ax.texts if abs(t.get_position()[0] - 0.03) < 1e-9]
+    names = ax.get_xticklabels()
+    boxes = [t.get_window_extent(renderer) for t in first]
+    for i, b in enumerate(boxes):
+        assert not b.overlaps(names[0].get_window_extent(renderer))
+        assert all(not b.overlaps(o) for o in boxes[i + 1:])
+
+
+def test_parallel_axis_ends_show_declared_bounds_across_rounds():
+    space = SearchSpace({"lr": Float(1e-5, 1.0, log=True), "x": Float(-5.0, 5.0)})
+    exp = make_experiment(30, space, lambda p: p["x"] ** 2, seed=5)
+    exp.next_round(SearchSpace({"lr": Float(1e-4, 1e-2, log=True), "x": Float(-1.0, 1.0)}))
+    rng = np.random.default_rng(1)
+    for i in range(30, 40):
+        x = float(rng.uniform(-1, 1))
+        exp.add(Trial(i, {"lr": 1e-3, "x": x}, {"value": x ** 2}, round=1))
+    ax = hpviz.plot.parallel(exp)
+    by_axis: dict[int, list[str]] = {}
+    for t in ax.texts:
+        x, y = t.get_position()
+        if y in (0.0, 1.0):
+            by_axis.setdefault(round(x), []).append(t.get_text())
+    # the union of both rounds' declared ranges, not the sampled extremes (0.989) nor round 2's range
+    assert sorted(by_axis[0]) == sorted(["1e-05", "1"])
+    assert sorted(by_axis[1]) == sorted(["-5", "5"])
+
+
 def test_rounds_view():
     exp = make_experiment(30, seed=1)
     exp.next_round(exp.space.replace(x=Float(-1.0, 3.0)))

@@ -8,6 +8,7 @@ are built with :class:`matplotlib.figure.Figure`, never with pyplot).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -88,12 +89,21 @@ def fmt(value: float) -> str:
         return str(value)
     if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
         return f"{value:.2g}"
+    if abs(value) >= 1e3:  # .3g would write 1000 as 1e+03
+        return f"{value:.0f}"
     return f"{value:.3g}"
 
 
 def short(text: Any, width: int = 18) -> str:
+    """At most ``width`` characters; dotted/slashed names (``optimizer.learning_rate``, Ray's
+    ``train_loop_config/lr``) keep their head and tail, which is where such names differ."""
     text = str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    if width >= 8 and any(sep in text for sep in "./:"):
+        head = (width - 1) * 2 // 5
+        return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return text[: width - 1] + "…"
 
 
 def footnote(fig: Figure, text: str) -> None:
@@ -292,12 +302,45 @@ def jitter(values: np.ndarray, param: Param | None, rng: np.random.Generator, wi
     return values
 
 
-def to_unit(values: np.ndarray, param: Param | None) -> np.ndarray:
-    """Map parameter values to [0, 1] on their search scale (categoricals as evenly spaced levels)."""
+def declared_param(exp: Experiment, name: str) -> Param | None:
+    """The parameter as declared over every round: the union of ranges/choices (latest log flag).
+
+    ``Experiment.all_params`` keeps the latest round's definition; after a shrinking round the earlier
+    trials fall outside it, and the axis ends would show data extremes (0.0989) instead of declared bounds.
+    """
+    found = [rnd.space[name] for rnd in exp.rounds if name in rnd.space]
+    if not found:
+        return None
+    last = found[-1]
+    try:
+        if isinstance(last, Categorical):
+            choices: list[Any] = []
+            for p in found:
+                if isinstance(p, Categorical):
+                    choices += [c for c in p.choices if c not in choices]
+            return last if len(choices) == len(last.choices) else Categorical(choices)
+        same = [p for p in found if type(p) is type(last) and p.log == last.log]
+        low, high = min(p.low for p in same), max(p.high for p in same)
+        return last if (low, high) == (last.low, last.high) else dataclasses.replace(last, low=low, high=high)
+    except Exception:  # an exotic definition: the latest one is still a valid axis
+        return last
+
+
+def to_unit(values: np.ndarray, param: Param | None,
+            bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """Map parameter values to [0, 1] on their search scale (categoricals as evenly spaced levels).
+
+    ``bounds`` (on the search scale) fixes the range, so that a sample of trials maps like the whole set.
+    """
     if isinstance(param, Categorical):
         n = len(param.choices)
         return values / (n - 1) if n > 1 else np.where(np.isfinite(values), 0.5, np.nan)
-    if param is None:
+    if bounds is not None:
+        lo, hi = bounds
+        if param is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = param.to_search_scale(values)
+    elif param is None:
         finite = values[np.isfinite(values)]
         lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     else:

@@ -16,18 +16,25 @@ _SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
 _WRAP = 110
 
 
+def _num(value: Any) -> str:
+    """repr, but floats with 4 significant digits (0.00016165369223028543 reads as 0.0001617)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
+
+
 def describe(param: Any) -> str:
     """Short human form of a parameter definition: ``float [1e-05, 0.1] log``."""
     if param is None:
         return "(removed)"
     if isinstance(param, Categorical):
-        inner = ", ".join(repr(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
+        inner = ", ".join(_num(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
         return f"one of {{{inner}}}"
     kind = "int" if isinstance(param, Int) else "float"
     extra = " log" if param.log else ""
     if isinstance(param, Float) and param.step is not None or isinstance(param, Int) and param.step != 1:
         extra += f" step {param.step!r}"
-    return f"{kind} [{param.low!r}, {param.high!r}]{extra}"
+    return f"{kind} [{_num(param.low)}, {_num(param.high)}]{extra}"
 
 
 def _text_figure(title: str, blocks: list[tuple[str, str | None, str, bool]]) -> Figure:

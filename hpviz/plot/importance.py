@@ -88,7 +88,8 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
             mat[pos[a], pos[b]] = mat[pos[b], pos[a]] = v
     mat = 100 * mat  # in percent
     vmax = float(np.nanmax(mat)) if np.isfinite(mat).any() else 1.0
-    im = ax.imshow(mat, cmap="Purples", vmin=0, vmax=max(vmax, 1e-9), aspect="equal")
+    # aspect auto: with few parameters an equal-aspect map is a small square beside a wide gap
+    im = ax.imshow(mat, cmap="Purples", vmin=0, vmax=max(vmax, 1e-9), aspect="auto")
     if k <= 10:
         digits = 1 if vmax >= 1 else 2
         for i in range(k):
@@ -97,12 +98,12 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
                 if np.isfinite(v) and round(v, digits) > 0:  # blank cells read faster than 0.00
                     ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=7,
                             color="white" if v > 0.6 * vmax else "0.15")
-    labels = [short(n, 14) for n in names]
+    labels = [short(n, 18) for n in names]
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)
     ax.grid(False)
-    fig.colorbar(im, ax=ax, label="% of variance in the pair's interaction", shrink=0.85)
-    ax.set_title("Strongest pairwise interactions" + (f" ({k} of {total} params)" if k < total else ""), loc="left")
+    fig.colorbar(im, ax=ax, label="% of variance (pair interaction)", shrink=0.85)
+    ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
 
 
 def importance(result_or_obj: Any, ax: Axes | None = None, *, max_params: int = 15, pairs: bool = True,
@@ -127,7 +128,7 @@ def importance(result_or_obj: Any, ax: Axes | None = None, *, max_params: int = 
             return ax
         n_bars = min(len(imp.individual), max_params) + 3
         show_heat = pairs and len(imp.pairwise) > 0
-        fig = new_figure(12 if show_heat else 8, max(3.2, 0.8 + 0.3 * n_bars))
+        fig = new_figure(12 if show_heat else 8, max(4.2 if show_heat else 3.2, 0.8 + 0.3 * n_bars))
         if show_heat:
             ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
             _bars(ax1, imp, max_params)

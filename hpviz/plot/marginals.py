@@ -123,20 +123,28 @@ def marginals(result_or_obj: Any, ax: Axes | None = None, *, experiment: Any = N
         ncols = 1 if len(names) == 1 else (2 if len(names) <= 4 else 3)
         nrows = max(1, math.ceil(len(names) / ncols))
         # a fixed grid: constrained layout would cost more than the drawing
-        width, height = (11.0 if ncols > 1 else 7.0), 1.0 + 2.9 * nrows
+        width, height = (11.0 if ncols > 1 else 7.0), 1.0 + 2.6 * nrows
+        gap = 0.75  # inches between rows: tick labels, axis label and the next panel's title
+        ax_h = (height - 1.45 - gap * (nrows - 1)) / nrows
         fig = Figure(figsize=(width, height))
         fig.subplots_adjust(left=0.85 / width, right=1 - 0.3 / width, top=1 - 0.6 / height, bottom=0.85 / height,
-                            wspace=0.32, hspace=0.55)
+                            wspace=0.32, hspace=gap / ax_h)
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
         for a_, name in zip(axes, names):
             _panel(a_, imp, name, exp, arrays, idx, rng, exp is not None)
         for a_ in axes[len(names):]:
             a_.set_visible(False)
         if names:
-            axes[0].legend(loc="best")
+            # one legend for all panels, in the header row: inside a panel it covers trial points
+            handles, labels = axes[0].get_legend_handles_labels()
+            leg = fig.legend(handles, labels, loc="lower left", ncol=len(labels), fontsize=8,
+                             bbox_to_anchor=(0.3 / width, 0.0), borderaxespad=0.2)
+            for h in leg.legend_handles:
+                if h is not None and h.get_alpha() is not None:
+                    h.set_alpha(1.0)  # the faint trial dots would be invisible in the key
         sub = cap_note(len(names), total, "parameters", "most important first")
         fig.suptitle(f"Marginal effect on {imp.objective}" + (" (grey: trials)" if exp is not None else ""),
                      y=1 - 0.12 / height, va="top")
         if sub:
-            fig.text(0.5, 0.1 / height, sub, ha="center", va="bottom", fontsize=8, color="0.35")
+            fig.text(1 - 0.3 / width, 0.1 / height, sub, ha="right", va="bottom", fontsize=8, color="0.35")
         return fig

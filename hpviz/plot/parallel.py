@@ -13,6 +13,7 @@ from hpviz.plot._common import (
     COLORS,
     as_experiment,
     cap_note,
+    declared_param,
     effective_k,
     fmt,
     message,
@@ -31,31 +32,64 @@ from hpviz.schema import Categorical
 __all__ = ["parallel"]
 
 
-def _axis_labels(ax: Axes, j: int, param: Any, values: np.ndarray) -> None:
-    """Tick labels along the vertical axis ``j`` on the parameter's own scale."""
-    kw = dict(fontsize=7, color="0.25", va="center", ha="left", zorder=6,
+def _two_lines(name: str, chars: int, tag: str = "") -> str:
+    """An upright axis name in at most two lines, broken after a separator (``optimizer.`` / ``lr``)."""
+    text = name + tag
+    if len(text) <= chars:
+        return text
+    cut = max((i for i, c in enumerate(name[:chars]) if c in "./:_-"), default=-1)
+    if cut <= 0:
+        return short(name, chars - len(tag)) + tag
+    rest = name[cut + 1:]
+    return name[:cut + 1] + "\n" + short(rest, chars - len(tag)) + tag
+
+
+def _bounds(param: Any, values: np.ndarray) -> tuple[float, float]:
+    """Axis range on the search scale: the declared bounds, widened to values outside them."""
+    if isinstance(param, Categorical):
+        return 0.0, float(max(len(param.choices) - 1, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = values if param is None else param.to_search_scale(values)
+    finite = scaled[np.isfinite(scaled)]
+    if param is None:
+        return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lo, hi = param.search_bounds
+    if finite.size:
+        lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return float(lo), float(hi)
+
+
+def _axis_labels(ax: Axes, j: int, param: Any, bounds: tuple[float, float]) -> None:
+    """Tick labels along the vertical axis ``j`` on the parameter's own scale.
+
+    The end labels sit inside the axis (top one hanging below 1, bottom one standing on 0) so they never
+    meet the title or the rotated axis names under the plot.
+    """
+    kw = dict(fontsize=7, color="0.25", ha="left", zorder=6,
               bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
+
+    def put(pos: float, text: str) -> None:
+        va = "bottom" if pos <= 0.0 else "top" if pos >= 1.0 else "center"
+        ax.text(j + 0.03, pos, text, va=va, **kw)
+
     if isinstance(param, Categorical):
         n = len(param.choices)
         step = max(1, int(np.ceil(n / 8)))
         for i in range(0, n, step):
-            ax.text(j + 0.03, i / (n - 1) if n > 1 else 0.5, short(param.choices[i], 10), **kw)
+            put(i / (n - 1) if n > 1 else 0.5, short(param.choices[i], 10))
         return
-    if param is None:
-        finite = values[np.isfinite(values)]
-        lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-        ticks = np.linspace(lo, hi, 3)
-        pos = np.linspace(0, 1, 3)
-    else:
-        lo, hi = param.search_bounds
-        finite = param.to_search_scale(values[np.isfinite(values)]) if np.isfinite(values).any() else np.array([])
-        if finite.size:
-            lo, hi = min(lo, finite.min()), max(hi, finite.max())
-        grid = np.linspace(lo, hi, 3)
-        ticks = param.from_search_scale(grid)
-        pos = np.linspace(0, 1, 3)
-    for p, t in zip(pos, ticks):
-        ax.text(j + 0.03, p, fmt(float(t)), **kw)
+    lo, hi = bounds
+    grid = np.linspace(lo, hi, 3)
+    ticks = list(grid if param is None else param.from_search_scale(grid))
+    if param is not None:
+        # show the declared bounds exactly (exp(log(1.0)) may come back as 0.9999999)
+        slo, shi = param.search_bounds
+        if lo == slo:
+            ticks[0] = param.low
+        if hi == shi:
+            ticks[-1] = param.high
+    for pos, t in zip((0.0, 0.5, 1.0), ticks):
+        put(pos, fmt(float(t)))
 
 
 def parallel(result_or_obj: Any, ax: Axes | None = None, *, objective: str | None = None, importance: Any = None,
@@ -78,14 +112,15 @@ def parallel(result_or_obj: Any, ax: Axes | None = None, *, objective: str | Non
     names, ranked = ordered_params(exp, importance)
     total_params = len(names)
     names = names[:max(1, max_params)]
-    space = exp.all_params()
+    space = {name: declared_param(exp, name) for name in names}
     n = len(a.number)
     top_k = effective_k(top_k, int(a.complete.sum()))
     top = a.top_indices(top_k)
     idx = sample_indices(n, max_lines, top, seed)
     ok = a.complete[idx]
-    cols = [to_unit(param_column([a.trials[i] for i in idx], name, space.get(name)), space.get(name))
-            for name in names]
+    full = {name: param_column(a.trials, name, space.get(name)) for name in names}
+    bounds = {name: _bounds(space.get(name), full[name]) for name in names}
+    cols = [to_unit(full[name][idx], space.get(name), bounds[name]) for name in names]
     finite = a.value[np.isfinite(a.value)]
     vlo, vhi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     span = vhi - vlo if vhi > vlo else 1.0
@@ -98,16 +133,41 @@ def parallel(result_or_obj: Any, ax: Axes | None = None, *, objective: str | Non
     m = data.shape[1]
     xs = np.arange(m, dtype=float)
     norm, cmap = score_norm(a.value, a.direction)
+    rotate = m > 6
+    # upright names get as many characters as the axis spacing holds; rotated ones a fixed budget
+    room = (max(8.0, min(14.0, 1.1 * m + 3)) - 2.4) / (max(m - 1, 1) + 0.15)
+    chars = 22 if rotate else int(np.clip(room / 0.075, 12, 30))
+    labels = []
+    for n_ in names:
+        tag = " (log)" if getattr(space.get(n_), "log", False) else ""
+        labels.append(short(n_, chars - len(tag)) + tag if rotate else _two_lines(n_, chars, tag))
+    labels.append(f"{short(a.objective, 16)} ({a.direction})")
     with style():
         cax = None
         if ax is None:
-            # fixed margins (room for rotated names and the colorbar): cheaper than constrained layout
+            # fixed margins (room for rotated names and the colorbar): cheaper than constrained layout,
+            # sized from the label lengths so the first name is not cut at the left edge
+            char_w, line_h = 0.07, 0.16  # inches per character / per line of 8 pt text
+            cos, sin = (0.866, 0.5) if rotate else (0.5, 0.0)
             width, height = max(8.0, min(14.0, 1.1 * m + 3)), 5.0
+            right_in, pad_in = 1.25, 0.6  # colorbar; room for the objective's value labels
+            left_in = 0.55
+            for _ in range(2):  # the first name's overhang depends on the axis spacing and vice versa
+                unit_in = (width - left_in - right_in - pad_in) / (max(m - 1, 1) + 0.15)
+                overhang = max(map(len, labels[0].split("\n"))) * char_w * cos + line_h * sin - 0.15 * unit_in
+                left_in = max(0.55, overhang + 0.1)
+            longest = max(len(t) for t in labels)
+            lines = max(t.count("\n") + 1 for t in labels)
+            bottom_in = max(0.7, 0.45 + longest * char_w * sin + line_h * lines)
+            unit_in = (width - left_in - right_in - pad_in) / (max(m - 1, 1) + 0.15)
             fig = Figure(figsize=(width, height))
-            y0, y1 = (1.1 if m > 6 else 0.7) / height, 1 - 0.4 / height
-            fig.subplots_adjust(left=0.55 / width, right=1 - 1.25 / width, top=y1, bottom=y0)
+            y0, y1 = bottom_in / height, 1 - 0.4 / height
+            fig.subplots_adjust(left=left_in / width, right=1 - right_in / width, top=y1, bottom=y0)
             ax = fig.add_subplot()
             cax = fig.add_axes((1 - 1.05 / width, y0, 0.14 / width, y1 - y0))
+            x_right = m - 1 + pad_in / unit_in
+        else:
+            x_right = m - 1 + 0.6
         title = f"Parallel coordinates (top {top.size} in orange)" if top.size else "Parallel coordinates"
         ax.set_title(title, loc="left")
         ax.set_xlabel("parameter (search scale; objective last, best at the top)")
@@ -138,17 +198,15 @@ def parallel(result_or_obj: Any, ax: Axes | None = None, *, objective: str | Non
         for j in range(m):
             ax.axvline(j, color="0.3", lw=0.8, zorder=3)
         for j, name in enumerate(names):
-            _axis_labels(ax, j, space.get(name), param_column(a.trials, name, space.get(name)))
+            _axis_labels(ax, j, space.get(name), bounds[name])
         if finite.size:
             # objective axis runs worst (bottom) to best (top)
             worst, best = (vhi, vlo) if a.direction == "min" else (vlo, vhi)
-            for p_, v_ in zip((0.0, 0.5, 1.0), (worst, (worst + best) / 2, best)):
-                ax.text(m - 1 + 0.03, p_, fmt(float(v_)), fontsize=7, color="0.25", va="center", ha="left",
+            for p_, v_, va in zip((0.0, 0.5, 1.0), (worst, (worst + best) / 2, best), ("bottom", "center", "top")):
+                ax.text(m - 1 + 0.03, p_, fmt(float(v_)), fontsize=7, color="0.25", va=va, ha="left",
                         zorder=6, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
-        labels = [short(n_, 16) + (" (log)" if getattr(space.get(n_), "log", False) else "") for n_ in names]
-        labels.append(f"{short(a.objective, 16)} ({a.direction})")
-        ax.set_xticks(xs, labels, rotation=30 if m > 6 else 0, ha="right" if m > 6 else "center")
-        ax.set_xlim(-0.15, m - 1 + 0.6)
+        ax.set_xticks(xs, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+        ax.set_xlim(-0.15, x_right)
         ax.set_ylim(-0.05, 1.05)
         ax.set_yticks([])
         ax.grid(False)

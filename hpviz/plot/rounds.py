@@ -104,7 +104,8 @@ def rounds(result_or_obj: Any, ax: Axes | None = None, *, objective: str | None 
             ax.set_title("Objective by round", loc="left")
             return ax
         fig = new_figure(11, 4.6)
-        ax1, ax2 = fig.subplots(1, 2, sharey=True)
+        # own y range on the right: best-so-far lines sit near the best values, flat on a shared axis
+        ax1, ax2 = fig.subplots(1, 2)
         if not a.complete.any():
             for ax_ in (ax1, ax2):
                 message(ax_, "no completed trial in any round")

@@ -66,7 +66,14 @@ def pareto(result_or_obj: Any, ax: Axes | None = None, *, experiment: Any = None
         ax.plot(fr[a], fr[b], color=COLORS["highlight"], lw=1.2, zorder=3, drawstyle=step, alpha=0.8)
         ax.scatter(fr[a], fr[b], color=COLORS["highlight"], s=28, zorder=4, edgecolor="white", lw=0.6,
                    label=f"on the front ({len(fr)})")
-        for _, row in fr.head(label_front).iterrows():
+        head = fr.head(label_front)
+        # skip a label that would sit on one already placed (dense stretches of the front)
+        pix = ax.transData.transform(np.column_stack([head[a].to_numpy(float), head[b].to_numpy(float)]))
+        placed: list[np.ndarray] = []
+        for (_, row), xy in zip(head.iterrows(), pix):
+            if not np.isfinite(xy).all() or any(abs(xy[0] - q[0]) < 22 and abs(xy[1] - q[1]) < 11 for q in placed):
+                continue
+            placed.append(xy)
             ax.annotate(f"#{int(row['number'])}", (row[a], row[b]), xytext=(4, 4), textcoords="offset points",
                         fontsize=7, color="0.2")
         ax.legend(loc="best")

@@ -18,6 +18,7 @@ from hpviz.plot._common import (
     COLORS,
     as_experiment,
     cap_note,
+    declared_param,
     integer_ticks,
     jitter,
     message,
@@ -38,7 +39,7 @@ __all__ = ["tendrils"]
 
 def _panel(ax: Axes, exp: Any, a: Any, name: str, idx: np.ndarray, norm: Any, cmap: Any, size: float,
            rng: np.random.Generator) -> None:
-    param = exp.all_params().get(name)
+    param = declared_param(exp, name)  # over all rounds: earlier rounds' choices keep their rows
     trials = [a.trials[i] for i in idx]
     y = jitter(param_column(trials, name, param), param, rng)
     x = a.number[idx]
