@@ -17,7 +17,7 @@ import numpy as np
 
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
-__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "load_data", "train_epochs", "start_next_round"]
+__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "load_data", "train_epochs", "start_next_round", "check_budget", "log_round_done"]
 
 #: The space of round 1: deliberately wide, so round 2 has something to refine.
 DEMO_SPACE = SearchSpace({
@@ -104,3 +104,21 @@ def start_next_round(callback: Any, space: SearchSpace,
                        type(exc).__name__, exc)
         callback.next_round(space, (), note=f"suggest_space failed: {type(exc).__name__}: {exc}")
         return space
+
+
+def check_budget(n_trials: int, rounds: int) -> None:
+    """Refuse a demo budget that cannot run (the three adapters' ``run_demo`` share it)."""
+    from hpviz.errors import SchemaError
+
+    if n_trials < 1 or rounds < 1:
+        raise SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+
+
+def log_round_done(callback: Any, round_index: int) -> None:
+    """Log the best validation accuracy after demo round ``round_index`` (0-based)."""
+    import logging
+
+    exp = callback.experiment  # None for an Optuna callback that has recorded nothing yet
+    best = exp.best() if exp is not None else None
+    logging.getLogger("hpviz").info("hpviz demo: round %d done, best %s = %s", round_index + 1, DEMO_OBJECTIVE,
+                                    None if best is None else round(best.values[DEMO_OBJECTIVE], 4))

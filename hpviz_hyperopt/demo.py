@@ -14,7 +14,6 @@ every epoch and returns its per-epoch validation accuracies in
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from typing import Any
 
@@ -27,7 +26,6 @@ from hpviz_hyperopt.space import to_hyperopt
 
 __all__ = ["run_demo"]
 
-logger = logging.getLogger("hpviz")
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
@@ -53,8 +51,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
 
     from hpviz import demo
 
-    if n_trials < 1 or rounds < 1:
-        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    demo.check_budget(n_trials, rounds)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     space = demo.DEMO_SPACE
@@ -75,7 +72,5 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         fmin(objective, to_hyperopt(space), algo=algo, max_evals=n_trials, trials=trials,
              rstate=np.random.default_rng(seed + rnd), early_stop_fn=cb, show_progressbar=False)
         cb.update(trials)
-        best = cb.experiment.best()
-        logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
-                    None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+        demo.log_round_done(cb, rnd)
     return cb.experiment

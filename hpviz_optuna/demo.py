@@ -9,7 +9,6 @@ choices and log scales per study), all recorded by one :class:`HpvizCallback`.
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from typing import Any
@@ -21,7 +20,6 @@ from hpviz_optuna.space import suggest, to_optuna
 
 __all__ = ["run_demo"]
 
-logger = logging.getLogger("hpviz")
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
@@ -47,8 +45,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
 
     from hpviz import demo
 
-    if n_trials < 1 or rounds < 1:
-        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    demo.check_budget(n_trials, rounds)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     verbosity = optuna.logging.get_verbosity()
@@ -90,9 +87,7 @@ def _tune(optuna: Any, demo: Any, data: Any, n_trials: int, rounds: int, seed: i
         study.add_trials(_warm_start(optuna, previous, space))
         study.optimize(objective, n_trials=n_trials, callbacks=[cb])
         previous += [t for t in study.get_trials(deepcopy=False) if t.number >= len(study.trials) - n_trials]
-        best = cb.experiment.best() if cb.experiment is not None else None
-        logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
-                    None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+        demo.log_round_done(cb, rnd)
     return cb.experiment
 
 

@@ -9,7 +9,6 @@ trials so far (exported with :func:`hpviz_raytune.to_tune`). One
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,7 +20,6 @@ from hpviz_raytune.space import to_tune
 
 __all__ = ["run_demo"]
 
-logger = logging.getLogger("hpviz")
 
 
 def _trainable(config: dict[str, Any], data: Any = None, n_epochs: int = 12, seed: int = 0) -> None:
@@ -64,8 +62,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     from hpviz import demo
     from hpviz_raytune.callback import HpvizCallback
 
-    if n_trials < 1 or rounds < 1:
-        raise hpviz.SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+    demo.check_budget(n_trials, rounds)
     epochs = int(n_epochs or demo.DEMO_EPOCHS)
     storage = Path(workdir).resolve() / "ray_results" if workdir else Path(tempfile.mkdtemp(prefix="hpviz-ray-demo-"))
     started = not ray.is_initialized()
@@ -91,9 +88,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
                                           callbacks=[cb], verbose=0),
             )
             tuner.fit()
-            best = cb.experiment.best()
-            logger.info("hpviz demo: round %d done, best %s = %s", rnd + 1, demo.DEMO_OBJECTIVE,
-                        None if best is None else round(best.values[demo.DEMO_OBJECTIVE], 4))
+            demo.log_round_done(cb, rnd)
         return cb.experiment
     finally:
         if started:

@@ -40,3 +40,9 @@ def test_report_of_missing_file_is_a_clear_error(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "report" in capsys.readouterr().out
+
+
+def test_demo_refuses_an_empty_budget(tmp_path, capsys):
+    for framework in ("optuna", "ray", "hyperopt"):
+        assert main(["demo", "--framework", framework, "--trials", "0", "--out", str(tmp_path), "--quiet"]) == 1
+        assert "n_trials >= 1" in capsys.readouterr().err
