@@ -7,6 +7,7 @@ arguments only; each docstring states the dispatch rule.
 
 from __future__ import annotations
 
+import argparse
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -30,9 +31,11 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> Experiment | None:
 
 @hookspec(firstresult=True)
 def hpviz_export_space(space: SearchSpace, framework: str) -> Any:
-    """Export ``space`` to ``framework``'s native form (``"optuna"``, ``"ray"``, ``"hyperopt"``).
+    """Export ``space`` to ``framework``'s native form.
 
-    Dispatch: firstresult; return ``None`` for a framework that is not yours.
+    ``framework`` is an adapter's framework id (the value adapters put in
+    ``Experiment.framework``). Dispatch: firstresult; return ``None`` for a
+    framework that is not yours.
     """
 
 
@@ -50,4 +53,66 @@ def hpviz_adapter_info() -> dict[str, Any]:
     """Describe the adapter: ``{"name", "framework", "version"}``.
 
     Dispatch: collected (every adapter answers); used by ``hpviz.plugins.status()``.
+    """
+
+
+# --------------------------------------------------------------------------- framework knowledge
+# The core never names a framework. Everything a report or a finding says in a
+# framework's own terms comes from the adapter whose id is ``Experiment.framework``.
+
+
+@hookspec(firstresult=True)
+def hpviz_space_code(space: SearchSpace, framework: str, experiment: Experiment | None) -> str | None:
+    """Paste-able native code that searches ``space`` in ``framework``.
+
+    Used for a refined space in the suggestions panel. ``experiment`` is the
+    experiment the space was refined from (its ``framework`` and original
+    structure, e.g. conditional branches), or ``None``. Dispatch: firstresult;
+    return ``None`` for a framework that is not yours. The core falls back to
+    hpviz's own ``SearchSpace`` code when no adapter answers.
+    """
+
+
+@hookspec(firstresult=True)
+def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
+    """What a refined space must respect to export to ``framework``.
+
+    Keys (all optional, default ``True`` = allowed): ``"log_with_step"``
+    (a log-scaled parameter on a step grid), ``"change_kind"`` (a parameter
+    changing kind between rounds). ``suggest_space`` reads these so it never
+    proposes a space the user's framework cannot take. Dispatch: firstresult;
+    return ``None`` for a framework that is not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    """Framework-specific advice for a finding, in the framework's own terms.
+
+    ``code`` is a stable finding code (``"pruner-misranks"``, ...),
+    ``evidence`` its numeric evidence (e.g. ``{"reliable_step": 12}``), and
+    ``framework`` the experiment's framework id. The core's finding message
+    stays framework-neutral; this text is shown after it (e.g. the pruner
+    or scheduler setting to change, by its native name). Dispatch: firstresult; return ``None``
+    for a framework that is not yours or a code you have nothing to add to.
+    """
+
+
+@hookspec
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the adapter's own options to the ``hpviz report`` command.
+
+    After pytest's ``pytest_addoption``: call ``parser.add_argument(...)`` with
+    option names prefixed by your framework id (``--<framework>-storage``). Dispatch:
+    collected (every adapter is called).
+    """
+
+
+@hookspec(firstresult=True)
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """Build the object to report on from the adapter's own CLI options.
+
+    Return ``None`` when none of your options were given (the positional
+    SOURCE is then converted as usual). Raise ``hpviz.HpvizError`` with the
+    fix when your options are incomplete. Dispatch: firstresult.
     """

@@ -250,6 +250,7 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
         "hpviz_version": __version__,
         "name": exp.name,
         "source": exp.source,
+        "framework": exp.framework,
         "objectives": [[k, v] for k, v in exp.objectives.items()],
         "rounds": [
             {
@@ -287,7 +288,8 @@ def experiment_from_dict(data: Any, where: str = "data") -> Experiment:
             )
             for r in data["rounds"]
         ]
-        exp = Experiment(rounds[0].space, dict(data["objectives"]), name=data.get("name"), source=data.get("source"))
+        exp = Experiment(rounds[0].space, dict(data["objectives"]), name=data.get("name"), source=data.get("source"),
+                         framework=data.get("framework"))
         exp._restore_rounds(rounds)
         for t in data["trials"]:
             exp.add(_trial_from_dict(t))

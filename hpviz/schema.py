@@ -442,7 +442,13 @@ class Experiment:
     trials:
         Initial trials; numbers must be unique.
     name, source:
-        Free text: what was tuned, and which framework produced it.
+        Free text: what was tuned, and where the trials came from (a path,
+        a URL, a study name).
+    framework:
+        The structured id of the adapter that produced the experiment
+        (``Experiment.framework``), e.g. the value an adapter's hooks match
+        on for space export, native code and advice; ``None`` for
+        experiments built by hand or from a table.
     """
 
     def __init__(
@@ -452,7 +458,10 @@ class Experiment:
         trials: Iterable[Trial] = (),
         name: str | None = None,
         source: str | None = None,
+        framework: str | None = None,
     ):
+        if framework is not None and not isinstance(framework, str):
+            raise SchemaError(f"Experiment.framework must be a string id or None, got {type(framework).__name__}")
         if not isinstance(space, SearchSpace):
             if not isinstance(space, Mapping):
                 raise SchemaError(f"Experiment.space must be a SearchSpace, got {type(space).__name__}")
@@ -471,6 +480,7 @@ class Experiment:
         self.objectives: dict[str, str] = checked
         self.name = name
         self.source = source
+        self.framework = framework
         self._rounds: list[Round] = [Round(0, space)]
         self._trials: dict[int, Trial] = {}
         for trial in trials:
@@ -501,7 +511,7 @@ class Experiment:
 
     def __repr__(self) -> str:
         return (
-            f"Experiment(name={self.name!r}, source={self.source!r}, trials={len(self)}, "
+            f"Experiment(name={self.name!r}, framework={self.framework!r}, trials={len(self)}, "
             f"params={list(self.space)}, objectives={self.objectives})"
         )
 
@@ -632,7 +642,8 @@ class Experiment:
 
     def with_trials(self, trials: Iterable[Trial]) -> Experiment:
         """A copy with the same space, objectives and rounds but other trials."""
-        exp = Experiment(self._rounds[0].space, self.objectives, name=self.name, source=self.source)
+        exp = Experiment(self._rounds[0].space, self.objectives, name=self.name, source=self.source,
+                         framework=self.framework)
         exp._restore_rounds(self._rounds)
         for t in trials:
             exp.add(t)
