@@ -202,6 +202,8 @@ def _trial_to_dict(t: Trial) -> dict[str, Any]:
         "finished": None if t.finished is None else t.finished.isoformat(),
         "budget": t.budget,
         "attrs": _encode(dict(t.attrs or {})),
+        "feasible": t.feasible,
+        "constraints": _encode(t.constraints) if t.constraints is not None else None,
     }
 
 
@@ -217,6 +219,8 @@ def _trial_from_dict(d: Mapping[str, Any]) -> Trial:
         finished=d.get("finished"),
         budget=d.get("budget"),
         attrs=_decode(d.get("attrs") or {}),
+        feasible=d.get("feasible", True),
+        constraints=_decode(d["constraints"]) if d.get("constraints") is not None else None,
         round=d.get("round", 0),
     )
 

@@ -319,6 +319,14 @@ class Trial:
         Other recorded metrics and metadata (``user_attrs``, extra result keys).
     round:
         Which steering round produced it (see :meth:`Experiment.next_round`).
+    feasible:
+        ``False`` when the trial violates the user's constraints (Optuna
+        ``constraints_func``, Ax outcome constraints, Vizier infeasible
+        trials...). Infeasible trials are kept and shown, but "best", Pareto
+        fronts, top-k and suggestions consider feasible trials only.
+    constraints:
+        Optional ``name -> violation`` amounts as the framework reported them
+        (``> 0`` violated, ``<= 0`` satisfied, the Optuna convention).
     """
 
     number: int
@@ -331,6 +339,8 @@ class Trial:
     budget: float | None = None
     attrs: Mapping[str, Any] | None = None
     round: int = 0
+    feasible: bool = True
+    constraints: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.number, bool) or not isinstance(self.number, numbers.Integral) or self.number < 0:
@@ -365,6 +375,18 @@ class Trial:
         object.__setattr__(self, "attrs", dict(self.attrs or {}))
         if isinstance(self.round, bool) or not isinstance(self.round, numbers.Integral) or self.round < 0:
             raise SchemaError(f"Trial.round must be a non-negative integer, got {self.round!r}")
+        if not isinstance(self.feasible, bool):
+            raise SchemaError(f"Trial.feasible must be True or False, got {self.feasible!r}")
+        if self.constraints is not None:
+            if not isinstance(self.constraints, Mapping):
+                raise SchemaError(f"Trial.constraints must be a mapping name -> float or None, "
+                                  f"got {type(self.constraints).__name__}")
+            checked = {}
+            for cname, amount in self.constraints.items():
+                if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+                    raise SchemaError(f"Trial.constraints[{cname!r}] must be a number, got {amount!r}")
+                checked[str(cname)] = float(amount)
+            object.__setattr__(self, "constraints", checked)
 
     @property
     def duration(self) -> float | None:
