@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hpviz.errors import HpvizError
+from hpviz.errors import HpvizError, InsufficientDataError, SchemaError
 
 __all__ = ["main"]
 
@@ -28,7 +28,35 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _parser() -> argparse.ArgumentParser:
+class _UsageError(HpvizError):
+    """A command line that cannot run as given (exit code 2, like argparse's own errors)."""
+
+
+def _impls(pm: Any, hook: str) -> list[tuple[str, Any]]:
+    """``(adapter name, hook function)`` of each adapter implementing ``hook``, in load order."""
+    return [(impl.plugin_name, impl.function) for impl in reversed(getattr(pm.hook, hook).get_hookimpls())]
+
+
+def _frameworks(pm: Any) -> tuple[list[str], str | None]:
+    """Framework ids of the loaded adapters, and the default demo framework.
+
+    The default is the first id (alphabetically) whose adapter declares
+    ``"demo": True`` in ``hpviz_adapter_info``; a broken adapter is skipped.
+    """
+    infos = []
+    for _, fn in _impls(pm, "hpviz_adapter_info"):
+        try:
+            info = fn()
+        except Exception:  # noqa: BLE001 - one broken adapter must not break the command line
+            continue
+        if isinstance(info, dict) and info.get("framework"):
+            infos.append(info)
+    ids = sorted({str(i["framework"]) for i in infos})
+    demos = sorted({str(i["framework"]) for i in infos if i.get("demo")})
+    return ids, (demos or ids or [None])[0]
+
+
+def _parser(pm: Any) -> argparse.ArgumentParser:
     from hpviz import __version__
 
     parser = argparse.ArgumentParser(prog="hpviz", description="Visual analytics for hyperparameter optimization.")
@@ -36,16 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rep = sub.add_parser("report", help="write a report (HTML, PDF or a folder of PNGs) for a tuning run")
-    rep.add_argument("source", nargs="?", help="saved experiment .json, or a Ray Tune experiment directory")
+    rep.add_argument("source", nargs="?",
+                     help="saved experiment .json, or a source an installed adapter reads (see `hpviz adapters`)")
     rep.add_argument("-o", "--output", default="hpviz-report.html",
                      help="output path: .html, .pdf, or a directory for PNGs (default: %(default)s)")
-    rep.add_argument("--optuna-storage", metavar="URL", help="Optuna storage URL, e.g. sqlite:///study.db")
-    rep.add_argument("--study", metavar="NAME", help="Optuna study name (with --optuna-storage)")
     rep.add_argument("--objective", help="objective to analyse (default: the primary one)")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    for name, fn in _impls(pm, "hpviz_add_cli_arguments"):
+        group = rep.add_argument_group(f"{name} options")
+        try:
+            fn(parser=group)
+        except Exception as exc:  # noqa: BLE001 - a broken adapter loses its options, the rest still work
+            sys.stderr.write(f"hpviz: adapter {name!r} could not add its options: {type(exc).__name__}: {exc}\n")
 
+    frameworks, default = _frameworks(pm)
     demo = sub.add_parser("demo", help="tune an MLP on scikit-learn's digits for two rounds and write a report")
-    demo.add_argument("--framework", choices=["optuna", "ray", "hyperopt"], default="optuna")
+    demo.add_argument("--framework", choices=frameworks or None, default=default,
+                      help="framework of an installed adapter (default: %(default)s)")
     demo.add_argument("--out", default="demo-output", help="output directory (default: %(default)s)")
     demo.add_argument("--trials", type=int, default=30, help="trials per round (default: %(default)s)")
     demo.add_argument("--rounds", type=int, default=2, help="steering rounds (default: %(default)s)")
@@ -56,20 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace, pm: Any) -> int:
     import hpviz
 
-    options: dict[str, Any] = {}
-    if args.optuna_storage:
-        if not args.study:
-            raise HpvizError("--optuna-storage needs --study NAME")
-        source: Any = args.optuna_storage
-        options.update(optuna_storage=args.optuna_storage, study=args.study)
-    elif args.source:
+    try:
+        source: Any = pm.hook.hpviz_cli_source(args=args)
+    except HpvizError as exc:
+        if isinstance(exc, (SchemaError, InsufficientDataError)):
+            raise  # the data, not the command line
+        raise _UsageError(str(exc)) from exc
+    if source is not None and args.source:
+        raise _UsageError(f"give either SOURCE ({args.source!r}) or an adapter's source options, not both")
+    if source is None:
+        if not args.source:
+            raise _UsageError("give a SOURCE (a saved .json experiment, or a source an installed adapter reads: "
+                              "see `hpviz adapters`) or an adapter's source options")
         source = args.source
-    else:
-        raise HpvizError("give a SOURCE (saved .json or Ray Tune experiment directory) or --optuna-storage URL --study NAME")
-    exp = hpviz.experiment(source, **options)
+    exp = hpviz.experiment(source, plugin_manager=pm)
     report_options: dict[str, Any] = {"progress": _Progress(not args.quiet and sys.stderr.isatty())}
     if args.objective:
         report_options["objective"] = args.objective
@@ -78,16 +116,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, pm: Any) -> int:
     import hpviz
-    from hpviz.plugins import get_plugin_manager, status
+    from hpviz.plugins import status
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     options = {"n_trials": args.trials, "rounds": args.rounds, "seed": args.seed, "workdir": str(out)}
-    exp = get_plugin_manager().hook.hpviz_run_demo(framework=args.framework, options=options)
+    if args.framework is None:
+        raise HpvizError("no adapter is installed: pip install 'hpviz[all]' (or one extra, e.g. hpviz[<framework>])")
+    exp = pm.hook.hpviz_run_demo(framework=args.framework, options=options)
     if exp is None:
-        problems = "; ".join(f"{a.name}: {a.error}" for a in status() if not a.available) or "none"
+        problems = "; ".join(f"{a.name}: {a.error}" for a in status(pm) if not a.available) or "none"
         raise HpvizError(f"no installed adapter runs the demo for {args.framework!r} (unavailable adapters: {problems})")
     saved = exp.save(out / "experiment.json")
     print(f"hpviz: saved {saved} ({len(exp.trials)} trials, {len(exp.rounds)} rounds)")
@@ -96,22 +136,36 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _adapters(args: argparse.Namespace) -> int:
+def _adapters(args: argparse.Namespace, pm: Any) -> int:
     from hpviz.plugins import status
 
-    for a in status():
+    for a in status(pm):
         print(f"{a.name:<10} {'ok' if a.available else 'unavailable'}  {a.module}" + (f"  ({a.error})" if a.error else ""))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+def main(argv: list[str] | None = None, *, plugin_manager: Any = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 error in the data or a run, 2 usage error).
+
+    ``plugin_manager`` (default: the process-wide one) supplies the adapters'
+    own options, sources and demos.
+    """
+    from hpviz.plugins import get_plugin_manager
+
+    pm = plugin_manager or get_plugin_manager()
+    parser = _parser(pm)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
     try:
-        return {"report": _report, "demo": _demo, "adapters": _adapters}[args.command](args)
+        return {"report": _report, "demo": _demo, "adapters": _adapters}[args.command](args, pm)
+    except _UsageError as exc:
+        print(f"hpviz {args.command}: error: {exc} (see `hpviz {args.command} --help`)", file=sys.stderr)
+        return 2
     except HpvizError as exc:
         print(f"hpviz: error: {exc}", file=sys.stderr)
         return 1

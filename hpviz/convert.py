@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hpviz.errors import UnsupportedObjectError
 from hpviz.schema import Experiment
 
-__all__ = ["experiment"]
+__all__ = ["experiment", "check_options"]
+
+
+def check_options(options: Mapping[str, Any], allowed: Iterable[str], what: str) -> None:
+    """Raise ``TypeError`` when ``options`` holds a name not in ``allowed``.
+
+    Adapters call it in ``hpviz_to_experiment`` once they claim an object, so
+    ``hpviz.experiment(study, spcae=...)`` fails instead of silently ignoring
+    the typo. ``what`` names the object (``"an Optuna study"``).
+    """
+    allowed = sorted(allowed)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        names = ", ".join(map(repr, unknown))
+        takes = ", ".join(allowed) if allowed else "no options"
+        close = [a for u in unknown for a in difflib.get_close_matches(u, allowed, n=1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise TypeError(f"hpviz.experiment() got unexpected keyword option(s) {names} for {what}{hint}; "
+                        f"it takes: {takes}")
 
 
 def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Experiment:
@@ -20,18 +40,25 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
     ``optuna.Study``, a Ray Tune ``ResultGrid`` or experiment directory, a
     Hyperopt ``Trials`` (pass ``space=``).
 
+    ``options`` are the converting adapter's own (e.g. ``space=`` for a
+    Hyperopt ``Trials``); the adapter that claims ``obj`` checks them.
+
     Raises
     ------
+    TypeError
+        An option the converter of ``obj`` does not take (the message lists those it takes).
     UnsupportedObjectError
         Nobody converts ``obj``; the message names its type and the adapters.
     """
     if isinstance(obj, Experiment):
+        check_options(options, (), "an Experiment")
         return obj
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
         if path.is_file() and path.suffix.lower() == ".json":
             from hpviz.io import load
 
+            check_options(options, (), "a saved experiment")
             return load(path)
     from hpviz.plugins import get_plugin_manager, status
 

@@ -45,7 +45,10 @@ from hpviz import (
     Trial,
     TrialState,
 )
+from hpviz.convert import check_options
+from hpviz_hyperopt._compat import dynamic_trials, exp_key
 from hpviz_hyperopt.space import HyperoptParam, decode_vals, describe
+from hpviz_hyperopt.structure import remember_native
 
 __all__ = ["from_trials", "trial_from_doc", "trial_docs", "is_trials_like", "convert", "infer_space"]
 
@@ -74,8 +77,8 @@ def is_trials_like(obj: Any) -> bool:
 def trial_docs(trials: Any) -> list[Mapping[str, Any]]:
     """All trial documents sorted by tid, including ERROR ones kept only in ``_dynamic_trials``."""
     docs = list(getattr(trials, "trials", None) or [])
-    dynamic = getattr(trials, "_dynamic_trials", None)
-    if isinstance(dynamic, list) and len(dynamic) != len(docs):
+    dynamic = dynamic_trials(trials)
+    if dynamic is not None and len(dynamic) != len(docs):
         tids = {d.get("tid") for d in docs}
         docs.extend(d for d in dynamic if isinstance(d, Mapping) and d.get("tid") not in tids
                     and _same_experiment(trials, d))
@@ -87,7 +90,7 @@ def trial_docs(trials: Any) -> list[Mapping[str, Any]]:
 
 def _same_experiment(trials: Any, doc: Mapping[str, Any]) -> bool:
     """``trials.trials`` keeps only its own ``exp_key``; so do the documents read from ``_dynamic_trials``."""
-    key = getattr(trials, "_exp_key", None)
+    key = exp_key(trials)
     return key is None or doc.get("exp_key") == key
 
 
@@ -247,6 +250,7 @@ def from_trials(trials: Any, space: Any = None, *, objective: str = "loss", dire
     if direction not in ("min", "max"):
         raise SchemaError(f"direction must be 'min' or 'max', got {direction!r}")
     docs = trial_docs(trials)
+    _check_objective(docs, objective)
     if space is None:
         if not infer:
             raise SchemaError("converting Hyperopt Trials needs the search space: "
@@ -257,12 +261,26 @@ def from_trials(trials: Any, space: Any = None, *, objective: str = "loss", dire
         hp_space = infer_space(docs)
         desc: dict[str, HyperoptParam] = {}
     else:
-        desc = describe(_native(space))
+        native = _native(space)
+        desc = describe(native)
         hp_space = SearchSpace({label: d.param for label, d in desc.items()})
-    exp = Experiment(hp_space, {objective: direction}, name=name, source="hyperopt")
+    exp = Experiment(hp_space, {objective: direction}, name=name, source="hyperopt", framework="hyperopt")
     for doc in docs:
         exp.add(trial_from_doc(doc, desc, objective=objective, log_capacity=log_capacity, curve_key=curve_key))
+    if space is not None:
+        remember_native(exp, native)
     return exp
+
+
+def _check_objective(docs: list[Mapping[str, Any]], objective: str) -> None:
+    """``objective`` must be a numeric result key of some finished trial (when any finished)."""
+    results = [d.get("result") or {} for d in docs if d.get("state", _DONE) == _DONE]
+    results = [r for r in results if r.get("status") == "ok"]
+    if not results or any(objective in r for r in results):
+        return
+    keys = sorted({str(k) for r in results for k, v in r.items() if _number(v) is not None})
+    raise SchemaError(f"objective {objective!r} is in no trial's result; numeric result keys: "
+                      f"{', '.join(map(repr, keys)) or 'none'}")
 
 
 def _native(space: Any) -> Any:
@@ -275,12 +293,17 @@ def _native(space: Any) -> Any:
     return space
 
 
-_OPTION_KEYS = ("space", "objective", "direction", "name", "infer", "log_capacity", "curve_key")
+#: Options ``hpviz.experiment`` takes for a Hyperopt ``Trials`` (those of :func:`from_trials`).
+OPTIONS = ("space", "objective", "direction", "name", "infer", "log_capacity", "curve_key")
 
 
 def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
-    """The ``hpviz_to_experiment`` hook: ``None`` unless ``obj`` is a Trials-like object."""
+    """The ``hpviz_to_experiment`` hook: ``None`` unless ``obj`` is a Trials-like object.
+
+    Options other than :data:`OPTIONS` are a ``TypeError`` listing them.
+    """
     if not is_trials_like(obj):
         return None
-    kwargs = {k: options[k] for k in _OPTION_KEYS if options.get(k) is not None}
+    check_options(options, OPTIONS, "a Hyperopt Trials")
+    kwargs = {k: options[k] for k in OPTIONS if options.get(k) is not None}
     return from_trials(obj, **kwargs)

@@ -19,7 +19,8 @@ if importlib.util.find_spec("hyperopt") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": "hyperopt", "framework": "hyperopt", "version": importlib.metadata.version("hyperopt")}
+    version = importlib.metadata.version("hyperopt")
+    return {"name": "hyperopt", "framework": "hyperopt", "version": version, "demo": True}
 
 
 @hpviz.hookimpl
@@ -48,3 +49,45 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment 
 
     keys = ("n_trials", "rounds", "seed", "workdir")
     return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+
+
+@hpviz.hookimpl
+def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
+    """Code building the refined space in the structure of the space given to ``fmin``.
+
+    The original space is known for experiments converted in this process
+    (``hpviz.experiment(trials, space=...)``); otherwise the code is a flat dict.
+    """
+    if framework != "hyperopt":
+        return None
+    from hpviz_hyperopt.structure import native_space, space_code
+
+    return space_code(space, native_space(experiment) if experiment is not None else None)
+
+
+@hpviz.hookimpl
+def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
+    """Hyperopt takes every hpviz space (``qloguniform`` is log-scaled on a step grid)."""
+    if framework != "hyperopt":
+        return None
+    return {"log_with_step": True, "change_kind": True}
+
+
+_ADVICE = {
+    "collapsed-exploration": ("In Hyperopt: give TPE more random startup evaluations, "
+                              "algo=functools.partial(tpe.suggest, n_startup_jobs=...), or restart with a new "
+                              "Trials object."),
+    "not-better-than-random": ("In Hyperopt: check algo= (rand.suggest is expected to look like this); for "
+                               "tpe.suggest try functools.partial(tpe.suggest, n_startup_jobs=...) or a narrower "
+                               "space."),
+    "duplicate-configs": ("In Hyperopt: coarse hp.quniform steps and hp.choice make repeats likely; use "
+                          "hp.uniform/hp.loguniform where the parameter is continuous."),
+}
+
+
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    """Which Hyperopt ``algo`` setting acts on the finding (Hyperopt has no pruner)."""
+    if framework != "hyperopt":
+        return None
+    return _ADVICE.get(code)

@@ -304,27 +304,6 @@ def from_hyperopt(space: Any) -> SearchSpace:
 # --------------------------------------------------------------------------- export
 
 
-def _build(d: HyperoptParam) -> Any:
-    """A native expression reproducing ``d``'s distribution exactly."""
-    from hyperopt import hp
-    from hyperopt.pyll import scope
-
-    a, label = d.args, d.label
-    if d.kind in ("choice", "pchoice"):
-        options = list(d.options) if d.options is not None else list(d.param.choices)
-        if d.kind == "pchoice":
-            return hp.pchoice(label, list(zip(a["p"], options)))
-        return hp.choice(label, options)
-    if d.kind == "uniformint":
-        return hp.uniformint(label, a["low"], a["high"])
-    if d.kind == "randint":
-        return hp.randint(label, a["low"], a["high"]) if "high" in a else hp.randint(label, a["low"])
-    fn = getattr(hp, d.kind)
-    keys = ("mu", "sigma", "q") if "normal" in d.kind else ("low", "high", "q")
-    expr = fn(label, *(a[k] for k in keys if k in a))
-    return scope.int(expr) if d.is_int else expr
-
-
 def _export_param(name: str, p: Any) -> Any:
     from hyperopt import hp
     from hyperopt.pyll import scope
@@ -348,8 +327,8 @@ def _export_param(name: str, p: Any) -> Any:
     raise SchemaError(f"cannot export parameter {name!r} of type {type(p).__name__} to Hyperopt")
 
 
-def to_hyperopt(space: SearchSpace | Mapping[str, Any], native: Any = None) -> dict[str, Any]:
-    """A flat ``{name: hp expression}`` dict sampling ``space`` (pass it to ``fmin``).
+def to_hyperopt(space: SearchSpace | Mapping[str, Any], native: Any = None) -> Any:
+    """The Hyperopt space sampling ``space`` (pass it to ``fmin``).
 
     Canonical exports: ``Float`` -> ``uniform``/``loguniform``/``quniform``/``qloguniform``;
     ``Int`` -> ``uniformint`` (``int(quniform)`` for step > 1, ``int(qloguniform)``
@@ -360,23 +339,29 @@ def to_hyperopt(space: SearchSpace | Mapping[str, Any], native: Any = None) -> d
     space:
         The hpviz space (e.g. ``hpviz.suggest_space(exp).space``).
     native:
-        Optional original Hyperopt space. A parameter whose hpviz form is unchanged
-        from it keeps its native distribution (``randint``, ``normal``,
-        ``pchoice`` probabilities...), so native -> hpviz -> native is exact.
-        Changed parameters get the canonical export. Conditional structure is not
-        rebuilt: the result is flat.
+        Optional original Hyperopt space (the one given to ``fmin``). The result
+        then keeps its structure (see :func:`hpviz_hyperopt.structure.refine`):
+        dict keys, nesting, constants, and ``choice`` options that are whole
+        sub-spaces; a parameter whose hpviz form is unchanged keeps its native
+        distribution (``randint``, ``normal``, ``pchoice`` probabilities...),
+        so native -> hpviz -> native is exact.
+
+    Returns
+    -------
+    dict or pyll expression
+        Without ``native``: a flat ``{name: hp expression}`` dict. With it: the
+        same kind of object as ``native`` (a dict stays a dict of expressions).
     """
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
-    template = describe(native) if native is not None else {}
-    out: dict[str, Any] = {}
-    for name, p in space.items():
-        d = template.get(name)
-        if d is not None and d.param == p and not (d.options is None and d.kind in ("choice", "pchoice")):
-            out[name] = _build(d)
-        else:
-            out[name] = _export_param(name, p)
-    return out
+    if native is not None:
+        from hpviz_hyperopt.structure import refine
+
+        out = refine(native, space)
+        if isinstance(native, Mapping) and out.name == "dict":
+            return dict(out.named_args)
+        return out
+    return {name: _export_param(name, p) for name, p in space.items()}
 
 
 def decode_vals(desc: Mapping[str, HyperoptParam], vals: Mapping[str, Any]) -> dict[str, Any]:

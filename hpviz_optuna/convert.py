@@ -14,7 +14,9 @@ from typing import Any
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
+from hpviz.convert import check_options
 from hpviz.schema import choice_key
+from hpviz_optuna._compat import open_rdb_storage, rdb_has_optuna_schema, sqlite_has_optuna_schema, trial_constraints
 
 __all__ = [
     "study_to_experiment",
@@ -23,6 +25,9 @@ __all__ = [
     "param_from_distribution",
     "merge_params",
     "trial_from_frozen",
+    "is_optuna_storage",
+    "convert",
+    "OPTIONS",
 ]
 
 _DIRECTIONS = {"MINIMIZE": "min", "MAXIMIZE": "max"}
@@ -193,6 +198,10 @@ def trial_from_frozen(ft: Any, objectives: Sequence[str], *, log_capacity: int =
     Intermediate values go into a :class:`hpviz.ReservoirLog` under the
     primary objective's name (``budget`` is the number of reported steps);
     timestamps become aware UTC datetimes; ``user_attrs`` become ``attrs``.
+    Constraint values (a sampler's ``constraints_func``, named ``"0"``, ``"1"``...,
+    or ``trial.set_constraint(name, value)``) become ``constraints``; the trial is
+    ``feasible`` when every value is ``<= 0`` (Optuna's rule). RUNNING and WAITING
+    trials (other workers still at work) keep their state and have no values.
     """
     state = _STATES.get(ft.state.name)
     if state is None:  # pragma: no cover - a future Optuna state
@@ -200,6 +209,7 @@ def trial_from_frozen(ft: Any, objectives: Sequence[str], *, log_capacity: int =
     values: dict[str, float] = {}
     if ft.values is not None:
         values = {name: (math.nan if v is None else float(v)) for name, v in zip(objectives, ft.values)}
+    constraints = trial_constraints(ft)
     log = None
     budget = None
     inter = ft.intermediate_values
@@ -220,6 +230,8 @@ def trial_from_frozen(ft: Any, objectives: Sequence[str], *, log_capacity: int =
         budget=budget,
         attrs=dict(ft.user_attrs) if ft.user_attrs else None,
         round=round,
+        feasible=all(v <= 0 for v in constraints.values()),
+        constraints=constraints or None,
     )
 
 
@@ -229,32 +241,69 @@ def study_to_experiment(study: Any, *, log_capacity: int = 512, name: str | None
     The space is the union of the distributions used by the trials (see
     :func:`merge_params` for a parameter whose distribution changed).
     Conditional parameters are simply absent from the trials that did not
-    use them (hpviz reads that as inactive).
+    use them (hpviz reads that as inactive). A study without trials (workers
+    not started yet) gives an empty Experiment; ``framework`` is ``"optuna"``.
     """
     trials = study.get_trials(deepcopy=False)
     objectives = objective_names(study)
     names = list(objectives)
-    exp = Experiment(_space_from_trials(trials), objectives, name=name or study.study_name, source="optuna")
+    exp = Experiment(_space_from_trials(trials), objectives, name=name or study.study_name, source="optuna",
+                     framework="optuna")
     for ft in trials:
         exp.add(trial_from_frozen(ft, names, log_capacity=log_capacity))
     return exp
 
 
+def _sqlite_path(storage: str) -> str | None:
+    """The file of a ``sqlite:///f.db`` URL; ``None`` for another scheme or an in-memory database."""
+    if not storage.lower().startswith("sqlite:///"):
+        return None
+    db = storage[len("sqlite:///"):].split("?", 1)[0]
+    return None if not db or db == ":memory:" else db
+
+
+def is_optuna_storage(storage: str) -> bool:
+    """Whether ``storage`` is an existing Optuna RDB database, probed without writing to it.
+
+    An SQLite file is opened read-only (``mode=ro``) and its table names read;
+    another RDB URL is inspected through SQLAlchemy. Optuna itself would
+    create its tables in whatever database it opens, so this runs first.
+
+    Raises
+    ------
+    hpviz.SchemaError
+        The SQLite file does not exist, or the server cannot be reached.
+    """
+    db = _sqlite_path(storage)
+    if db is not None:
+        if not Path(db).is_file():
+            # SQLAlchemy would silently create a missing SQLite file: say it is missing instead.
+            raise SchemaError(f"Optuna storage {storage!r}: no such SQLite file {db!r}")
+        return sqlite_has_optuna_schema(db)
+    if storage.lower().startswith("sqlite:"):
+        return False  # in-memory: nothing stored there
+    try:
+        return rdb_has_optuna_schema(storage)
+    except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unreachable server...
+        raise SchemaError(f"cannot open Optuna storage {storage!r}: {type(exc).__name__}: {exc}") from exc
+
+
 def load_study_experiment(storage: str, study_name: str | None, *, log_capacity: int = 512) -> Experiment:
     """Load a study from an Optuna storage URL (``sqlite:///f.db``, ...) and convert it.
 
-    Without ``study_name`` the storage must hold exactly one study.
+    Without ``study_name`` the storage must hold exactly one study. The
+    database is probed read-only first (:func:`is_optuna_storage`); a database
+    without Optuna's tables is a :class:`hpviz.SchemaError` and is left
+    untouched. Trials still RUNNING or WAITING (workers at work) are kept as such.
     """
     import optuna
 
-    if storage.lower().startswith("sqlite:///"):
-        # SQLAlchemy would silently create a missing SQLite file: say it is missing instead.
-        db = storage[len("sqlite:///"):].split("?", 1)[0]
-        if db and db != ":memory:" and not Path(db).is_file():
-            raise SchemaError(f"Optuna storage {storage!r}: no such SQLite file {db!r}")
+    if not is_optuna_storage(storage):
+        raise SchemaError(f"{storage!r} is not an Optuna storage (it has no Optuna tables); hpviz left it untouched")
     try:
-        available = optuna.get_all_study_names(storage=storage)
-    except Exception as exc:  # noqa: BLE001 - bad URL, missing driver, unreadable file...
+        rdb = open_rdb_storage(storage)
+        available = [s.study_name for s in rdb.get_all_studies()]
+    except Exception as exc:  # noqa: BLE001 - unreadable file, incompatible schema version...
         raise SchemaError(f"cannot open Optuna storage {storage!r}: {type(exc).__name__}: {exc}") from exc
     if study_name is None:
         if len(available) != 1:
@@ -264,7 +313,7 @@ def load_study_experiment(storage: str, study_name: str | None, *, log_capacity:
         study_name = available[0]
     if study_name not in available:
         raise SchemaError(f"no study named {study_name!r} in Optuna storage {storage!r}; it holds {available}")
-    study = optuna.load_study(study_name=study_name, storage=storage)
+    study = optuna.load_study(study_name=study_name, storage=rdb)
     return study_to_experiment(study, log_capacity=log_capacity)
 
 
@@ -279,23 +328,38 @@ def _is_rdb_url(obj: Any) -> bool:
     return scheme in _RDB_SCHEMES
 
 
+#: Options ``hpviz.experiment`` takes for an Optuna study or storage.
+OPTIONS = ("optuna_storage", "study", "log_capacity", "name")
+
+
 def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     """The ``hpviz_to_experiment`` implementation: ``None`` when ``obj`` is not Optuna's.
 
     Converts an ``optuna.Study``; or, with ``optuna_storage=URL`` (and
-    ``study=NAME`` unless the storage holds one study), the stored study; an
-    RDB URL given as ``obj`` (``"sqlite:///study.db"``) is read the same way.
+    ``study=NAME`` unless the storage holds one study), the stored study. An
+    RDB URL given as ``obj`` (``"sqlite:///study.db"``) is claimed only when
+    a read-only probe finds Optuna's tables in it, so other adapters can claim
+    other databases. Options other than :data:`OPTIONS` are a ``TypeError``.
     """
-    log_capacity = int(options.get("log_capacity", 512))
     storage = options.get("optuna_storage")
     if storage is None and _is_rdb_url(obj):
+        db = _sqlite_path(obj)
+        if db is not None and Path(db).is_file() and not sqlite_has_optuna_schema(db):
+            return None  # another framework's database: not ours, and not touched
         storage = obj
-    if storage is not None:
-        return load_study_experiment(str(storage), options.get("study"), log_capacity=log_capacity)
-    if not type(obj).__module__.startswith("optuna"):
-        return None
-    import optuna
+    if storage is None:
+        if not type(obj).__module__.startswith("optuna"):
+            return None
+        import optuna
 
-    if isinstance(obj, optuna.Study):
-        return study_to_experiment(obj, log_capacity=log_capacity)
-    return None
+        if not isinstance(obj, optuna.Study):
+            return None
+    check_options(options, OPTIONS, "an Optuna study")
+    log_capacity = int(options.get("log_capacity", 512))
+    if storage is not None:
+        exp = load_study_experiment(str(storage), options.get("study"), log_capacity=log_capacity)
+    else:
+        exp = study_to_experiment(obj, log_capacity=log_capacity)
+    if options.get("name") is not None:
+        exp.name = str(options["name"])
+    return exp

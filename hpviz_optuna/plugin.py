@@ -6,6 +6,7 @@ imported when something is actually converted or exported.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 from typing import Any
 
@@ -19,7 +20,8 @@ if importlib.util.find_spec("optuna") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": "optuna", "framework": "optuna", "version": importlib.metadata.version("optuna")}
+    version = importlib.metadata.version("optuna")
+    return {"name": "optuna", "framework": "optuna", "version": version, "demo": True}
 
 
 @hpviz.hookimpl
@@ -52,3 +54,56 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment 
 
     keys = ("n_trials", "rounds", "seed", "workdir")
     return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+
+
+@hpviz.hookimpl
+def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
+    """A ``suggest_params(trial)`` function, nested like the study's if/else branches."""
+    if framework != "optuna":
+        return None
+    from hpviz_optuna.code import space_code
+
+    return space_code(space, experiment)
+
+
+@hpviz.hookimpl
+def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
+    """Optuna has no log-scaled distribution on a step grid (``log`` and ``step`` are exclusive).
+
+    A parameter may change kind between rounds: the next round runs in a new study.
+    """
+    if framework != "optuna":
+        return None
+    return {"log_with_step": False, "change_kind": True}
+
+
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    """Which Optuna sampler or pruner setting acts on the finding."""
+    if framework != "optuna":
+        return None
+    from hpviz_optuna.advice import advice
+
+    return advice(code, evidence)
+
+
+@hpviz.hookimpl
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--optuna-storage", metavar="URL",
+                        help="Optuna storage URL, e.g. sqlite:///study.db (read-only; workers may still run)")
+    parser.add_argument("--optuna-study", metavar="NAME",
+                        help="study name in --optuna-storage (needed when it holds several)")
+
+
+@hpviz.hookimpl
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """The study of ``--optuna-storage URL [--optuna-study NAME]`` as an Experiment."""
+    storage = getattr(args, "optuna_storage", None)
+    study = getattr(args, "optuna_study", None)
+    if storage is None:
+        if study is not None:
+            raise hpviz.HpvizError("--optuna-study needs --optuna-storage URL")
+        return None
+    from hpviz_optuna.convert import load_study_experiment
+
+    return load_study_experiment(storage, study)

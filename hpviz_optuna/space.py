@@ -7,6 +7,7 @@ from typing import Any
 
 import hpviz
 from hpviz import Categorical, Float, Int, SchemaError, SearchSpace
+from hpviz_optuna._compat import is_incompatible_distribution_error
 
 __all__ = ["to_optuna", "from_optuna", "suggest"]
 
@@ -114,7 +115,7 @@ def suggest(trial: Any, space: hpviz.SearchSpace | Mapping[str, Any], *, drop_lo
                 step = None if _log_step(name, p, drop_log_step) else p.step
                 values[name] = trial.suggest_float(name, p.low, p.high, step=step, log=p.log)
         except ValueError as exc:
-            if isinstance(exc, SchemaError) or not _is_incompatible(exc):
+            if isinstance(exc, SchemaError) or not is_incompatible_distribution_error(exc):
                 raise
             raise SchemaError(
                 f"parameter {name!r} cannot be sampled as {p!r} in this Optuna study: {exc} Optuna fixes a "
@@ -123,8 +124,3 @@ def suggest(trial: Any, space: hpviz.SearchSpace | Mapping[str, Any], *, drop_lo
             ) from exc
     return values
 
-
-def _is_incompatible(exc: ValueError) -> bool:
-    """Optuna's ``check_distribution_compatibility`` refusing a changed distribution."""
-    msg = str(exc)
-    return "same parameter name" in msg or "dynamic value space" in msg

@@ -21,14 +21,19 @@ def test_adapters_lists_the_three(capsys):
     assert {line.split()[0] for line in lines} >= {"optuna", "raytune", "hyperopt"}
 
 
-def test_report_without_source_is_a_clear_error(capsys):
-    assert main(["report", "-o", "x.html"]) == 1
+def test_report_without_source_is_a_usage_error(capsys):
+    assert main(["report", "-o", "x.html"]) == 2
     assert "give a SOURCE" in capsys.readouterr().err
 
 
-def test_report_storage_needs_study(capsys):
-    assert main(["report", "--optuna-storage", "sqlite:///x.db"]) == 1
-    assert "--study" in capsys.readouterr().err
+def test_adapter_option_misuse_is_a_usage_error(capsys):
+    assert main(["report", "--optuna-study", "s"]) == 2
+    assert "--optuna-study needs --optuna-storage" in capsys.readouterr().err
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    assert main(["report", "--no-such-option"]) == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
 
 
 def test_report_of_missing_file_is_a_clear_error(tmp_path, capsys):

@@ -29,7 +29,6 @@ from hpviz_optuna.convert import merge_params
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
-HAVE_REPORT = importlib.util.find_spec("hpviz.report") is not None
 
 
 def _conformance_trial(trial: optuna.Trial) -> float:
@@ -561,8 +560,11 @@ def test_storage_errors_name_the_problem(two_worker_storage: tuple[str, str, lis
     assert not missing.exists()  # not created as a side effect
     junk = tmp_path / "junk.db"
     junk.write_text("not a database " * 100)
-    with pytest.raises(hpviz.SchemaError, match="cannot open Optuna storage"):
+    with pytest.raises(hpviz.UnsupportedObjectError):  # not Optuna's: left for other adapters, untouched
         hpviz.experiment(f"sqlite:///{junk}", study="s")
+    with pytest.raises(hpviz.SchemaError, match="not an Optuna storage"):  # explicitly Optuna's: say why not
+        hpviz.experiment(f"sqlite:///{junk}", optuna_storage=f"sqlite:///{junk}", study="s")
+    assert junk.read_text() == "not a database " * 100
     one = f"sqlite:///{tmp_path / 'one.db'}"
     optuna.create_study(storage=one, study_name="only").optimize(lambda t: t.suggest_int("n", 0, 3), n_trials=2)
     assert len(hpviz.experiment(one)) == 2 and hpviz.experiment(one).name == "only"
@@ -573,19 +575,18 @@ def test_cli_reports_an_unknown_study_cleanly(two_worker_storage: tuple[str, str
     from hpviz.cli import main
 
     url, _, _ = two_worker_storage
-    code = main(["report", "--optuna-storage", url, "--study", "nope", "-o", str(tmp_path / "r.html")])
+    code = main(["report", "--optuna-storage", url, "--optuna-study", "nope", "-o", str(tmp_path / "r.html")])
     assert code == 1
     assert "no study named 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 
-@pytest.mark.skipif(not HAVE_REPORT, reason="hpviz/report.py (hpviz.report) does not exist yet")
 def test_cli_report_from_storage(two_worker_storage: tuple[str, str, list[Path]], tmp_path: Path) -> None:
     from hpviz.cli import main
 
     url, name, _ = two_worker_storage
     out = tmp_path / "report.html"
-    assert main(["report", "--optuna-storage", url, "--study", name, "-o", str(out), "--quiet"]) == 0
+    assert main(["report", "--optuna-storage", url, "--optuna-study", name, "-o", str(out), "--quiet"]) == 0
     text = out.read_text()
     assert text.lstrip().lower().startswith(("<!doctype html", "<html")) and "data:image" in text
 
@@ -608,7 +609,6 @@ def test_demo_runs_two_rounds_through_the_hook(tmp_path: Path) -> None:
     assert optuna_plugin.hpviz_run_demo(framework="ray", options={}) is None
 
 
-@pytest.mark.skipif(not HAVE_REPORT, reason="hpviz/report.py (hpviz.report) does not exist yet")
 def test_callback_writes_periodic_and_on_demand_reports(tmp_path: Path) -> None:
     # report_options reach hpviz.report (one cheap view keeps the test fast)
     cb = HpvizCallback(report_path=tmp_path / "live" / "report.html", every=4,

@@ -1,0 +1,147 @@
+"""Paste-able Optuna code for a (refined) search space, keeping the user's if/else branches.
+
+Optuna has no declared search space: conditional parameters are ``if``
+statements in the user's objective. :func:`branches` recovers them from the
+trials of the experiment the space was refined from (a parameter that is
+suggested exactly when a categorical parameter takes some of its values is
+nested under that choice), and :func:`space_code` writes a
+``suggest_params(trial)`` function with the same nesting. A parameter fixed
+by a suggestion is fixed only inside its own branch, and a branch whose
+choices were all dropped disappears with its parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import hpviz
+from hpviz import Categorical, Float, Int, SearchSpace, TrialState
+
+__all__ = ["Branch", "branches", "space_code", "suggest_line"]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``param`` is suggested only when ``parent`` takes one of ``values``."""
+
+    param: str
+    parent: str
+    values: tuple[Any, ...]
+
+
+def _r(v: Any) -> str:
+    return repr(v.item() if hasattr(v, "item") else v)
+
+
+def suggest_line(name: str, p: Any) -> str:
+    """The ``trial.suggest_*`` call sampling ``p`` (log+step, which Optuna lacks, drops the step)."""
+    n = repr(name)
+    if isinstance(p, Categorical):
+        return f"trial.suggest_categorical({n}, {[c.item() if hasattr(c, 'item') else c for c in p.choices]!r})"
+    kind = "int" if isinstance(p, Int) else "float"
+    args = f"{n}, {_r(p.low)}, {_r(p.high)}"
+    stepped = (isinstance(p, Int) and p.step != 1) or (isinstance(p, Float) and p.step is not None)
+    if p.log:
+        args += ", log=True"
+    elif stepped:
+        args += f", step={_r(p.step)}"
+    return f"trial.suggest_{kind}({args})"
+
+
+def _key(v: Any) -> Any:
+    return (type(v).__name__, v)
+
+
+def branches(experiment: hpviz.Experiment) -> dict[str, Branch]:
+    """The if/else structure of ``experiment``'s space, read from which trials used which parameter.
+
+    A parameter absent from some trials is nested under the categorical
+    parameter ``c`` for which it is present exactly when ``c`` takes a value in
+    a proper subset of ``c``'s observed values (the most specific such ``c``
+    when several qualify, e.g. in nested branches). Only COMPLETE and PRUNED
+    trials are read: a failed trial may have stopped before its branch.
+    """
+    trials = [t for t in experiment.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    if not trials:
+        return {}
+    space = experiment.space
+    names = list(space)
+    present = {n: [n in t.params for t in trials] for n in names}
+    out: dict[str, Branch] = {}
+    for p in names:
+        if all(present[p]):
+            continue
+        best: tuple[int, Branch] | None = None
+        for c in names:
+            if c == p or not isinstance(space[c], Categorical):
+                continue
+            active_values: dict[Any, Any] = {}
+            inactive_values: dict[Any, Any] = {}
+            ok = True
+            for t, here in zip(trials, present[p]):
+                if c not in t.params:
+                    if here:
+                        ok = False
+                        break
+                    continue
+                v = t.params[c]
+                (active_values if here else inactive_values)[_key(v)] = v
+            if not ok or not active_values or set(active_values) & set(inactive_values):
+                continue
+            n_active = sum(present[c])
+            if best is None or n_active < best[0]:
+                best = (n_active, Branch(p, c, tuple(active_values.values())))
+        if best is not None and not _cycle(out, best[1]):
+            out[p] = best[1]
+    return out
+
+
+def _cycle(found: Mapping[str, Branch], new: Branch) -> bool:
+    node = new.parent
+    while node in found:
+        if node == new.param:
+            return True
+        node = found[node].parent
+    return node == new.param
+
+
+def space_code(space: SearchSpace, experiment: hpviz.Experiment | None = None) -> str:
+    """A ``suggest_params(trial)`` function sampling ``space``, nested like ``experiment``'s branches."""
+    tree = branches(experiment) if experiment is not None else {}
+    tree = {p: b for p, b in tree.items() if p in space and b.parent in space}
+    children: dict[str, list[Branch]] = {}
+    for b in tree.values():
+        children.setdefault(b.parent, []).append(b)
+    lines: list[str] = []
+
+    def emit(name: str, indent: str) -> None:
+        lines.append(f"{indent}params[{name!r}] = {suggest_line(name, space[name])}")
+        groups: dict[tuple, list[str]] = {}
+        parent = space[name]
+        kept = {_key(c) for c in parent.choices} if isinstance(parent, Categorical) else set()
+        for b in children.get(name, []):
+            values = tuple(v for v in b.values if _key(v) in kept)
+            if values:  # a branch whose every choice was dropped is gone, with its parameters
+                groups.setdefault(values, []).append(b.param)
+        for values, params in groups.items():
+            if len(kept) == len({_key(v) for v in values}):
+                for child in params:  # the branch is the only one left: always active
+                    emit(child, indent)
+                continue
+            cond = (f"params[{name!r}] == {_r(values[0])}" if len(values) == 1
+                    else f"params[{name!r}] in ({', '.join(_r(v) for v in values)},)")
+            lines.append(f"{indent}if {cond}:")
+            for child in params:
+                emit(child, indent + "    ")
+
+    for name in space:
+        if name not in tree:
+            emit(name, "    ")
+    body = "\n".join(lines)
+    return ("# Optuna: sample the refined space inside your objective\n"
+            "def suggest_params(trial):\n"
+            "    params = {}\n"
+            f"{body}\n"
+            "    return params\n")
