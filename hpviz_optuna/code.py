@@ -88,8 +88,8 @@ def branches(experiment: hpviz.Experiment) -> dict[str, Branch]:
                     continue
                 v = t.params[c]
                 (active_values if here else inactive_values)[_key(v)] = v
-            if not ok or not active_values or set(active_values) & set(inactive_values):
-                continue
+            if not ok or not active_values or not inactive_values or set(active_values) & set(inactive_values):
+                continue  # not a branch of c (a parameter always active with c is its sibling)
             n_active = sum(present[c])
             if best is None or n_active < best[0]:
                 best = (n_active, Branch(p, c, tuple(active_values.values())))
