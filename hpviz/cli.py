@@ -78,7 +78,7 @@ def _parser(pm: Any) -> argparse.ArgumentParser:
             sys.stderr.write(f"hpviz: adapter {name!r} could not add its options: {type(exc).__name__}: {exc}\n")
 
     frameworks, default = _frameworks(pm)
-    demo = sub.add_parser("demo", help="tune an MLP on scikit-learn's digits for two rounds and write a report")
+    demo = sub.add_parser("demo", help="search an MLP's hyperparameters on scikit-learn's digits for two rounds and write a report")
     demo.add_argument("--framework", choices=frameworks or None, default=default,
                       help="framework of an installed adapter (default: %(default)s)")
     demo.add_argument("--out", default="demo-output", help="output directory (default: %(default)s)")

@@ -19,7 +19,7 @@ def check_options(options: Mapping[str, Any], allowed: Iterable[str], what: str)
 
     Adapters call it in ``hpviz_to_experiment`` once they claim an object, so
     ``hpviz.experiment(study, spcae=...)`` fails instead of silently ignoring
-    the typo. ``what`` names the object (``"an Optuna study"``).
+    the typo. ``what`` names the object (``"a study"``).
     """
     allowed = sorted(allowed)
     unknown = sorted(set(options) - set(allowed))
@@ -40,8 +40,8 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
     ``optuna.Study``, a Ray Tune ``ResultGrid`` or experiment directory, a
     Hyperopt ``Trials`` (pass ``space=``).
 
-    ``options`` are the converting adapter's own (e.g. ``space=`` for a
-    Hyperopt ``Trials``); the adapter that claims ``obj`` checks them.
+    ``options`` are the converting adapter's own (e.g. the search space
+    for a trials object that does not hold it); the adapter that claims ``obj`` checks them.
 
     Raises
     ------

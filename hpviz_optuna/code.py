@@ -19,7 +19,7 @@ from typing import Any
 import hpviz
 from hpviz import Categorical, Float, Int, SearchSpace, TrialState
 
-__all__ = ["Branch", "branches", "space_code", "suggest_line"]
+__all__ = ["Branch", "Node", "branches", "plan", "space_code", "suggest_line"]
 
 
 @dataclass(frozen=True)
@@ -107,38 +107,66 @@ def _cycle(found: Mapping[str, Branch], new: Branch) -> bool:
     return node == new.param
 
 
-def space_code(space: SearchSpace, experiment: hpviz.Experiment | None = None) -> str:
-    """A ``suggest_params(trial)`` function sampling ``space``, nested like ``experiment``'s branches."""
+@dataclass(frozen=True)
+class Node:
+    """One parameter to sample, then the branches it opens: ``(values, nodes)`` sampled when it takes ``values``.
+
+    ``values`` is ``None`` for parameters always sampled after this one (the
+    branch is the only one left, e.g. its parent was fixed).
+    """
+
+    name: str
+    branches: tuple[tuple[tuple[Any, ...] | None, tuple[Node, ...]], ...] = ()
+
+
+def plan(space: SearchSpace, experiment: hpviz.Experiment | None = None) -> tuple[Node, ...]:
+    """The order and nesting in which to sample ``space``, following ``experiment``'s branches.
+
+    A branch keeps only the parent's choices still in ``space``; a branch left
+    with no choice disappears with its parameters (a dropped option), and a
+    branch covering every remaining choice is sampled unconditionally.
+    """
     tree = branches(experiment) if experiment is not None else {}
     tree = {p: b for p, b in tree.items() if p in space and b.parent in space}
     children: dict[str, list[Branch]] = {}
     for b in tree.values():
         children.setdefault(b.parent, []).append(b)
-    lines: list[str] = []
 
-    def emit(name: str, indent: str) -> None:
-        lines.append(f"{indent}params[{name!r}] = {suggest_line(name, space[name])}")
-        groups: dict[tuple, list[str]] = {}
+    def node(name: str) -> Node:
         parent = space[name]
         kept = {_key(c) for c in parent.choices} if isinstance(parent, Categorical) else set()
+        groups: dict[tuple, list[str]] = {}
         for b in children.get(name, []):
             values = tuple(v for v in b.values if _key(v) in kept)
-            if values:  # a branch whose every choice was dropped is gone, with its parameters
+            if values:
                 groups.setdefault(values, []).append(b.param)
+        out = []
         for values, params in groups.items():
-            if len(kept) == len({_key(v) for v in values}):
-                for child in params:  # the branch is the only one left: always active
-                    emit(child, indent)
-                continue
-            cond = (f"params[{name!r}] == {_r(values[0])}" if len(values) == 1
-                    else f"params[{name!r}] in ({', '.join(_r(v) for v in values)},)")
-            lines.append(f"{indent}if {cond}:")
-            for child in params:
-                emit(child, indent + "    ")
+            always = len(kept) == len({_key(v) for v in values})
+            out.append((None if always else values, tuple(node(p) for p in params)))
+        return Node(name, tuple(out))
 
-    for name in space:
-        if name not in tree:
-            emit(name, "    ")
+    return tuple(node(name) for name in space if name not in tree)
+
+
+def space_code(space: SearchSpace, experiment: hpviz.Experiment | None = None) -> str:
+    """A ``suggest_params(trial)`` function sampling ``space``, nested like ``experiment``'s branches."""
+    lines: list[str] = []
+
+    def emit(n: Node, indent: str) -> None:
+        lines.append(f"{indent}params[{n.name!r}] = {suggest_line(n.name, space[n.name])}")
+        for values, kids in n.branches:
+            inner = indent
+            if values is not None:
+                cond = (f"params[{n.name!r}] == {_r(values[0])}" if len(values) == 1
+                        else f"params[{n.name!r}] in ({', '.join(_r(v) for v in values)},)")
+                lines.append(f"{indent}if {cond}:")
+                inner = indent + "    "
+            for kid in kids:
+                emit(kid, inner)
+
+    for n in plan(space, experiment):
+        emit(n, "    ")
     body = "\n".join(lines)
     return ("# Optuna: sample the refined space inside your objective\n"
             "def suggest_params(trial):\n"

@@ -82,15 +82,22 @@ def from_optuna(distributions: Mapping[str, Any]) -> hpviz.SearchSpace:
     return SearchSpace({str(name): param_from_distribution(d) for name, d in distributions.items()})
 
 
-def suggest(trial: Any, space: hpviz.SearchSpace | Mapping[str, Any], *, drop_log_step: bool = False) -> dict[str, Any]:
-    """Sample every parameter of ``space`` in an Optuna trial (``trial.suggest_*``).
+def suggest(trial: Any, space: hpviz.SearchSpace | Mapping[str, Any], *, drop_log_step: bool = False,
+            experiment: hpviz.Experiment | None = None) -> dict[str, Any]:
+    """Sample ``space`` in an Optuna trial (``trial.suggest_*``).
 
     Use it inside the objective to search an hpviz space, e.g. the refined
     space of :func:`hpviz.suggest_space` in the next round::
 
         def objective(trial):
-            params = hpviz_optuna.suggest(trial, suggestion.space)
+            params = hpviz_optuna.suggest(trial, suggestion.space, experiment=previous)
             return train(**params)
+
+    With ``experiment`` (the experiment the space was refined from), the
+    if/else branches of a conditional space are kept: a parameter that was
+    suggested only for some choices of a categorical parameter is sampled
+    only when the trial takes one of those choices (see
+    :func:`hpviz_optuna.code.branches`). Without it every parameter is sampled.
 
     Optuna keeps a parameter's kind, log scale and categorical choices fixed
     within a study (ranges and steps may change), so a space that drops
@@ -101,26 +108,43 @@ def suggest(trial: Any, space: hpviz.SearchSpace | Mapping[str, Any], *, drop_lo
     Returns
     -------
     dict
-        ``name -> sampled value``, in the space's order.
+        ``name -> sampled value`` for the parameters active in this trial.
     """
+    from hpviz_optuna.code import plan
+
+    space = _check(space)
     values: dict[str, Any] = {}
-    for name, p in _check(space).items():
-        try:
-            if isinstance(p, Categorical):
-                values[name] = trial.suggest_categorical(name, list(p.choices))
-            elif isinstance(p, Int):
-                step = 1 if _log_step(name, p, drop_log_step) else p.step
-                values[name] = trial.suggest_int(name, p.low, p.high, step=step, log=p.log)
-            else:
-                step = None if _log_step(name, p, drop_log_step) else p.step
-                values[name] = trial.suggest_float(name, p.low, p.high, step=step, log=p.log)
-        except ValueError as exc:
-            if isinstance(exc, SchemaError) or not is_incompatible_distribution_error(exc):
-                raise
-            raise SchemaError(
-                f"parameter {name!r} cannot be sampled as {p!r} in this Optuna study: {exc} Optuna fixes a "
-                "parameter's kind, log scale and categorical choices for the whole study, so search a refined "
-                "space in a new study (HpvizCallback keeps numbering the trials across studies)"
-            ) from exc
+
+    def sample(node: Any) -> None:
+        values[node.name] = _suggest_one(trial, node.name, space[node.name], drop_log_step)
+        for branch_values, kids in node.branches:
+            if branch_values is None or any(_same(values[node.name], v) for v in branch_values):
+                for kid in kids:
+                    sample(kid)
+
+    for node in plan(space, experiment):
+        sample(node)
     return values
 
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _suggest_one(trial: Any, name: str, p: Any, drop_log_step: bool) -> Any:
+    try:
+        if isinstance(p, Categorical):
+            return trial.suggest_categorical(name, list(p.choices))
+        if isinstance(p, Int):
+            step = 1 if _log_step(name, p, drop_log_step) else p.step
+            return trial.suggest_int(name, p.low, p.high, step=step, log=p.log)
+        step = None if _log_step(name, p, drop_log_step) else p.step
+        return trial.suggest_float(name, p.low, p.high, step=step, log=p.log)
+    except ValueError as exc:
+        if isinstance(exc, SchemaError) or not is_incompatible_distribution_error(exc):
+            raise
+        raise SchemaError(
+            f"parameter {name!r} cannot be sampled as {p!r} in this Optuna study: {exc} Optuna fixes a "
+            "parameter's kind, log scale and categorical choices for the whole study, so search a refined "
+            "space in a new study (HpvizCallback keeps numbering the trials across studies)"
+        ) from exc

@@ -310,3 +310,29 @@ def test_demo_framework_choices_come_from_the_installed_adapters(capsys) -> None
     assert "invalid choice: 'hyperopt'" in (err := capsys.readouterr().err) and "{optuna}" in err
     assert main(["demo", "--trials", "0", "--quiet"], plugin_manager=pm) == 1  # default: the only adapter
     assert "n_trials >= 1" in capsys.readouterr().err
+
+
+def test_suggest_with_the_experiment_samples_only_active_branches() -> None:
+    from hpviz_optuna import suggest
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(_conditional, n_trials=60)
+    exp = hpviz.experiment(study)
+    refined = dict(exp.space)
+    refined["classifier"] = Categorical(["svm", "knn"])
+    seen = []
+
+    def objective(trial: optuna.Trial) -> float:
+        seen.append(suggest(trial, SearchSpace(refined), experiment=exp))
+        return 0.0
+
+    optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2)).optimize(objective, n_trials=40)
+    for params in seen:
+        if params["classifier"] == "knn":
+            assert set(params) == {"classifier", "knn_w"}
+        else:
+            assert {"svm_c", "kernel"} <= set(params) and "rf_depth" not in params and "knn_w" not in params
+            assert ("degree" in params) == (params["kernel"] == "poly")
+    flat = []
+    optuna.create_study().optimize(lambda t: flat.append(suggest(t, SearchSpace(refined))) or 0.0, n_trials=1)
+    assert set(flat[0]) == set(refined)  # without the experiment: every parameter
