@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 import hpviz
 from hpviz import Categorical, Float, Int, SearchSpace, TrialState
 
@@ -60,39 +62,46 @@ def branches(experiment: hpviz.Experiment) -> dict[str, Branch]:
     A parameter absent from some trials is nested under the categorical
     parameter ``c`` for which it is present exactly when ``c`` takes a value in
     a proper subset of ``c``'s observed values (the most specific such ``c``
-    when several qualify, e.g. in nested branches). Only COMPLETE and PRUNED
-    trials are read: a failed trial may have stopped before its branch.
+    when several qualify, e.g. in nested branches); a parameter present
+    whenever ``c`` is, whatever its value, is ``c``'s sibling, not its child.
+    Only COMPLETE and PRUNED trials are read: a failed trial may have stopped
+    before its branch.
     """
     trials = [t for t in experiment.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     if not trials:
         return {}
     space = experiment.space
     names = list(space)
-    present = {n: [n in t.params for t in trials] for n in names}
+    present = {n: np.fromiter((n in t.params for t in trials), bool, len(trials)) for n in names}
+    codes: dict[str, tuple[np.ndarray, list[Any]]] = {}  # categorical -> (value code per trial, -1 absent; values)
+    for c in names:
+        if isinstance(space[c], Categorical):
+            seen: dict[Any, int] = {}
+            values: list[Any] = []
+            col = np.full(len(trials), -1)
+            for i, t in enumerate(trials):
+                if c in t.params:
+                    v = t.params[c]
+                    col[i] = seen.setdefault(_key(v), len(values))
+                    if col[i] == len(values):
+                        values.append(v)
+            codes[c] = (col, values)
     out: dict[str, Branch] = {}
     for p in names:
-        if all(present[p]):
+        here = present[p]
+        if here.all():
             continue
         best: tuple[int, Branch] | None = None
-        for c in names:
-            if c == p or not isinstance(space[c], Categorical):
+        for c, (col, values) in codes.items():
+            if c == p or (here & (col < 0)).any():
                 continue
-            active_values: dict[Any, Any] = {}
-            inactive_values: dict[Any, Any] = {}
-            ok = True
-            for t, here in zip(trials, present[p]):
-                if c not in t.params:
-                    if here:
-                        ok = False
-                        break
-                    continue
-                v = t.params[c]
-                (active_values if here else inactive_values)[_key(v)] = v
-            if not ok or not active_values or not inactive_values or set(active_values) & set(inactive_values):
-                continue  # not a branch of c (a parameter always active with c is its sibling)
-            n_active = sum(present[c])
+            active = np.unique(col[here])
+            inactive = np.unique(col[~here & (col >= 0)])
+            if active.size == 0 or inactive.size == 0 or np.intersect1d(active, inactive).size:
+                continue
+            n_active = int(present[c].sum())
             if best is None or n_active < best[0]:
-                best = (n_active, Branch(p, c, tuple(active_values.values())))
+                best = (n_active, Branch(p, c, tuple(values[i] for i in active)))
         if best is not None and not _cycle(out, best[1]):
             out[p] = best[1]
     return out
