@@ -33,8 +33,8 @@ class _UsageError(HpvizError):
 
 
 def _impls(pm: Any, hook: str) -> list[tuple[str, Any]]:
-    """``(adapter name, hook function)`` of each adapter implementing ``hook``, in load order."""
-    return [(impl.plugin_name, impl.function) for impl in reversed(getattr(pm.hook, hook).get_hookimpls())]
+    """``(adapter name, hook function)`` of each adapter implementing ``hook``, in registration order."""
+    return [(impl.plugin_name, impl.function) for impl in getattr(pm.hook, hook).get_hookimpls()]
 
 
 def _frameworks(pm: Any) -> tuple[list[str], str | None]:

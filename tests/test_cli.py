@@ -51,3 +51,30 @@ def test_demo_refuses_an_empty_budget(tmp_path, capsys):
     for framework in ("optuna", "ray", "hyperopt"):
         assert main(["demo", "--framework", framework, "--trials", "0", "--out", str(tmp_path), "--quiet"]) == 1
         assert "n_trials >= 1" in capsys.readouterr().err
+
+
+class _BrokenOptions:
+    """An adapter whose options clash with another adapter's: the command line must survive it."""
+
+    @hpviz.hookimpl
+    def hpviz_adapter_info(self):
+        return {"name": "broken", "framework": "broken", "version": "0"}
+
+    @hpviz.hookimpl
+    def hpviz_add_cli_arguments(self, parser):
+        parser.add_argument("--output")  # clashes with the core's -o/--output
+
+
+def test_a_broken_adapter_loses_only_its_own_options(tmp_path, capsys):
+    from hpviz.plugins import make_plugin_manager
+
+    pm = make_plugin_manager()
+    pm.register(_BrokenOptions(), name="broken")
+    exp = hpviz.Experiment({"x": hpviz.Float(0, 1)}, "loss",
+                           [hpviz.Trial(i, {"x": i / 30}, {"loss": (i / 30 - 0.3) ** 2}) for i in range(30)])
+    saved = exp.save(tmp_path / "exp.json")
+    assert main(["report", str(saved), "-o", str(tmp_path / "r"), "--quiet"], plugin_manager=pm) == 0
+    err = capsys.readouterr().err
+    assert "adapter 'broken' could not add its options" in err
+    assert main(["demo", "--help"], plugin_manager=pm) == 0
+    assert "broken" in capsys.readouterr().out  # its framework id is still a demo choice
