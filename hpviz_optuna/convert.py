@@ -359,6 +359,9 @@ def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     if storage is not None:
         exp = load_study_experiment(str(storage), options.get("study"), log_capacity=log_capacity)
     else:
+        if options.get("study") is not None:
+            raise TypeError("hpviz.experiment(): study= names a study inside an Optuna storage URL; "
+                            "it does not apply to an optuna.Study object")
         exp = study_to_experiment(obj, log_capacity=log_capacity)
     if options.get("name") is not None:
         exp.name = str(options["name"])

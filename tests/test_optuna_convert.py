@@ -185,6 +185,8 @@ def test_unknown_options_are_a_type_error_naming_the_allowed_ones() -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     with pytest.raises(TypeError, match=r"'spcae'.*log_capacity, name, optuna_storage, study"):
         hpviz.experiment(study, spcae=1)
+    with pytest.raises(TypeError, match="does not apply to an optuna.Study"):
+        hpviz.experiment(study, study="other")
     exp = hpviz.experiment(study, name="renamed")
     assert exp.name == "renamed"
     with pytest.raises(TypeError, match="'objective'.*takes: no options"):
