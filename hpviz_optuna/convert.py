@@ -288,13 +288,16 @@ def is_optuna_storage(storage: str) -> bool:
         raise SchemaError(f"cannot open Optuna storage {storage!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def load_study_experiment(storage: str, study_name: str | None, *, log_capacity: int = 512) -> Experiment:
+def load_study_experiment(storage: str, study_name: str | None, *, log_capacity: int = 512,
+                          study_option: str = "study=") -> Experiment:
     """Load a study from an Optuna storage URL (``sqlite:///f.db``, ...) and convert it.
 
     Without ``study_name`` the storage must hold exactly one study. The
     database is probed read-only first (:func:`is_optuna_storage`); a database
     without Optuna's tables is a :class:`hpviz.SchemaError` and is left
     untouched. Trials still RUNNING or WAITING (workers at work) are kept as such.
+    ``study_option`` is how the caller names the study (``"--optuna-study"`` on
+    the command line), for the error messages.
     """
     import optuna
 
@@ -308,7 +311,7 @@ def load_study_experiment(storage: str, study_name: str | None, *, log_capacity:
     if study_name is None:
         if len(available) != 1:
             raise SchemaError(
-                f"Optuna storage {storage!r} holds {len(available)} studies {available}; name one with study="
+                f"Optuna storage {storage!r} holds {len(available)} studies {available}; name one with {study_option}"
             )
         study_name = available[0]
     if study_name not in available:

@@ -106,4 +106,4 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
         return None
     from hpviz_optuna.convert import load_study_experiment
 
-    return load_study_experiment(storage, study)
+    return load_study_experiment(storage, study, study_option="--optuna-study NAME")

@@ -304,6 +304,9 @@ def test_cli_reads_a_single_study_storage_through_the_adapter_options(tmp_path: 
     assert "3 trials" in capsys.readouterr().out and any(out.iterdir())
     assert main(["report", "x.json", "--optuna-storage", url], plugin_manager=_pm()) == 2
     assert "not both" in capsys.readouterr().err
+    optuna.create_study(storage=url, study_name="second")
+    assert main(["report", "--optuna-storage", url, "-o", str(out)], plugin_manager=_pm()) == 1
+    assert "holds 2 studies ['only', 'second']; name one with --optuna-study NAME" in capsys.readouterr().err
 
 
 def test_demo_framework_choices_come_from_the_installed_adapters(capsys) -> None:
