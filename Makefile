@@ -12,7 +12,7 @@ $(BIN)/python:
 # Tune a real model (MLP on scikit-learn's digits) with Optuna for two rounds and write a report.
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[all]"
-	$(BIN)/hpviz demo --out demo-output
+	$(BIN)/hpviz demo --framework optuna --out demo-output
 
 # Lint (ruff, with bugbear: an unasserted comparison is an error), then the whole test suite.
 test: $(BIN)/python
