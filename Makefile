@@ -15,8 +15,12 @@ demo: $(BIN)/python
 	$(BIN)/hpviz demo --framework optuna --out demo-output
 
 # Lint (ruff, with bugbear: an unasserted comparison is an error), then the whole test suite.
+# Installs with the pinned versions of constraints.txt (the versions the suite was last run with), so
+# CI is reproducible; `make test CONSTRAINTS=` tests against the newest releases instead.
+CONSTRAINTS ?= constraints.txt
+
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[all,test]"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -144,10 +144,7 @@ def test_expected_best_from_a_real_optuna_random_search() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: (t.suggest_float("x", -3.0, 3.0) - 1.0) ** 2, n_trials=15)
-    try:
-        exp = hpviz.experiment(study)
-    except hpviz.UnsupportedObjectError:
-        pytest.skip("the Optuna adapter is not available in this tree")
+    exp = hpviz.experiment(study)
     eb = hpviz.expected_best(study, estimator="u")
     assert eb.n_trials == len(exp.completed()) == 15
     assert eb.mean[-1] == pytest.approx(study.best_value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import logging
 import math
 import subprocess
@@ -28,7 +27,6 @@ from hpviz_optuna.convert import merge_params
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
-
 
 
 def _conformance_trial(trial: optuna.Trial) -> float:
@@ -169,8 +167,6 @@ def test_median_pruner_keeps_learning_curves() -> None:
         assert ours.log.points()[0] == full.log.points()[0] and ours.log.points()[-1] == full.log.points()[-1]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("hpviz.analysis.progress") is None,
-                    reason="hpviz.analysis.progress (diagnose) is not written yet")
 def test_pruned_study_feeds_diagnose() -> None:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -2.0, 2.0)
