@@ -32,9 +32,9 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (imported on first access)
 _LAZY = {
-    "diagnose": "hpviz.analysis.progress",
-    "Diagnosis": "hpviz.analysis.progress",
-    "Finding": "hpviz.analysis.progress",
+    "diagnose": "hpviz.analysis.diagnose",
+    "Diagnosis": "hpviz.analysis.diagnose",
+    "Finding": "hpviz.analysis.diagnose",
     "importance": "hpviz.analysis.importance",
     "Importance": "hpviz.analysis.importance",
     "suggest_space": "hpviz.analysis.suggest",

@@ -14,7 +14,7 @@ from scipy import stats
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, ReservoirLog, SearchSpace, Trial, TrialState
-from hpviz.analysis import progress as P
+from hpviz.analysis import diagnose as P
 from hpviz.testing import make_experiment
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -349,7 +349,8 @@ def test_pruner_misranks_fires_on_crossing_curves(metric):
     assert d.reliable_step is not None and 5 < d.reliable_step < 39
     assert (corr[corr.index >= d.reliable_step] >= P.RELIABLE_CORRELATION).all()
     assert f.evidence["fraction_stopped_before_reliable"] == 1.0 and f.evidence["reliable_step"] == d.reliable_step
-    assert f"n_warmup_steps={d.reliable_step:g}" in f.message
+    # the message is framework-neutral; the step adapters phrase their advice with is in the evidence
+    assert f"not before step {d.reliable_step:g}" in f.message and f.advice is None
 
 
 def test_pruner_misranks_counts_short_complete_trials_as_stopped():
@@ -387,6 +388,84 @@ def test_pruner_misranks_with_a_real_optuna_pruner():
     assert d.n_pruned > 0
     f = d.by_code("pruner-misranks")[0]
     assert f.evidence["n_stopped"] == d.n_pruned and f.evidence["min_correlation"] < P.RELIABLE_CORRELATION
+
+
+def _advice_manager(calls):
+    """A fresh plugin manager with one adapter that advises on its own framework only."""
+    from hpviz.plugins import make_plugin_manager
+
+    class Advisor:
+        @hpviz.hookimpl
+        def hpviz_finding_advice(self, code, evidence, framework):
+            calls.append((code, framework))
+            if framework != "toyfw" or code != "pruner-misranks":
+                return None
+            return f"toyfw: set warmup={evidence['reliable_step']:g}"
+
+    pm = make_plugin_manager(load_entry_points=False)
+    pm.register(Advisor())
+    return pm
+
+
+def test_finding_advice_comes_from_the_framework_hook(monkeypatch):
+    calls = []
+    monkeypatch.setattr("hpviz.plugins.get_plugin_manager", lambda: _advice_manager(calls))
+    exp = _curve_run(crossing=True)
+    exp.framework = "toyfw"
+    f = hpviz.diagnose(exp).by_code("pruner-misranks")[0]
+    assert f.advice == f"toyfw: set warmup={f.evidence['reliable_step']:g}"
+    assert str(f).endswith(f.advice) and f.message.endswith("at each rung).")
+    assert ("pruner-misranks", "toyfw") in calls
+    # another framework: the hook is asked, nobody answers, the message stays neutral
+    exp.framework = "otherfw"
+    assert hpviz.diagnose(exp).by_code("pruner-misranks")[0].advice is None
+    # no framework (built by hand): the hook is not consulted
+    calls.clear()
+    exp.framework = None
+    assert hpviz.diagnose(exp).by_code("pruner-misranks")[0].advice is None and calls == []
+
+
+def test_a_broken_advice_adapter_does_not_break_the_diagnosis(monkeypatch, caplog):
+    from hpviz.plugins import make_plugin_manager
+
+    class Broken:
+        @hpviz.hookimpl
+        def hpviz_finding_advice(self, code, evidence, framework):
+            raise RuntimeError("boom")
+
+    pm = make_plugin_manager(load_entry_points=False)
+    pm.register(Broken())
+    monkeypatch.setattr("hpviz.plugins.get_plugin_manager", lambda: pm)
+    exp = _curve_run(crossing=True)
+    exp.framework = "toyfw"
+    d = hpviz.diagnose(exp)
+    assert d.by_code("pruner-misranks") and all(f.advice is None for f in d.findings)
+    assert "boom" in caplog.text
+
+
+def test_finding_messages_name_no_framework():
+    import re
+
+    runs = [_curve_run(crossing=True), _failing_run(lambda p, rng: p["lr"] > 3e-3)]
+    space = SearchSpace({"lr": Float(0.0, 1.0, step=0.1), "n": Int(1, 3)})
+    runs.append(seq_experiment([1.0] * 30, space=space, params=[{"lr": 0.1, "n": 1}] * 30))
+    rng = np.random.default_rng(0)
+    params = [{"x": float(rng.uniform()) if i < 20 else 0.3 + 0.001 * rng.standard_normal()} for i in range(60)]
+    runs.append(seq_experiment([1.0 - 0.02 * i for i in range(20)] + [1.5] * 40, params=params))
+    codes = set()
+    for exp in runs:
+        for f in hpviz.diagnose(exp).findings:
+            codes.add(f.code)
+            assert not re.search(r"optuna|ray|tune|hyperopt|tpe|asha|gridsampler|pruner\b", f.message, re.I), f
+    assert {"pruner-misranks", "duplicate-configs", "collapsed-exploration", "high-failure-rate"} <= codes
+
+
+def test_findings_table():
+    d = hpviz.diagnose(_curve_run(crossing=True))
+    table = d.to_dataframe()
+    assert list(table.columns) == ["code", "severity", "message", "advice", "params", "evidence"]
+    assert list(table["code"]) == list(d.codes) and table.loc[0, "evidence"] == dict(d.findings[0].evidence)
+    assert hpviz.diagnose(seq_experiment([])).to_dataframe()["code"].tolist() == ["too-few-trials"]
 
 
 # --------------------------------------------------------------------------- multi-objective

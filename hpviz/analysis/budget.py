@@ -51,67 +51,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
 
+from hpviz._expected import expected_max
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment, Trial, choice_key
 
 __all__ = ["ExpectedBest", "Comparison", "expected_best", "compare", "expected_max"]
 
-_CELLS = 1 << 16  # matrix cells per vectorized block (small blocks: cache-friendly, tighter cuts)
-_NEGLIGIBLE = 45.0  # terms with P(max <= y) < exp(-45) ~ 3e-20 are skipped
 
-
-# --------------------------------------------------------------------------- closed forms
-
-
-def expected_max(support: Any, cdf: Any, ns: Any, *, replace: bool = True) -> np.ndarray:
-    """Expected maximum of ``n`` draws, for each ``n`` in ``ns``.
-
-    Parameters
-    ----------
-    support:
-        Sorted (ascending) support points ``s_1 <= ... <= s_K``.
-    cdf:
-        ``P(X <= s_j)`` at each support point (non-decreasing, last = 1).
-        Ignored when ``replace=False``.
-    ns:
-        Ascending positive integers.
-    replace:
-        ``True``: n i.i.d. draws, ``P(max <= s_j) = cdf_j^n``. ``False``: n
-        draws without replacement from the K equally weighted points,
-        ``P(max <= s_j) = C(j, n) / C(K, n)`` (needs ``n <= K``).
-    """
-    s = np.asarray(support, dtype=float)
-    G = np.asarray(cdf, dtype=float) if replace else np.arange(1, len(s) + 1) / len(s)
-    ns = np.asarray(ns, dtype=np.int64)
-    K = len(s)
-    d = np.diff(s)
-    out = np.empty(len(ns))
-    lfact = None if replace else gammaln(np.arange(K + 1) + 1.0)
-    a = 0
-    while a < len(ns):
-        # For either form P(max <= s_j) <= G_j^n: columns below the cut are negligible for every n >= ns[a].
-        j0 = int(np.searchsorted(G[:-1], math.exp(-_NEGLIGIBLE / ns[a]), side="left"))
-        cols = K - 1 - j0
-        b = min(len(ns), a + max(1, _CELLS // max(cols, 1)))
-        nb = ns[a:b, None].astype(float)
-        if cols > 0:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                if replace:
-                    P = np.exp(nb * np.log(G[None, j0:-1]))
-                else:
-                    j = np.arange(j0 + 1, K)[None, :]  # number of points <= s_j
-                    nbi = ns[a:b, None]
-                    # log C(j, n) - log C(K, n) from a table of log-factorials.
-                    logP = lfact[j] - lfact[np.maximum(j - nbi, 0)] - lfact[K] + lfact[K - nbi]
-                    P = np.where(j >= nbi, np.exp(logP), 0.0)
-            out[a:b] = s[-1] - P @ d[j0:]
-        else:
-            out[a:b] = s[-1]
-        a = b
-    return out
+# --------------------------------------------------------------------------- band
 
 
 def _dkw_eps(level: float, n: int) -> float:

@@ -1,0 +1,86 @@
+"""Numbers in and out: the one place that parses user values as floats and formats numbers for text.
+
+Parsing
+    :func:`as_float` (a scalar; NaN for anything that is not a real number,
+    booleans included: ``True`` is a choice, not ``1.0``) and
+    :func:`numeric_column` (a column of raw parameter values, ``MISSING``
+    where a parameter was inactive).
+Formatting (messages, reasons, tables; plots format ticks with the same functions)
+    :func:`fmt` (3 significant digits, integers as integers), :func:`fmt_value`
+    (a parameter value or bound, 4 significant digits, strings quoted),
+    :func:`pct` (a fraction as a percentage) and :func:`fmt_p` (a p-value).
+
+Used by the analyses and (at merge time) the plots; private: not part of the public API.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MISSING", "as_float", "is_real", "numeric_column", "fmt", "fmt_value", "pct", "fmt_p", "clean"]
+
+#: Marker for "parameter absent from the trial" (inactive), distinct from ``None`` (a legal choice).
+MISSING = object()
+
+_FAST_TYPES = frozenset({float, int, np.float64, np.float32, np.int64, np.int32})
+
+
+def is_real(value: Any) -> bool:
+    """True for a real number (NumPy scalars included), False for bools and everything else."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+
+
+def as_float(value: Any) -> float:
+    """``value`` as a float; NaN for anything that is not a real number (bools, strings, None)."""
+    return float(value) if is_real(value) else math.nan
+
+
+def numeric_column(raw: list[Any]) -> np.ndarray:
+    """Floats of a parameter column; NaN for inactive (``MISSING``), non-numeric or bool values."""
+    if set(map(type, raw)) <= _FAST_TYPES:  # the common case, checked at C speed
+        return np.asarray(raw, dtype=float)
+    out = np.full(len(raw), math.nan)
+    for i, v in enumerate(raw):
+        if v is MISSING or v is None or isinstance(v, (bool, np.bool_, str)):
+            continue
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            pass
+    return out
+
+
+def fmt(x: float | None) -> str:
+    """A number for a message: 3 significant digits, integers as integers, no noise."""
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:.3g}"
+
+
+def fmt_value(value: Any) -> str:
+    """A parameter value or bound in a reason: floats to 4 significant digits, strings quoted."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage; small ones keep two significant digits (0.4%, not 0%)."""
+    p = 100.0 * x
+    return f"{p:.0f}%" if p == 0 or abs(p) >= 10 else f"{p:.2g}%"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value: two significant digits."""
+    return f"{p:.2g}"
+
+
+def clean(value: float) -> float:
+    """Drop binary-fraction noise (0.30000000000000004 -> 0.3)."""
+    return float(f"{value:.12g}")

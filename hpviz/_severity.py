@@ -1,0 +1,14 @@
+"""Finding severities and their order: one definition for the diagnosis, its table and the views."""
+
+from __future__ import annotations
+
+__all__ = ["SEVERITIES", "severity_rank"]
+
+#: Severities, most serious first.
+SEVERITIES = ("problem", "warning", "info")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def severity_rank(severity: str) -> int:
+    """0 for the most serious; unknown severities sort last."""
+    return _RANK.get(str(severity), len(SEVERITIES))
