@@ -533,3 +533,90 @@ def test_two_real_optuna_rounds_round_two_at_least_as_good():
     assert best2 <= best1
     assert cmp.deltas[0].m == 40 and cmp.deltas[0].beats is True
     assert cmp.deltas[0].p_value < 0.05
+
+
+# --------------------------------------------------------------------------- export constraints (hook)
+
+
+def _constraints_manager(answer):
+    from hpviz.plugins import make_plugin_manager
+
+    class Exporter:
+        @hpviz.hookimpl
+        def hpviz_export_constraints(self, framework):
+            return answer if framework == "toyfw" else None
+
+    pm = make_plugin_manager(load_entry_points=False)
+    pm.register(Exporter())
+    return pm
+
+
+def _stepped_log_exp(framework):
+    space = S({"w": F(1e-4, 1.0, step=1e-4), "x": F(-1, 1)})
+    exp = make_experiment(80, space, lambda p: abs(math.log10(p["w"]) + 3) + 0.3 * p["x"] ** 2, seed=0)
+    exp.framework = framework
+    return exp
+
+
+def test_log_with_step_is_proposed_only_where_the_framework_takes_it(monkeypatch):
+    monkeypatch.setattr("hpviz.plugins.get_plugin_manager", lambda: _constraints_manager({"log_with_step": False}))
+    # allowed (no adapter objects): the log scale keeps the step grid
+    change = hpviz.suggest_space(_stepped_log_exp("otherfw")).by_param()["w"]
+    assert change.action == "use-log" and change.after == F(1e-4, 1.0, log=True, step=1e-4)
+    # the framework's adapter says it cannot search a log scale on a step grid: not proposed
+    assert hpviz.suggest_space(_stepped_log_exp("toyfw")).actions().get("w") != "use-log"
+
+
+def test_fix_of_a_numeric_param_respects_change_kind(monkeypatch):
+    monkeypatch.setattr("hpviz.plugins.get_plugin_manager", lambda: _constraints_manager({"change_kind": False}))
+    space = S({"x": F(-2, 2), "y": F(-2, 2), "z": F(0, 1)})
+    exp = make_experiment(120, space, lambda p: (p["x"] - 0.5) ** 2 + (p["y"] + 0.5) ** 2, seed=0)
+    assert hpviz.suggest_space(exp).actions().get("z") == "fix"  # framework None: no constraint
+    exp.framework = "toyfw"
+    sug = hpviz.suggest_space(exp)
+    assert sug.actions().get("z") is None and any("z: unimportant" in n and "toyfw" in n for n in sug.notes)
+
+
+# --------------------------------------------------------------------------- feasibility
+
+
+def _with_infeasible(exp, infeasible):
+    """The same trials, those whose params satisfy ``infeasible(params)`` marked infeasible."""
+    return exp.with_trials(dataclasses.replace(t, feasible=not infeasible(t.params)) for t in exp.trials)
+
+
+def test_infeasible_trials_never_steer_a_suggestion():
+    # the raw optimum (x beyond the upper bound) is infeasible: x > 0.5 violates the user's constraint
+    space = S({"x": F(0, 1), "y": F(0, 1)})
+    exp = make_experiment(120, space, _edge_fn, seed=0)
+    assert hpviz.suggest_space(exp).actions().get("x") == "expand"
+    constrained = _with_infeasible(exp, lambda p: p["x"] > 0.5)
+    sug = hpviz.suggest_space(constrained)
+    n_infeasible = sum(not t.feasible for t in constrained.trials)
+    assert sug.n_used == len(exp) - n_infeasible and sug.n_excluded == n_infeasible
+    assert sug.actions().get("x") != "expand"
+    if "x" in sug.by_param():  # whatever it proposes lies where the feasible good trials are
+        assert sug.space["x"].high <= 0.75
+    _check_valid(sug)
+
+
+def test_too_few_feasible_trials_raise_and_say_so():
+    exp = _with_infeasible(make_experiment(30, seed=0), lambda p: p["x"] > -4.0)
+    with pytest.raises(hpviz.InsufficientDataError, match="feasible") as info:
+        hpviz.suggest_space(exp)
+    assert info.value.have == sum(t.feasible for t in exp.trials)
+
+
+def test_compare_rounds_best_is_feasible_and_table_has_verdicts():
+    exp = _two_round_exp([3.0, 2.0, 1.0], [2.5, 1.5, 0.5])
+    best_round1 = next(t for t in exp.trials if t.round == 1 and t.values["loss"] == 0.5)
+    exp.add(dataclasses.replace(best_round1, feasible=False), replace=True)
+    rc = hpviz.compare_rounds(exp)
+    assert rc.best.tolist() == [1.0, 1.5] and rc.table["n_used"].tolist() == [3, 2]
+    table = rc.to_dataframe()
+    # equal counts: the first 2 of each round, 2.0 vs 1.5 (the infeasible 0.5 does not count)
+    assert table["beats_previous"].tolist() == [None, True] and rc.deltas[0].m == 2
+    assert math.isnan(table.loc[0, "p_value"]) and table.loc[1, "improvement"] == pytest.approx(0.5)
+    from hpviz.analysis.suggest import compare_rounds as old_path
+
+    assert old_path is hpviz.compare_rounds  # the old import path still resolves

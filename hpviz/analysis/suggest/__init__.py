@@ -1,0 +1,232 @@
+"""Search-space suggestions: what the next round should search (the steering loop).
+
+:func:`suggest_space` reads the trials of an experiment and proposes a refined
+:class:`~hpviz.SearchSpace` for the next round, as a list of
+:class:`~hpviz.Change` objects (``shrink``, ``expand``, ``fix``,
+``drop-choices``, ``use-log``), each with a reason quoting the evidence.
+:func:`hpviz.compare_rounds` (:mod:`hpviz.analysis.rounds`) then tells whether
+the refined round did better.
+
+Every numeric decision is taken on the parameter's *search scale* (``log10``
+for log parameters), where the sampler was uniform. A change is proposed only
+when a statistical test and an effect-size rule both agree (see
+:class:`SuggestThresholds`; ``docs/suggestions.md``), so the default level is
+conservative. Whatever the data, the refined space is valid: every new
+parameter goes through the schema constructors, and one that would be invalid
+is not proposed.
+
+Only rankable trials (COMPLETE, finite, feasible) are evidence: a suggestion
+never moves toward trials that violated the user's constraints. A change the
+experiment's framework cannot take (``hpviz_export_constraints`` of the
+adapter whose id is ``Experiment.framework``) is not proposed; the notes say so.
+
+Layout: ``thresholds`` (evidence levels), ``result`` (:class:`SpaceSuggestion`),
+``context`` (what the rules read and the tests they share), ``ranges``
+(readable, valid new ranges), ``rules/<action>`` (one module per action).
+:func:`suggest_space` runs the named steps below in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hpviz._columns import rankable_trials
+from hpviz.analysis.suggest.context import Context, search_values, signal_p
+from hpviz.analysis.suggest.ranges import check_limits
+from hpviz.analysis.suggest.result import SpaceSuggestion
+from hpviz.analysis.suggest.rules.drop import rule_drop
+from hpviz.analysis.suggest.rules.expand import rule_expand
+from hpviz.analysis.suggest.rules.fix import rule_fix
+from hpviz.analysis.suggest.rules.log import rule_log
+from hpviz.analysis.suggest.rules.shrink import rule_shrink
+from hpviz.analysis.suggest.thresholds import (
+    ACTIONS,
+    BOLD,
+    CONSERVATIVE,
+    IMPORTANCE_TREES,
+    SuggestThresholds,
+    resolve_level,
+)
+from hpviz.convert import experiment as _to_experiment
+from hpviz.errors import HpvizError, InsufficientDataError, SchemaError
+from hpviz.schema import Categorical, Change, Experiment, Param, SearchSpace, Trial
+
+__all__ = ["SuggestThresholds", "CONSERVATIVE", "BOLD", "ACTIONS", "SpaceSuggestion", "suggest_space",
+           "RoundDelta", "RoundComparison", "compare_rounds"]
+
+_log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    # Round comparison moved to hpviz.analysis.rounds; these names keep resolving from here.
+    if name in ("RoundDelta", "RoundComparison", "compare_rounds"):
+        from hpviz.analysis import rounds
+
+        return getattr(rounds, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------- named steps
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The trials a suggestion learns from, oriented so that lower is better, and the "good" ones."""
+
+    trials: list[Trial]
+    y: np.ndarray
+    order: np.ndarray  # trial indices, best first (ties by trial number)
+    good: np.ndarray
+    n_excluded: int
+    threshold: float
+
+
+def _evidence(exp: Experiment, objective: str, th: SuggestThresholds) -> _Evidence:
+    """Rankable trials, with enough of them, ordered best first; the best ``k`` are "good"."""
+    trials = rankable_trials(exp, objective)
+    n = len(trials)
+    n_excluded = len(exp) - n
+    if n < th.min_trials:
+        bold = "" if th.min_trials <= BOLD.min_trials else f"; level='bold' needs {BOLD.min_trials}"
+        raise InsufficientDataError(
+            f"suggest_space needs at least {th.min_trials} COMPLETE, feasible trials with a finite {objective!r}; "
+            f"have {n} ({n_excluded} failed, pruned, running, infeasible or non-finite excluded){bold}",
+            have=n, need=th.min_trials,
+        )
+    sign = 1.0 if exp.objectives[objective] == "min" else -1.0
+    y = sign * np.array([t.values[objective] for t in trials])
+    numbers_ = np.array([t.number for t in trials])
+    order = np.lexsort((numbers_, y))  # best first, ties by trial number
+    k = min(max(th.min_good, math.ceil(th.top_quantile * n)), n // 2)
+    good = np.zeros(n, dtype=bool)
+    good[order[:k]] = True
+    return _Evidence(trials, y, order, good, n_excluded, float(sign * y[order[k - 1]]))
+
+
+def _importance(exp: Experiment, objective: str, given: Any, seed: int, notes: list[str]) -> Any:
+    """The importance the rules gate on: the one given, else fANOVA over the feasible trials."""
+    if given is not None:
+        if getattr(given, "objective", objective) != objective:
+            raise SchemaError(f"importance was computed for {given.objective!r}, not {objective!r}")
+        return given
+    from hpviz.analysis.importance import importance as _compute
+
+    if not all(t.feasible for t in exp.trials):
+        exp = exp.with_trials(t for t in exp.trials if t.feasible)
+    try:
+        return _compute(exp, objective, pairs=False, n_trees=IMPORTANCE_TREES, seed=seed)
+    except HpvizError as exc:
+        notes.append(f"importance unavailable ({exc}); no fix, and shrink/expand without the importance gate")
+        return None
+
+
+def _export_constraints(framework: str | None) -> dict[str, Any]:
+    """What a refined space must respect to export to ``framework`` (``hpviz_export_constraints``)."""
+    if framework is None:
+        return {}
+    from hpviz.plugins import get_plugin_manager
+
+    try:
+        answer = get_plugin_manager().hook.hpviz_export_constraints(framework=framework)
+    except Exception as exc:  # noqa: BLE001 - a broken adapter must not break the suggestion
+        _log.warning("hpviz_export_constraints failed for %s: %s", framework, exc)
+        return {}
+    return dict(answer or {})
+
+
+def _tested(parent: SearchSpace) -> list[str]:
+    """Parameters a rule can change: all but single-choice categoricals."""
+    return [name for name, p in parent.items() if not (isinstance(p, Categorical) and len(p.choices) < 2)]
+
+
+def _change_for(name: str, param: Param, ctx: Context) -> Change | None:
+    """The first rule that fires for one parameter: fix, then drop-choices or use-log / expand / shrink."""
+    change = rule_fix(name, param, ctx)
+    if change is None and isinstance(param, Categorical):
+        change = rule_drop(name, param, ctx)
+    elif change is None:
+        s = search_values(name, param, ctx)
+        vals = np.asarray(param.from_search_scale(s), dtype=float)
+        change = rule_log(name, param, vals, ctx) or rule_expand(name, param, s, ctx) or rule_shrink(name, param, s, ctx)
+    return change
+
+
+# --------------------------------------------------------------------------- suggest_space
+
+
+def suggest_space(
+    obj: Any,
+    objective: str | None = None,
+    *,
+    level: str | SuggestThresholds = "conservative",
+    limits: Mapping[str, tuple[float | None, float | None]] | None = None,
+    seed: int = 0,
+    importance: Any = None,
+) -> SpaceSuggestion:
+    """Suggest a refined search space for the next round.
+
+    Parameters
+    ----------
+    obj:
+        Anything :func:`hpviz.experiment` accepts. The space refined is the
+        experiment's latest round; the evidence is every rankable trial
+        (COMPLETE, finite, feasible) of every round.
+    objective:
+        Objective to optimize; default the primary. Its direction is used.
+    level:
+        ``"conservative"`` (default), ``"bold"``, or a :class:`SuggestThresholds`.
+    limits:
+        ``param -> (low, high)`` hard limits that ``expand`` never crosses
+        (``None`` for an open side). Without one, a parameter declared with
+        ``low >= 0`` is never expanded below 0.
+    seed:
+        Seed of the importance forest; equal seeds give equal suggestions.
+    importance:
+        A precomputed :class:`~hpviz.Importance` of the same experiment and
+        objective to reuse (else one is computed with ``pairs=False``).
+
+    Returns
+    -------
+    SpaceSuggestion
+        ``.changes`` (at most one :class:`~hpviz.Change` per parameter) and
+        ``.space`` (the refined space, always valid).
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer rankable trials than ``level.min_trials``; the message says how many.
+    SchemaError
+        Unknown objective, bad ``level`` or ``limits``, or an ``importance``
+        computed for another objective.
+    """
+    exp = _to_experiment(obj)
+    objective = exp.objective(objective)
+    th = resolve_level(level)
+    parent = exp.space
+    lims = check_limits(limits, parent)
+    ev = _evidence(exp, objective, th)
+    direction = exp.objectives[objective]
+    notes: list[str] = []
+
+    def result(changes: list[Change], space: SearchSpace, imp: Any, signal: dict[str, float]) -> SpaceSuggestion:
+        return SpaceSuggestion(tuple(changes), space, parent, objective, direction, len(ev.trials), ev.n_excluded,
+                               int(ev.good.sum()), ev.threshold, th, imp, tuple(notes), dict(signal))
+
+    if np.ptp(ev.y) == 0:
+        notes.append(f"{objective!r} is constant over the {len(ev.trials)} usable trials: nothing to learn from")
+        return result([], parent, None, {})
+    imp = _importance(exp, objective, importance, seed, notes)
+    tested = _tested(parent)
+    ctx = Context(ev.trials, ev.y, ev.good, int(ev.order[0]), ev.order, th, th.alpha / max(1, len(tested)),
+                  objective, 1.0 if direction == "min" else -1.0, imp, lims, notes,
+                  export=_export_constraints(exp.framework), framework=exp.framework)
+    ctx.signal = {name: signal_p(name, parent[name], ctx) for name in tested}
+    changes = [c for c in (_change_for(name, parent[name], ctx) for name in tested) if c is not None]
+    space = parent.replace(**{c.param: c.after for c in changes}) if changes else parent
+    return result(changes, space, imp, ctx.signal)

@@ -1,0 +1,97 @@
+"""What every suggestion rule reads (:class:`Context`), and the tests the rules share.
+
+The trials are the rankable ones (COMPLETE, finite, feasible: see
+:mod:`hpviz._columns`): infeasible trials never steer a suggestion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpviz._numbers import as_float
+from hpviz.analysis.suggest.thresholds import SuggestThresholds
+from hpviz.schema import Categorical, Float, Int, Param
+
+__all__ = ["Context", "search_values", "signal_p", "importance_gate", "fisher_greater"]
+
+
+@dataclass
+class Context:
+    """What every per-parameter rule reads."""
+
+    trials: list
+    y: np.ndarray  # sign-adjusted: lower is better
+    good: np.ndarray  # bool per trial
+    best: int  # index of the best trial
+    order: np.ndarray  # trial indices, best first
+    th: SuggestThresholds
+    alpha: float  # Bonferroni-corrected over parameters
+    objective: str
+    sign: float
+    imp: Any
+    limits: dict[str, tuple[float, float]]
+    notes: list[str]
+    signal: dict[str, float] = field(default_factory=dict)
+    export: dict[str, Any] = field(default_factory=dict)  # hpviz_export_constraints of the framework
+    framework: str | None = None
+
+    def allows(self, key: str) -> bool:
+        """Whether the experiment's framework can take a change of this kind (absent: allowed)."""
+        return self.export.get(key, True) is not False
+
+    def importance_of(self, name: str) -> tuple[float, float] | None:
+        if self.imp is None or name not in self.imp.individual.index:
+            return None
+        return float(self.imp.individual[name]), float(self.imp.individual_std[name])
+
+    def value(self, i: int) -> float:
+        return float(self.sign * self.y[i])
+
+
+def search_values(name: str, param: Float | Int, ctx: Context) -> np.ndarray:
+    """The trials' values of ``param`` on its search scale; NaN when inactive or not a usable number."""
+    vals = np.array([as_float(t.params.get(name)) for t in ctx.trials])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = param.to_search_scale(vals)
+    return np.where(np.isfinite(s), s, np.nan)
+
+
+def signal_p(name: str, param: Param, ctx: Context) -> float:
+    """p-value that the parameter is associated with the objective at all.
+
+    Categorical: Kruskal-Wallis of the objective across choices. Numeric:
+    two-sample Kolmogorov-Smirnov of the good trials' values against the others'.
+    """
+    from scipy.stats import kruskal, ks_2samp
+
+    if isinstance(param, Categorical):
+        codes = np.array([param.index(t.params[name]) if name in t.params else -1 for t in ctx.trials])
+        groups = [ctx.y[codes == c] for c in range(len(param.choices)) if int((codes == c).sum()) >= 2]
+        if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
+            return 1.0
+        return float(kruskal(*groups).pvalue)
+    s = search_values(name, param, ctx)
+    active = np.isfinite(s)
+    g, r = s[ctx.good & active], s[~ctx.good & active]
+    if g.size < 3 or r.size < 3:
+        return 1.0
+    return float(ks_2samp(g, r).pvalue)
+
+
+def importance_gate(name: str, ctx: Context, what: str) -> bool:
+    imp = ctx.importance_of(name)
+    if imp is not None and imp[0] < ctx.th.min_importance:
+        ctx.notes.append(f"{name}: {what}, but its importance {imp[0]:.2g} is below {ctx.th.min_importance:g}; "
+                         "left unchanged")
+        return False
+    return True
+
+
+def fisher_greater(a_in: int, a_n: int, b_in: int, b_n: int) -> float:
+    """One-sided Fisher exact p-value that group a has a larger in-share than group b."""
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[a_in, a_n - a_in], [b_in, b_n - b_in]], alternative="greater").pvalue)

@@ -1,0 +1,1 @@
+"""The suggestion rules, one module per action."""
