@@ -11,7 +11,15 @@ import importlib
 from typing import Any
 
 from hpviz.convert import experiment
-from hpviz.errors import HpvizError, InsufficientDataError, SchemaError, UnsupportedObjectError
+from hpviz.errors import (
+    HpvizError,
+    HpvizWarning,
+    InferredSpaceWarning,
+    InsufficientDataError,
+    InsufficientDataWarning,
+    SchemaError,
+    UnsupportedObjectError,
+)
 from hpviz.io import load
 from hpviz.plugins import hookimpl
 from hpviz.reservoir import ReservoirLog
@@ -58,6 +66,9 @@ __all__ = [
     "InsufficientDataError",
     "SchemaError",
     "UnsupportedObjectError",
+    "HpvizWarning",
+    "InsufficientDataWarning",
+    "InferredSpaceWarning",
     "ReservoirLog",
     "Float",
     "Int",

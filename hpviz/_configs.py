@@ -8,7 +8,11 @@ parameter by parameter:
 - numeric with a ``step``: the same point of the step grid (values are
   snapped to ``low + k * step``, so float noise such as ``0.1000000001`` vs
   ``0.1`` does not make a new configuration);
-- continuous: equal within ``1e-9`` of the range on its search scale;
+- continuous: equal to ``CONTINUOUS_DIGITS`` (9) significant digits, so
+  binary noise (``0.30000000000000004`` vs ``0.3``) and a round trip through
+  text do not make a new configuration, whatever the declared range (a
+  range-relative tolerance would merge distinct values of a parameter
+  declared over a range far wider than the one searched);
 - inactive (absent) in both.
 
 Used by the duplicate-configs finding and by the noise estimate of
@@ -28,14 +32,29 @@ from hpviz.schema import Categorical, choice_key
 if TYPE_CHECKING:  # pragma: no cover
     from hpviz.schema import Param, Trial
 
-__all__ = ["CONTINUOUS_CELLS", "config_codes", "config_groups"]
+__all__ = ["CONTINUOUS_DIGITS", "config_codes", "config_groups"]
 
-#: Continuous values closer than ``1 / CONTINUOUS_CELLS`` of the range (search scale) are the same value.
-CONTINUOUS_CELLS = 1e9
+#: Continuous values equal to this many significant digits are the same value.
+CONTINUOUS_DIGITS = 9
 _INACTIVE = np.iinfo(np.int64).min
 
 
-def config_codes(space: Mapping[str, Param], column: Any, numeric: Any, n: int) -> np.ndarray:
+def _significant_codes(x: np.ndarray) -> np.ndarray:
+    """Integer codes of floats rounded to CONTINUOUS_DIGITS significant digits; NaN/inf are inactive."""
+    out = np.full(x.shape, _INACTIVE, dtype=np.int64)
+    ok = np.isfinite(x)
+    if ok.any():
+        v = x[ok]
+        with np.errstate(divide="ignore"):
+            exponent = np.floor(np.log10(np.abs(v)))
+        exponent = np.where(np.isfinite(exponent), exponent, 0.0)
+        mantissa = np.round(v / 10.0 ** exponent * 10.0 ** (CONTINUOUS_DIGITS - 1))
+        _, codes = np.unique(np.column_stack([mantissa, exponent]), axis=0, return_inverse=True)
+        out[ok] = codes.ravel()
+    return out
+
+
+def config_codes(space: Mapping[str, Param | None], column: Any, numeric: Any, n: int) -> np.ndarray:
     """Integer matrix (trials x params): equal rows are the same configuration.
 
     ``column(name)`` gives the raw values (``MISSING`` where inactive) and
@@ -43,7 +62,7 @@ def config_codes(space: Mapping[str, Param], column: Any, numeric: Any, n: int) 
     """
     K = np.empty((n, len(space)), dtype=np.int64)
     for j, (name, p) in enumerate(space.items()):
-        if isinstance(p, Categorical):
+        if p is None or isinstance(p, Categorical):  # None: a parameter no space declares, compared exactly
             codes: dict[Any, int] = {}
             K[:, j] = [_INACTIVE if v is MISSING else codes.setdefault(choice_key(v), len(codes))
                        for v in column(name)]
@@ -53,21 +72,28 @@ def config_codes(space: Mapping[str, Param], column: Any, numeric: Any, n: int) 
             with np.errstate(invalid="ignore"):
                 grid = np.round((x - p.low) / p.step)
         else:
-            lo, hi = p.search_bounds
-            with np.errstate(invalid="ignore", divide="ignore"):
-                grid = np.round((p.to_search_scale(x) - lo) / (hi - lo) * CONTINUOUS_CELLS)
+            K[:, j] = _significant_codes(x)
+            continue
         ok = np.isfinite(grid) & (np.abs(grid) < 2**62)
         K[:, j] = np.where(ok, np.where(ok, grid, 0).astype(np.int64), _INACTIVE)
     return K
 
 
 def config_groups(space: Mapping[str, Param], trials: Sequence[Trial]) -> np.ndarray:
-    """Group id per trial (0..g-1): equal ids are the same configuration under the module's rule."""
+    """Group id per trial, numbered in order of first appearance: equal ids are the same configuration.
+
+    Parameters the trials carry but ``space`` does not declare are compared exactly (by choice identity).
+    """
     if not trials:
         return np.zeros(0, dtype=np.int64)
-    if not space:
+    params: dict[str, Param | None] = dict(space)
+    for t in trials:
+        params.update((k, None) for k in t.params if k not in params)
+    if not params:
         return np.zeros(len(trials), dtype=np.int64)
-    cols = {name: [t.params.get(name, MISSING) for t in trials] for name in space}
-    K = config_codes(space, cols.__getitem__, lambda name: numeric_column(cols[name]), len(trials))
-    _, inverse = np.unique(K, axis=0, return_inverse=True)
-    return inverse.ravel()
+    cols = {name: [t.params.get(name, MISSING) for t in trials] for name in params}
+    K = config_codes(params, cols.__getitem__, lambda name: numeric_column(cols[name]), len(trials))
+    _, first, inverse = np.unique(K, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inverse.ravel()]

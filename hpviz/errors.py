@@ -1,8 +1,9 @@
-"""The hpviz error hierarchy.
+"""The hpviz error and warning hierarchies.
 
 Every error hpviz raises on purpose derives from :class:`HpvizError`, and the
 ones caused by bad input also derive from the built-in type a caller would
 catch (``ValueError``/``TypeError``), so ``except ValueError`` keeps working.
+Every warning derives from :class:`HpvizWarning` (a ``UserWarning``).
 """
 
 from __future__ import annotations
@@ -36,3 +37,24 @@ class InsufficientDataError(HpvizError, ValueError):
 
 class UnsupportedObjectError(HpvizError, TypeError):
     """``hpviz.experiment`` was given an object no installed adapter converts."""
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+class HpvizWarning(UserWarning):
+    """Base class of every warning hpviz issues.
+
+    A warning is a condition of *this call* the caller should see (too few
+    trials for a reliable answer, a space inferred from observed values); it
+    is issued with the caller's stack level, so it points at the user's line.
+    Filter them all with ``warnings.simplefilter("ignore", hpviz.HpvizWarning)``.
+    """
+
+
+class InsufficientDataWarning(HpvizWarning):
+    """The analysis ran, but the data cannot support it fully (e.g. a constant objective: every importance 0)."""
+
+
+class InferredSpaceWarning(HpvizWarning):
+    """The search space was inferred from the observed values, not declared: its bounds are only the observed range."""

@@ -606,9 +606,14 @@ class Experiment:
                 if t.state is TrialState.COMPLETE and math.isfinite(t.values.get(objective, math.nan))]
 
     def best(self, objective: str | None = None) -> Trial | None:
-        """The best COMPLETE trial with a finite value of ``objective``; ``None`` if there is none."""
+        """The best COMPLETE, feasible trial with a finite value of ``objective``; ``None`` if there is none.
+
+        An infeasible trial (``feasible=False``) is never the best, whatever its value.
+        """
+        from hpviz._columns import rankable_trials
+
         objective = self.objective(objective)
-        done = self.completed(objective)
+        done = rankable_trials(self, objective)
         if not done:
             return None
         sign = 1.0 if self.objectives[objective] == "min" else -1.0

@@ -100,7 +100,7 @@ def test_expected_best_result_and_options(tmp_path) -> None:
     assert eb.n_trials == 4 and eb.observed_best == 0.9  # FAIL, NaN and PRUNED left out
     assert eb.estimator == "v" and eb.band == 0.95 and eb.objective == "score"
     np.testing.assert_allclose(eb.seconds, 2.0 * eb.n)
-    frame = eb.to_frame()
+    frame = eb.to_dataframe()
     assert list(frame.columns) == ["n", "mean", "lower", "upper", "seconds"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         eb.mean = None  # type: ignore[misc]
@@ -204,7 +204,7 @@ def test_compare_warns_about_unequal_budgets_and_winners_curse() -> None:
     assert any("winner's curse" in w for w in result.warnings)
     top = np.sort(np.array([t.values["score"] for t in a.trials]))[::-1][:10]
     assert result.optimism["big"] == pytest.approx(top[0] - top.mean())
-    frame = result.to_frame()
+    frame = result.to_dataframe()
     assert set(frame["name"]) == {"big", "small"} and len(frame) == 230
 
 

@@ -143,7 +143,7 @@ def test_pareto_front_errors() -> None:
     with pytest.raises(InsufficientDataError):
         hpviz.pareto_front(empty)
     failed = multi_experiment(np.array([[np.nan, 1.0], [2.0, np.inf]]), ["min", "min"])
-    with pytest.raises(InsufficientDataError, match="no COMPLETE trial with finite"):
+    with pytest.raises(InsufficientDataError, match="no COMPLETE, feasible trial with finite"):
         hpviz.pareto_front(failed)
 
 
@@ -225,6 +225,6 @@ def test_top_k_on_synthetic_curves_and_errors() -> None:
         hpviz.top_k(Experiment({"x": Float(0.0, 1.0)}, {"value": "min"}))
     only_failed = Experiment({"x": Float(0.0, 1.0)}, {"value": "min"},
                              [Trial(0, {"x": 0.1}, {}, TrialState.FAIL), Trial(1, {"x": 0.2}, {"value": math.inf})])
-    with pytest.raises(InsufficientDataError, match="no COMPLETE trial"):
+    with pytest.raises(InsufficientDataError, match="no COMPLETE, feasible trial"):
         hpviz.top_k(only_failed)
     assert isinstance(table, pd.DataFrame)

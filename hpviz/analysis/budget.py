@@ -43,7 +43,6 @@ since it adapts).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -52,10 +51,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._columns import orientation, rankable_trials
+from hpviz._configs import config_groups
 from hpviz._expected import expected_max
+from hpviz._validate import Interval, Options, check, check_int
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
-from hpviz.schema import Experiment, Trial, choice_key
+from hpviz.schema import Experiment, Trial
 
 __all__ = ["ExpectedBest", "Comparison", "expected_best", "compare", "expected_max"]
 
@@ -135,7 +137,7 @@ class ExpectedBest:
             raise SchemaError(f"n must be within 1..{len(self.n)}, got {n!r}")
         return float(self.mean[n - 1])
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_dataframe(self) -> pd.DataFrame:
         """Columns ``n, mean, lower, upper`` (and ``seconds`` when known)."""
         data = {"n": self.n, "mean": self.mean, "lower": self.lower, "upper": self.upper}
         if self.seconds is not None:
@@ -145,19 +147,17 @@ class ExpectedBest:
 
 def _check_options(estimator: Any, band: Any) -> str:
     est = estimator.lower() if isinstance(estimator, str) else estimator
-    if est not in ("v", "u"):
-        raise SchemaError(f"estimator must be 'v' (with replacement) or 'u' (without), got {estimator!r}")
-    if band is not None and (isinstance(band, bool) or not isinstance(band, numbers.Real) or not 0.0 < band < 1.0):
-        raise SchemaError(f"band must be a confidence level in (0, 1) or None, got {band!r}")
+    check("estimator ('v': with replacement, 'u': without)", est, Options(("v", "u")))
+    check("band (a confidence level)", band, None, Interval(float, 0.0, 1.0, "neither"))
     return est
 
 
 def _scores(exp: Experiment, objective: str | None) -> tuple[str, str, list[Trial], np.ndarray]:
     objective = exp.objective(objective)
-    trials = exp.completed(objective)
+    trials = rankable_trials(exp, objective)
     if not trials:
         raise InsufficientDataError(
-            f"expected_best needs at least 1 COMPLETE trial with a finite {objective!r}; "
+            f"expected_best needs at least 1 COMPLETE, feasible trial with a finite {objective!r}; "
             f"experiment {exp.name!r} has none ({len(exp)} trials in total)",
             have=0,
             need=1,
@@ -171,10 +171,7 @@ def _expected_best(exp: Experiment, objective: str | None, estimator: str, band:
     N = len(x)
     sign = 1.0 if direction == "max" else -1.0
     y = np.sort(sign * x)
-    if n_max is None:
-        n_max = N
-    if isinstance(n_max, bool) or not isinstance(n_max, numbers.Integral) or n_max < 1:
-        raise SchemaError(f"n_max must be a positive integer, got {n_max!r}")
+    n_max = N if n_max is None else check_int("n_max", n_max, 1)
     if estimator == "u" and n_max > N:
         raise SchemaError(f"the 'u' estimator is defined up to n = N = {N} trials, got n_max={n_max}")
     bounds_y = None
@@ -333,31 +330,27 @@ class Comparison:
     noise_level: float | None
     warnings: tuple[str, ...]
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_dataframe(self) -> pd.DataFrame:
         """Long table: ``name, n, mean, lower, upper`` (and ``seconds`` when every curve has it)."""
         frames = []
         for name in self.names:
-            f = self.curves[name].to_frame()
+            f = self.curves[name].to_dataframe()
             f.insert(0, "name", name)
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
 
 
-def _config_key(params: Mapping[str, Any]) -> tuple:
-    return tuple(sorted((k, choice_key(v)) for k, v in params.items()))
-
-
-def _noise(trials: Sequence[Trial], objective: str) -> tuple[float, int]:
-    """Within-configuration sum of squares and degrees of freedom over repeated configs."""
-    groups: dict[tuple, list[float]] = {}
-    for t in trials:
-        groups.setdefault(_config_key(t.params), []).append(t.values[objective])
+def _noise(exp: Experiment, trials: Sequence[Trial], objective: str) -> tuple[float, int]:
+    """Within-configuration sum of squares and degrees of freedom over repeated configurations
+    ("same configuration" is the rule of :mod:`hpviz._configs`)."""
+    groups = config_groups(exp.all_params(), trials)
+    y = np.array([t.values[objective] for t in trials], dtype=float)
     ss, df = 0.0, 0
-    for vals in groups.values():
-        if len(vals) > 1:
-            v = np.asarray(vals)
+    for g in range(int(groups.max()) + 1 if groups.size else 0):
+        v = y[groups == g]
+        if v.size > 1:
             ss += float(((v - v.mean()) ** 2).sum())
-            df += len(v) - 1
+            df += v.size - 1
     return ss, df
 
 
@@ -399,6 +392,113 @@ def _names(exps: Sequence[Experiment], names: Sequence[str] | None) -> tuple[str
         out = tuple(own) if all(own) and len(set(own)) == len(own) else tuple(letters)
     if len(set(out)) != len(out):
         raise SchemaError(f"names must be unique, got {out!r}")
+    return out
+
+
+# --------------------------------------------------------------------------- compare: named steps
+
+
+def _resolve_objective(exps: Sequence[Experiment], labels: Sequence[str],
+                       objective: str | None) -> tuple[list[str], str]:
+    """The compared objective of each experiment, and their one direction."""
+    resolved = [e.objective(objective) for e in exps]
+    directions = {e.objectives[o] for e, o in zip(exps, resolved)}
+    if len(directions) > 1:
+        detail = ", ".join(f"{lab}: {o} ({e.objectives[o]})" for lab, e, o in zip(labels, exps, resolved))
+        raise SchemaError(f"compare needs one direction for the compared objective; got {detail}")
+    return resolved, directions.pop()
+
+
+def _common_views(curves: Mapping[str, ExpectedBest], labels: Sequence[str], direction: str,
+                  n_common: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, lower and upper curves over the common budgets, larger-is-better (one row per experiment)."""
+    sign = -orientation(direction)
+    mean = np.array([sign * curves[lab].mean[:n_common] for lab in labels])
+    if sign > 0:
+        low = np.array([curves[lab].lower[:n_common] for lab in labels])
+        high = np.array([curves[lab].upper[:n_common] for lab in labels])
+    else:
+        low = np.array([-curves[lab].upper[:n_common] for lab in labels])
+        high = np.array([-curves[lab].lower[:n_common] for lab in labels])
+    return mean, low, high
+
+
+def _ranking(mean: np.ndarray, labels: Sequence[str]) -> tuple[tuple[str, ...], int]:
+    """Names best first at ``n_common``, and the smallest n from which that ranking holds."""
+    order = np.argsort(-mean, axis=0, kind="stable")
+    ranking = tuple(labels[i] for i in order[:, -1])
+    differs = np.flatnonzero((order != order[:, -1:]).any(axis=0))
+    return ranking, int(differs[-1]) + 2 if len(differs) else 1
+
+
+def _verdicts(low: np.ndarray, high: np.ndarray, labels: Sequence[str], n_common: int,
+              band: float) -> tuple[list[Segment], list[str], str | None]:
+    """Per pair, runs of budgets with one verdict (bands apart or overlapping), their sentences, the winner."""
+    k = len(labels)
+    segments: list[Segment] = []
+    sentences = []
+    beats = np.zeros((k, k), dtype=bool)  # beats[i, j]: i beats j at n_common
+    for i in range(k):
+        for j in range(i + 1, k):
+            status = np.where(low[i] > high[j], 1, np.where(low[j] > high[i], 2, 0))
+            beats[i, j], beats[j, i] = status[-1] == 1, status[-1] == 2
+            segs = [Segment(labels[i], labels[j], None if v == 0 else labels[i] if v == 1 else labels[j], s, e)
+                    for v, s, e in _runs(status)]
+            segments.extend(segs)
+            sentences.append(_pair_sentence(labels[i], labels[j], segs, n_common, band))
+    winners = [labels[i] for i in range(k) if beats[i, np.arange(k) != i].all()]
+    return segments, sentences, winners[0] if winners else None
+
+
+def _luck_and_noise(exps: Sequence[Experiment], labels: Sequence[str], resolved: Sequence[str],
+                    direction: str) -> tuple[dict[str, float], dict[str, float | None], float | None]:
+    """Winner's curse (observed best minus the mean of the top trials) and repeated-configuration noise."""
+    sign = -orientation(direction)
+    optimism: dict[str, float] = {}
+    noise: dict[str, float | None] = {}
+    ss_all, df_all = 0.0, 0
+    for lab, e, o in zip(labels, exps, resolved):
+        trials = rankable_trials(e, o)
+        y = np.sort(sign * np.array([t.values[o] for t in trials]))[::-1]
+        m = max(2, min(10, math.ceil(0.1 * len(y))))
+        optimism[lab] = float(y[0] - y[:m].mean()) if len(y) >= 2 else 0.0
+        ss, df = _noise(e, trials, o)
+        noise[lab] = math.sqrt(ss / df) if df else None
+        ss_all, df_all = ss_all + ss, df_all + df
+    return optimism, noise, math.sqrt(ss_all / df_all) if df_all else None
+
+
+def _budget_warnings(curves: Mapping[str, ExpectedBest], labels: Sequence[str], n_common: int) -> list[str]:
+    sizes = {lab: curves[lab].n_trials for lab in labels}
+    if len(set(sizes.values())) <= 1:
+        return []
+    adv = ", ".join(
+        f"{lab} ({sizes[lab]} trials) by {abs(curves[lab].observed_best - curves[lab].mean[n_common - 1]):.4g}"
+        for lab in labels if sizes[lab] > n_common
+    )
+    return [f"trial counts differ ({', '.join(f'{lab}: {sizes[lab]}' for lab in labels)}): comparing observed bests "
+            f"favours the larger budgets; at {n_common} trials the observed best overstates {adv}. "
+            f"Compare the curves at equal n instead."]
+
+
+def _optimism_warning(optimism: Mapping[str, float], labels: Sequence[str]) -> str:
+    return ("observed bests are optimistic (winner's curse): the best trial beats the mean of its top trials by "
+            + ", ".join(f"{lab} {optimism[lab]:.4g}" for lab in labels)
+            + "; if those top trials are equally good in truth, that gap is luck.")
+
+
+def _noise_warnings(mean: np.ndarray, labels: Sequence[str], n_common: int, noise_level: float | None,
+                    noise_factor: float) -> list[str]:
+    if noise_level is None:
+        return []
+    out = []
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            gap = abs(mean[i, -1] - mean[j, -1])
+            if gap < noise_factor * noise_level:
+                out.append(f"the difference between {labels[i]} and {labels[j]} at {n_common} trials ({gap:.4g}) is "
+                           f"within {noise_factor:g}x the evaluation noise (sd {noise_level:.4g} from repeated "
+                           f"configurations)")
     return out
 
 
@@ -449,89 +549,20 @@ def compare(
     est = _check_options(estimator, band)
     if band is None:
         raise SchemaError("compare needs a band level in (0, 1) to tell differences from noise, got None")
+    check("noise_factor", noise_factor, Interval(float, 0.0, None))
     exps = [_to_experiment(o) for o in objs]
     labels = _names(exps, names)
-    resolved = [e.objective(objective) for e in exps]
-    directions = {e.objectives[o] for e, o in zip(exps, resolved)}
-    if len(directions) > 1:
-        detail = ", ".join(f"{lab}: {o} ({e.objectives[o]})" for lab, e, o in zip(labels, exps, resolved))
-        raise SchemaError(f"compare needs one direction for the compared objective; got {detail}")
-    direction = directions.pop()
+    resolved, direction = _resolve_objective(exps, labels, objective)
     k = len(exps)
     level = 1.0 - (1.0 - float(band)) / k
     curves = {lab: _expected_best(e, o, est, level, bounds, None) for lab, e, o in zip(labels, exps, resolved)}
-    sign = 1.0 if direction == "max" else -1.0
     n_common = min(c.n_trials for c in curves.values())
-
-    # Larger-is-better views over the common budgets.
-    mean = np.array([sign * curves[lab].mean[:n_common] for lab in labels])
-    if sign > 0:
-        low = np.array([curves[lab].lower[:n_common] for lab in labels])
-        high = np.array([curves[lab].upper[:n_common] for lab in labels])
-    else:
-        low = np.array([-curves[lab].upper[:n_common] for lab in labels])
-        high = np.array([-curves[lab].lower[:n_common] for lab in labels])
-
-    order = np.argsort(-mean, axis=0, kind="stable")
-    ranking = tuple(labels[i] for i in order[:, -1])
-    differs = np.flatnonzero((order != order[:, -1:]).any(axis=0))
-    stable_from = int(differs[-1]) + 2 if len(differs) else 1
-
-    segments: list[Segment] = []
-    sentences = []
-    beats = np.zeros((k, k), dtype=bool)  # beats[i, j]: i beats j at n_common
-    for i in range(k):
-        for j in range(i + 1, k):
-            status = np.where(low[i] > high[j], 1, np.where(low[j] > high[i], 2, 0))
-            beats[i, j], beats[j, i] = status[-1] == 1, status[-1] == 2
-            segs = [Segment(labels[i], labels[j], None if v == 0 else labels[i] if v == 1 else labels[j], s, e)
-                    for v, s, e in _runs(status)]
-            segments.extend(segs)
-            sentences.append(_pair_sentence(labels[i], labels[j], segs, n_common, float(band)))
-    winners = [labels[i] for i in range(k) if beats[i, np.arange(k) != i].all()]
-    winner = winners[0] if winners else None
-
-    # Winner's curse: gap between the observed best and the mean of the top trials.
-    optimism: dict[str, float] = {}
-    noise: dict[str, float | None] = {}
-    ss_all, df_all = 0.0, 0
-    for lab, e, o in zip(labels, exps, resolved):
-        trials = e.completed(o)
-        y = np.sort(sign * np.array([t.values[o] for t in trials]))[::-1]
-        m = max(2, min(10, math.ceil(0.1 * len(y))))
-        optimism[lab] = float(y[0] - y[:m].mean()) if len(y) >= 2 else 0.0
-        ss, df = _noise(trials, o)
-        noise[lab] = math.sqrt(ss / df) if df else None
-        ss_all, df_all = ss_all + ss, df_all + df
-    noise_level = math.sqrt(ss_all / df_all) if df_all else None
-
-    warnings = []
-    sizes = {lab: curves[lab].n_trials for lab in labels}
-    if len(set(sizes.values())) > 1:
-        adv = ", ".join(
-            f"{lab} ({sizes[lab]} trials) by {abs(curves[lab].observed_best - curves[lab].mean[n_common - 1]):.4g}"
-            for lab in labels if sizes[lab] > n_common
-        )
-        warnings.append(
-            f"trial counts differ ({', '.join(f'{lab}: {sizes[lab]}' for lab in labels)}): comparing observed bests "
-            f"favours the larger budgets; at {n_common} trials the observed best overstates {adv}. "
-            f"Compare the curves at equal n instead."
-        )
-    warnings.append(
-        "observed bests are optimistic (winner's curse): the best trial beats the mean of its top trials by "
-        + ", ".join(f"{lab} {optimism[lab]:.4g}" for lab in labels)
-        + "; if those top trials are equally good in truth, that gap is luck."
-    )
-    if noise_level is not None:
-        for i in range(k):
-            for j in range(i + 1, k):
-                gap = abs(mean[i, -1] - mean[j, -1])
-                if gap < noise_factor * noise_level:
-                    warnings.append(
-                        f"the difference between {labels[i]} and {labels[j]} at {n_common} trials ({gap:.4g}) is "
-                        f"within {noise_factor:g}x the evaluation noise (sd {noise_level:.4g} from repeated "
-                        f"configurations)"
-                    )
+    mean, low, high = _common_views(curves, labels, direction, n_common)
+    ranking, stable_from = _ranking(mean, labels)
+    segments, sentences, winner = _verdicts(low, high, labels, n_common, float(band))
+    optimism, noise, noise_level = _luck_and_noise(exps, labels, resolved, direction)
+    warnings = [*_budget_warnings(curves, labels, n_common), _optimism_warning(optimism, labels),
+                *_noise_warnings(mean, labels, n_common, noise_level, noise_factor)]
     return Comparison(
         names=labels,
         objective=resolved[0],

@@ -33,13 +33,18 @@ Encoding (documented in ``docs/importance.md``):
   an undeclared categorical choice, a non-numeric value or an absent
   (inactive) parameter goes to a sentinel below the range, which the trees
   can split off but which lies outside the integrated space.
+
+:func:`importance` runs named steps: usable trials, forest and per-tree
+decomposition, individual and pairwise fractions, marginal tables. The
+module is over 600 lines on purpose: the exact per-tree decomposition (leaf
+boxes, 1-D and 2-D difference arrays, batched small grids) is one algorithm
+whose pieces share the block-size constants (``_MAX_CELLS``, ``_SMALL_GRID``)
+tests patch here; splitting it would scatter them.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +52,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._numbers import as_float
+from hpviz._validate import check, check_int
+from hpviz._warn import warn
 from hpviz.convert import experiment as _to_experiment
-from hpviz.errors import InsufficientDataError, SchemaError
+from hpviz.errors import InsufficientDataError, InsufficientDataWarning, SchemaError
 from hpviz.schema import Categorical, Int, TrialState
 
 __all__ = ["importance", "Importance", "MIN_TRIALS"]
@@ -144,6 +152,20 @@ class Importance:
         return (f"Importance(objective={self.objective!r}, n_used={self.n_used}, n_excluded={self.n_excluded}, "
                 f"n_trees={self.n_trees}, individual: {top}{', ...' if len(self.individual) > 5 else ''})")
 
+    def to_dataframe(self, pairwise: bool = False) -> pd.DataFrame:
+        """One row per parameter: ``param, importance, std, inactive, clipped`` (descending importance).
+
+        ``pairwise=True``: one row per pair instead, ``a, b, importance, std``.
+        """
+        if pairwise:
+            return pd.DataFrame({"a": [a for a, _ in self.pairwise.index], "b": [b for _, b in self.pairwise.index],
+                                 "importance": self.pairwise.to_numpy(), "std": self.pairwise_std.to_numpy()},
+                                columns=["a", "b", "importance", "std"])
+        names = list(self.individual.index)
+        return pd.DataFrame({"param": names, "importance": self.individual.to_numpy(),
+                             "std": self.individual_std.to_numpy(),
+                             "inactive": self.inactive[names].to_numpy(), "clipped": self.clipped[names].to_numpy()})
+
     def marginal(self, name: str) -> pd.DataFrame:
         """Marginal prediction of the objective as a function of one parameter.
 
@@ -203,12 +225,6 @@ class _Encoded:
     clipped: np.ndarray
 
 
-def _numeric(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return math.nan
-    return float(value)
-
-
 def _numeric_grid(param: Any, lo: float, hi: float, n: int) -> tuple[list[Any], np.ndarray]:
     """Marginal evaluation points: ``(original-scale values, encoded values)``."""
     if isinstance(param, Int):
@@ -249,7 +265,7 @@ def _encode(exp: Any, trials: Sequence[Any]) -> _Encoded:
             grids2.append(list(p.choices))
             points2.append(np.arange(len(p.choices)) + 0.5)
         else:
-            vals = np.array([math.nan if v is missing else _numeric(v) for v in raw])
+            vals = np.array([math.nan if v is missing else as_float(v) for v in raw])
             active = ~np.isnan(vals)  # +-inf counts as out of space and is clipped
             clipped[j] = int(np.sum(active & ((vals < p.low) | (vals > p.high))))
             vals = np.clip(vals, p.low, p.high)
@@ -461,6 +477,105 @@ def _decompose_tree(tree: Any, enc: _Encoded, pairs: list[tuple[int, int]]) -> d
     return {"total": total, "main": main, "inter": inter, "marg1": marg1, "marg2": marg2}
 
 
+# --------------------------------------------------------------------------- importance: named steps
+
+
+def _usable_trials(exp: Any, objective: str) -> tuple[list[Any], dict[str, int]]:
+    """COMPLETE trials with a finite value (at least MIN_TRIALS), and the others counted by reason."""
+    excluded: dict[str, int] = {}
+    used = []
+    for t in exp.trials:
+        if t.state is not TrialState.COMPLETE:
+            excluded[t.state.value] = excluded.get(t.state.value, 0) + 1
+        elif not math.isfinite(t.values.get(objective, math.nan)):
+            excluded["non-finite"] = excluded.get("non-finite", 0) + 1
+        else:
+            used.append(t)
+    if len(used) < MIN_TRIALS:
+        raise InsufficientDataError(
+            f"importance needs at least {MIN_TRIALS} COMPLETE trials with a finite {objective!r}; "
+            f"have {len(used)} ({sum(excluded.values())} excluded: {excluded or 'none'})",
+            have=len(used), need=MIN_TRIALS,
+        )
+    return used, excluded
+
+
+def _decompose_forest(enc: _Encoded, y: np.ndarray, pair_idx: list[tuple[int, int]], n_trees: int, seed: int,
+                      objective: str, n_used: int) -> tuple[int, list[dict[str, Any]]]:
+    """Fit the forest and decompose each tree; a constant objective gives one all-zero decomposition."""
+    d = len(enc.names)
+    if np.ptp(y) == 0:
+        warn(f"objective {objective!r} is constant over the {n_used} usable trials; all importances are zero",
+             InsufficientDataWarning)
+        return 1, [{
+            "total": 0.0, "main": np.zeros(d), "inter": np.zeros(len(pair_idx)),
+            "marg1": [np.full(p.size, y[0]) for p in enc.grid_points],
+            "marg2": [np.full((enc.grid2_points[i].size, enc.grid2_points[j].size), y[0]) for i, j in pair_idx],
+        }]
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(n_estimators=int(n_trees), random_state=seed, n_jobs=2, **_forest_options(d))
+    forest.fit(enc.X, y)
+    # Serial on purpose: the per-tree work is memory-bound NumPy, and two
+    # threads measured slower than one on this 2-core machine.
+    return len(forest.estimators_), [_decompose_tree(tree, enc, pair_idx) for tree in forest.estimators_]
+
+
+def _individual(results: list[dict[str, Any]], totals: np.ndarray, names: list[str]) -> tuple[pd.Series, pd.Series]:
+    """Main-effect fractions per tree, averaged (and their spread), sorted descending."""
+    denom = np.where(totals > 0, totals, 1.0)
+    main = np.stack([r["main"] for r in results]) / denom[:, None]
+    main[totals <= 0] = 0.0
+    individual = pd.Series(main.mean(axis=0), index=names, name="importance")
+    individual_std = pd.Series(main.std(axis=0), index=names, name="importance_std")
+    order = individual.sort_values(ascending=False, kind="stable").index
+    return individual[order], individual_std[order]
+
+
+def _pairwise(results: list[dict[str, Any]], totals: np.ndarray, names: list[str],
+              pair_idx: list[tuple[int, int]]) -> tuple[pd.Series, pd.Series]:
+    """Pure two-way interaction fractions per pair, averaged (and their spread), sorted descending."""
+    if not pair_idx:
+        pairwise = pd.Series([], dtype=float, name="importance", index=pd.Index([], dtype=object))
+        return pairwise, pairwise.rename("importance_std")
+    pair_names = [(names[i], names[j]) for i, j in pair_idx]
+    denom = np.where(totals > 0, totals, 1.0)
+    inter = np.stack([r["inter"] for r in results]) / denom[:, None]
+    inter[totals <= 0] = 0.0
+    inter = np.maximum(inter, 0.0)  # exact up to rounding; never negative
+    pw = pd.Series(inter.mean(axis=0), index=pd.Index(pair_names, tupleize_cols=False), name="importance")
+    pw_std = pd.Series(inter.std(axis=0), index=pw.index, name="importance_std")
+    porder = np.argsort(-pw.to_numpy(), kind="stable")
+    return pw.iloc[porder], pw_std.iloc[porder]
+
+
+def _marginal_frames(exp: Any, enc: _Encoded, results: list[dict[str, Any]], pair_idx: list[tuple[int, int]]
+                     ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], pd.DataFrame]]:
+    """1-D and 2-D marginals on their grids: forest mean and spread across trees."""
+    names = enc.names
+    space = exp.all_params()
+    kinds = [object if isinstance(space[name], Categorical) else None for name in names]
+    marginals = {}
+    for j, name in enumerate(names):
+        curves = np.stack([r["marg1"][j] for r in results])
+        marginals[name] = pd.DataFrame({
+            "value": pd.Series(enc.grid_values[j], dtype=kinds[j]),
+            "mean": curves.mean(axis=0),
+            "std": curves.std(axis=0),
+        })
+    marginals2 = {}
+    for k, (i, j) in enumerate(pair_idx):
+        surf = np.stack([r["marg2"][k] for r in results])
+        va, vb = enc.grid2_values[i], enc.grid2_values[j]
+        marginals2[(names[i], names[j])] = pd.DataFrame({
+            "value_a": pd.Series([a for a in va for _ in vb], dtype=kinds[i]),
+            "value_b": pd.Series([b for _ in va for b in vb], dtype=kinds[j]),
+            "mean": surf.mean(axis=0).ravel(),
+            "std": surf.std(axis=0).ravel(),
+        })
+    return marginals, marginals2
+
+
 # --------------------------------------------------------------------------- public entry point
 
 
@@ -503,107 +618,29 @@ def importance(
 
     Warns
     -----
-    UserWarning
+    hpviz.InsufficientDataWarning
         When the objective is constant over the usable trials (all
         importances are then zero).
     """
     exp = _to_experiment(obj)
     objective = exp.objective(objective)
-    if isinstance(n_trees, bool) or not isinstance(n_trees, numbers.Integral) or n_trees < 1:
-        raise SchemaError(f"n_trees must be a positive integer, got {n_trees!r}")
+    n_trees = check_int("n_trees", n_trees, 1)
+    check("pairs", pairs, bool)
     if not exp.all_params():
         raise SchemaError("importance needs a search space with at least one parameter")
-
-    excluded: dict[str, int] = {}
-    used = []
-    for t in exp.trials:
-        if t.state is not TrialState.COMPLETE:
-            excluded[t.state.value] = excluded.get(t.state.value, 0) + 1
-        elif not math.isfinite(t.values.get(objective, math.nan)):
-            excluded["non-finite"] = excluded.get("non-finite", 0) + 1
-        else:
-            used.append(t)
-    if len(used) < MIN_TRIALS:
-        raise InsufficientDataError(
-            f"importance needs at least {MIN_TRIALS} COMPLETE trials with a finite {objective!r}; "
-            f"have {len(used)} ({sum(excluded.values())} excluded: {excluded or 'none'})",
-            have=len(used), need=MIN_TRIALS,
-        )
-
+    used, excluded = _usable_trials(exp, objective)
     enc = _encode(exp, used)
     y = np.array([t.values[objective] for t in used])
-    names = enc.names
-    d = len(names)
+    d = len(enc.names)
     pair_idx = [(i, j) for i in range(d) for j in range(i + 1, d)] if pairs else []
-
-    if np.ptp(y) == 0:
-        warnings.warn(
-            f"objective {objective!r} is constant over the {len(used)} usable trials; "
-            "all importances are zero", UserWarning, stacklevel=2,
-        )
-        n_eff = 1
-        results = [{
-            "total": 0.0, "main": np.zeros(d), "inter": np.zeros(len(pair_idx)),
-            "marg1": [np.full(p.size, y[0]) for p in enc.grid_points],
-            "marg2": [np.full((enc.grid2_points[i].size, enc.grid2_points[j].size), y[0]) for i, j in pair_idx],
-        }]
-    else:
-        from sklearn.ensemble import RandomForestRegressor
-
-        forest = RandomForestRegressor(n_estimators=int(n_trees), random_state=seed, n_jobs=2,
-                                       **_forest_options(d))
-        forest.fit(enc.X, y)
-        n_eff = len(forest.estimators_)
-        # Serial on purpose: the per-tree work is memory-bound NumPy, and two
-        # threads measured slower than one on this 2-core machine.
-        results = [_decompose_tree(tree, enc, pair_idx) for tree in forest.estimators_]
-
+    n_eff, results = _decompose_forest(enc, y, pair_idx, n_trees, seed, objective, len(used))
     totals = np.array([r["total"] for r in results])
-    denom = np.where(totals > 0, totals, 1.0)
-    main = np.stack([r["main"] for r in results]) / denom[:, None]
-    main[totals <= 0] = 0.0
-    individual = pd.Series(main.mean(axis=0), index=names, name="importance")
-    individual_std = pd.Series(main.std(axis=0), index=names, name="importance_std")
-    order = individual.sort_values(ascending=False, kind="stable").index
-    individual, individual_std = individual[order], individual_std[order]
-
-    pair_names = [(names[i], names[j]) for i, j in pair_idx]
-    if pair_idx:
-        inter = np.stack([r["inter"] for r in results]) / denom[:, None]
-        inter[totals <= 0] = 0.0
-        inter = np.maximum(inter, 0.0)  # exact up to rounding; never negative
-        pw = pd.Series(inter.mean(axis=0), index=pd.Index(pair_names, tupleize_cols=False), name="importance")
-        pw_std = pd.Series(inter.std(axis=0), index=pw.index, name="importance_std")
-        porder = np.argsort(-pw.to_numpy(), kind="stable")
-        pairwise, pairwise_std = pw.iloc[porder], pw_std.iloc[porder]
-    else:
-        pairwise = pd.Series([], dtype=float, name="importance", index=pd.Index([], dtype=object))
-        pairwise_std = pairwise.rename("importance_std")
-
-    space = exp.all_params()
-    kinds = [object if isinstance(space[name], Categorical) else None for name in names]
-    marginals = {}
-    for j, name in enumerate(names):
-        curves = np.stack([r["marg1"][j] for r in results])
-        marginals[name] = pd.DataFrame({
-            "value": pd.Series(enc.grid_values[j], dtype=kinds[j]),
-            "mean": curves.mean(axis=0),
-            "std": curves.std(axis=0),
-        })
-    marginals2 = {}
-    for k, (i, j) in enumerate(pair_idx):
-        surf = np.stack([r["marg2"][k] for r in results])
-        va, vb = enc.grid2_values[i], enc.grid2_values[j]
-        marginals2[pair_names[k]] = pd.DataFrame({
-            "value_a": pd.Series([a for a in va for _ in vb], dtype=kinds[i]),
-            "value_b": pd.Series([b for _ in va for b in vb], dtype=kinds[j]),
-            "mean": surf.mean(axis=0).ravel(),
-            "std": surf.std(axis=0).ravel(),
-        })
-
+    individual, individual_std = _individual(results, totals, enc.names)
+    pairwise, pairwise_std = _pairwise(results, totals, enc.names, pair_idx)
+    marginals, marginals2 = _marginal_frames(exp, enc, results, pair_idx)
     return Importance(
         objective=objective,
-        params=tuple(names),
+        params=tuple(enc.names),
         individual=individual,
         individual_std=individual_std,
         pairwise=pairwise,
@@ -611,8 +648,8 @@ def importance(
         n_used=len(used),
         n_excluded=sum(excluded.values()),
         excluded=excluded,
-        inactive=pd.Series(enc.inactive, index=names, name="inactive"),
-        clipped=pd.Series(enc.clipped, index=names, name="clipped"),
+        inactive=pd.Series(enc.inactive, index=enc.names, name="inactive"),
+        clipped=pd.Series(enc.clipped, index=enc.names, name="clipped"),
         total_variance=float(totals.mean()),
         n_trees=n_eff,
         seed=seed,

@@ -8,13 +8,14 @@ optionally under a constraint (``where=``).
 
 Metrics are looked up by name, in this order: an objective of the
 experiment (``trial.values``), ``"duration"`` (wall-clock seconds), then a
-numeric key of ``trial.attrs``. Only COMPLETE trials take part.
+numeric key of ``trial.attrs``. Only COMPLETE, feasible trials take part:
+a trial that violated the user's constraints is never offered as a choice
+(the rule of :mod:`hpviz._columns`).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._columns import rankable_trials
+from hpviz._metrics import log_metric
+from hpviz._numbers import as_float
 from hpviz._pareto import nondominated
+from hpviz._validate import check, check_int
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment, Trial, TrialState
@@ -35,17 +40,10 @@ _DIRECTION_ALIASES = {"min": "min", "minimize": "min", "max": "max", "maximize":
 # --------------------------------------------------------------------------- metric lookup
 
 
-def _as_float(value: Any) -> float:
-    """A metric value as float; NaN for anything that is not a real number (bools included)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        return math.nan
-    return float(value)
-
-
 def _attr_keys(trials: Sequence[Trial]) -> list[str]:
     keys: dict[str, None] = {}
     for t in trials:
-        keys.update(dict.fromkeys(k for k, v in t.attrs.items() if not math.isnan(_as_float(v))))
+        keys.update(dict.fromkeys(k for k, v in t.attrs.items() if not math.isnan(as_float(v))))
     return list(keys)
 
 
@@ -55,7 +53,7 @@ def _check_metric(exp: Experiment, name: Any, trials: Sequence[Trial]) -> str:
     if name in exp.objectives or name == "duration":
         return name
     if any(name in t.attrs for t in trials):
-        if not any(not math.isnan(_as_float(t.attrs.get(name))) for t in trials):
+        if not any(not math.isnan(as_float(t.attrs.get(name))) for t in trials):
             raise SchemaError(f"metric {name!r} in trial.attrs has no numeric value in any trial")
         return name
     known = [*exp.objectives, "duration", *_attr_keys(trials)]
@@ -68,7 +66,7 @@ def _column(exp: Experiment, trials: Sequence[Trial], name: str) -> np.ndarray:
     elif name == "duration":
         vals = [math.nan if t.duration is None else t.duration for t in trials]
     else:
-        vals = [_as_float(t.attrs.get(name)) for t in trials]
+        vals = [as_float(t.attrs.get(name)) for t in trials]
     return np.asarray(vals, dtype=float).reshape(len(trials))
 
 
@@ -124,7 +122,9 @@ class ParetoFront:
         Every candidate point (COMPLETE trials with finite metrics):
         ``number``, the metrics and a boolean ``on_front`` column.
     excluded:
-        Numbers of COMPLETE trials left out because a metric was missing, NaN or infinite.
+        Numbers of COMPLETE, feasible trials left out because a metric was missing, NaN or infinite.
+    infeasible:
+        Numbers of COMPLETE trials left out because they are infeasible.
     """
 
     objectives: Mapping[str, str]
@@ -132,9 +132,14 @@ class ParetoFront:
     frame: pd.DataFrame
     all: pd.DataFrame
     excluded: tuple[int, ...] = ()
+    infeasible: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.trials)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The front (``frame``): ``number``, one column per metric, then the parameters; best first."""
+        return self.frame.copy()
 
 
 def pareto_front(obj: Any, objectives: Sequence[str] | Mapping[str, str] | None = None) -> ParetoFront:
@@ -165,7 +170,8 @@ def pareto_front(obj: Any, objectives: Sequence[str] | Mapping[str, str] | None 
         No COMPLETE trial has finite values for all the metrics.
     """
     exp = _to_experiment(obj)
-    complete = [t for t in exp.trials if t.state is TrialState.COMPLETE]
+    complete = [t for t in exp.trials if t.state is TrialState.COMPLETE and t.feasible]
+    infeasible = tuple(t.number for t in exp.trials if t.state is TrialState.COMPLETE and not t.feasible)
     directions = _resolve_objectives(exp, objectives, exp.trials)
     names = list(directions)
     X = np.column_stack([_column(exp, complete, name) for name in names]) if complete else np.zeros((0, len(names)))
@@ -173,8 +179,8 @@ def pareto_front(obj: Any, objectives: Sequence[str] | Mapping[str, str] | None 
     numbers_ = np.array([t.number for t in complete], dtype=np.int64)
     if not finite.any():
         raise InsufficientDataError(
-            f"pareto_front found no COMPLETE trial with finite values of {names} "
-            f"({len(complete)} COMPLETE of {len(exp)} trials)",
+            f"pareto_front found no COMPLETE, feasible trial with finite values of {names} "
+            f"({len(complete)} COMPLETE and feasible, {len(infeasible)} infeasible, of {len(exp)} trials)",
             have=0,
             need=1,
         )
@@ -208,28 +214,21 @@ def pareto_front(obj: Any, objectives: Sequence[str] | Mapping[str, str] | None 
         frame=frame,
         all=all_frame,
         excluded=tuple(int(n) for n in numbers_[~finite]),
+        infeasible=infeasible,
     )
 
 
 # --------------------------------------------------------------------------- top-k
 
 
-def _log_metric(trial: Trial, objective: str) -> str | None:
-    names = trial.log.metrics() if trial.log is not None else []
-    for candidate in (objective, "value"):
-        if candidate in names:
-            return candidate
-    return names[0] if names else None
-
-
 def stability(trial: Trial, objective: str, window: int = 5) -> float:
     """Spread (sample standard deviation) of the last ``window`` kept points of the trial's curve.
 
-    The curve is ``trial.log.series(metric)`` with ``metric`` the objective's
-    name if logged, else ``"value"``, else the first logged metric. NaN when
-    there is no log or fewer than two finite points.
+    The curve is the one :mod:`hpviz._metrics` picks for the objective (its
+    own name if logged, else ``"value"``: the rule every view and finding
+    uses). NaN when there is no such curve or fewer than two finite points.
     """
-    metric = _log_metric(trial, objective)
+    metric = log_metric(trial, objective)
     if metric is None:
         return math.nan
     _, vals = trial.log.series(metric)  # type: ignore[union-attr]
@@ -245,7 +244,7 @@ def top_k(
     *,
     stability_window: int = 5,
 ) -> pd.DataFrame:
-    """The ``k`` best COMPLETE trials, with what is needed to choose among them.
+    """The ``k`` best COMPLETE, feasible trials, with what is needed to choose among them.
 
     Parameters
     ----------
@@ -278,26 +277,22 @@ def top_k(
     SchemaError
         Unknown objective, ``k < 1``, or a ``where`` query that does not evaluate.
     InsufficientDataError
-        No COMPLETE trial has a finite value of the objective.
+        No COMPLETE, feasible trial has a finite value of the objective.
     """
     exp = _to_experiment(obj)
     objective = exp.objective(objective)
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise SchemaError(f"k must be a positive integer, got {k!r}")
-    if isinstance(stability_window, bool) or not isinstance(stability_window, numbers.Integral) \
-            or stability_window < 2:
-        raise SchemaError(f"stability_window must be an integer >= 2, got {stability_window!r}")
-    trials = exp.completed(objective)
+    k = check_int("k", k, 1)
+    stability_window = check_int("stability_window", stability_window, 2)
+    check("where", where, None, callable, str)
+    trials = rankable_trials(exp, objective)
     if not trials:
         raise InsufficientDataError(
-            f"top_k found no COMPLETE trial with a finite {objective!r} ({len(exp)} trials in total)",
+            f"top_k found no COMPLETE, feasible trial with a finite {objective!r} ({len(exp)} trials in total)",
             have=0,
             need=1,
         )
     if callable(where):
         trials = [t for t in trials if where(t)]
-    elif where is not None and not isinstance(where, str):
-        raise SchemaError(f"where must be a callable on a Trial or a query string, got {type(where).__name__}")
 
     params = list(exp.all_params())
     for t in trials:
@@ -313,7 +308,7 @@ def top_k(
         row.update({o: t.values.get(o, math.nan) for o in exp.objectives})
         row.update({p: t.params.get(p, math.nan) for p in fixed[1 + len(exp.objectives):]})
         row["duration"] = math.nan if t.duration is None else t.duration
-        row.update({col: _as_float(t.attrs.get(a)) for a, col in attr_cols.items()})
+        row.update({col: as_float(t.attrs.get(a)) for a, col in attr_cols.items()})
         row["stability"] = stability(t, objective, int(stability_window))
         rows.append(row)
     table = pd.DataFrame(rows, columns=columns)
