@@ -53,6 +53,7 @@ _LAZY = {
     "top_k": "hpviz.analysis.select",
     "expected_best": "hpviz.analysis.budget",
     "compare": "hpviz.analysis.budget",
+    "from_dataframe": "hpviz._table",
     "report": "hpviz.report",
 }
 _SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli"}

@@ -40,6 +40,9 @@ class _Manager(pluggy.PluginManager):
         super().__init__("hpviz")
         self.add_hookspecs(hookspecs)
         self.adapter_status: list[AdapterStatus] = []
+        from hpviz import _table  # the built-in DataFrame adapter (pandas is a core dependency)
+
+        self.register(_table, name="hpviz.dataframe")
 
     def load_adapters(self, group: str = ENTRY_POINT_GROUP) -> None:
         for ep in importlib.metadata.entry_points(group=group):

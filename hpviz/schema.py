@@ -641,24 +641,34 @@ class Experiment:
         return out
 
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per trial: number, state, round, each objective, each param (NaN if inactive), duration."""
+        """One row per trial; prefixed columns, so no name can collide.
+
+        Columns: ``number, state, round, feasible``, then ``values_<objective>``
+        for each objective, ``params_<name>`` for every parameter of any round
+        (NaN where inactive), ``attrs_<key>`` for every attribute key, then
+        ``duration`` (seconds), ``budget``, ``started``, ``finished``. A
+        parameter named ``state`` is ``params_state`` and never overwrites the
+        trial state. :func:`hpviz.from_dataframe` reads this table back.
+        """
         import pandas as pd
 
         params = list(self.all_params())
-        for trial in self._trials.values():
+        attrs: list[str] = []
+        for trial in self.trials:
             params.extend(p for p in trial.params if p not in params)
+            attrs.extend(a for a in trial.attrs if a not in attrs)
+        columns = ["number", "state", "round", "feasible", *(f"values_{o}" for o in self.objectives),
+                   *(f"params_{p}" for p in params), *(f"attrs_{a}" for a in attrs),
+                   "duration", "budget", "started", "finished"]
         rows = []
         for t in self.trials:
-            row: dict[str, Any] = {"number": t.number, "state": t.state.value, "round": t.round}
-            for obj in self.objectives:
-                row[obj] = t.values.get(obj, math.nan)
-            for p in params:
-                row[p] = t.params.get(p, math.nan)
-            row["duration"] = t.duration if t.duration is not None else math.nan
-            row["started"] = t.started
-            row["finished"] = t.finished
+            row: list[Any] = [t.number, t.state.value, t.round, t.feasible]
+            row += [t.values.get(o, math.nan) for o in self.objectives]
+            row += [t.params.get(p, math.nan) for p in params]
+            row += [t.attrs.get(a, math.nan) for a in attrs]
+            row += [math.nan if t.duration is None else t.duration, math.nan if t.budget is None else t.budget,
+                    t.started, t.finished]
             rows.append(row)
-        columns = ["number", "state", "round", *self.objectives, *params, "duration", "started", "finished"]
         return pd.DataFrame(rows, columns=columns)
 
     def save(self, path: Any) -> Any:

@@ -107,8 +107,22 @@ def test_to_dataframe_one_row_per_trial_with_nan_for_inactive():
     assert list(df["number"]) == [0, 1]
     assert list(df["state"]) == ["COMPLETE", "FAIL"]
     assert df.loc[0, "duration"] == 3.0 and math.isnan(df.loc[1, "duration"])
-    assert math.isnan(df.loc[1, "y"]) and math.isnan(df.loc[1, "loss"])
-    assert {"number", "state", "round", "loss", "x", "y", "duration"} <= set(df.columns)
+    assert math.isnan(df.loc[1, "params_y"]) and math.isnan(df.loc[1, "values_loss"])
+    assert list(df.columns) == ["number", "state", "round", "feasible", "values_loss", "params_x", "params_y",
+                                "duration", "budget", "started", "finished"]
+
+
+def test_to_dataframe_never_lets_a_name_collide():
+    # a parameter named "state", an objective named "number", an attribute named "round"
+    exp = Experiment({"state": Categorical(["a", "b"]), "number": Int(1, 3)}, {"number": "max"})
+    exp.add(Trial(0, {"state": "b", "number": 2}, {"number": 0.5}, TrialState.PRUNED, attrs={"round": 9},
+                  feasible=False))
+    df = exp.to_dataframe()
+    row = df.iloc[0]
+    assert row["state"] == "PRUNED" and row["params_state"] == "b"
+    assert row["number"] == 0 and row["params_number"] == 2 and row["values_number"] == 0.5
+    assert row["round"] == 0 and row["attrs_round"] == 9 and not row["feasible"]
+    assert len(set(df.columns)) == len(df.columns)
 
 
 def test_rounds_record_parent_and_changes():
