@@ -49,8 +49,8 @@ class Interval:
         if self.kind is int and not isinstance(value, numbers.Integral):
             return False
         v = float(value)
-        if math.isnan(v):
-            return False
+        if math.isnan(v) or (self.left is None and v == -math.inf) or (self.right is None and v == math.inf):
+            return False  # an open infinite end excludes infinity itself
         if self.left is not None and (v < self.left or (v == self.left and self.closed in ("right", "neither"))):
             return False
         if self.right is not None and (v > self.right or (v == self.right and self.closed in ("left", "neither"))):

@@ -64,7 +64,7 @@ class Float:
 
     ``log=True`` means it was searched log-uniformly: analyses work on
     ``log10(value)``. ``step`` quantizes the values (``log`` and ``step``
-    together describe Hyperopt's ``qloguniform``).
+    together describe a quantized log-uniform distribution).
     """
 
     low: float
@@ -267,8 +267,7 @@ class SearchSpace(Mapping[str, Param]):
 class TrialState(str, enum.Enum):
     """Life-cycle state of a trial, common to every framework.
 
-    ``WAITING`` (queued, not started) extends the public four states; Optuna
-    has it and Ray's PENDING maps to it.
+    ``WAITING`` (queued or pending, not started) extends the public four states.
     """
 
     COMPLETE = "COMPLETE"
@@ -320,13 +319,13 @@ class Trial:
     round:
         Which steering round produced it (see :meth:`Experiment.next_round`).
     feasible:
-        ``False`` when the trial violates the user's constraints (Optuna
-        ``constraints_func``, Ax outcome constraints, Vizier infeasible
-        trials...). Infeasible trials are kept and shown, but "best", Pareto
+        ``False`` when the trial violates the user's constraints (a sampler's
+        constraint function, outcome constraints, trials a service reports
+        infeasible...). Infeasible trials are kept and shown, but "best", Pareto
         fronts, top-k and suggestions consider feasible trials only.
     constraints:
         Optional ``name -> violation`` amounts as the framework reported them
-        (``> 0`` violated, ``<= 0`` satisfied, the Optuna convention).
+        (``> 0`` violated, ``<= 0`` satisfied).
     """
 
     number: int

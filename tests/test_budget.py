@@ -243,3 +243,25 @@ def test_compare_errors() -> None:
         hpviz.compare(a, b, objective="loss")
     with pytest.raises(InsufficientDataError):
         hpviz.compare(a, Experiment({"x": Float(0.0, 1.0)}, {"score": "max"}))
+
+
+def test_expected_best_and_compare_use_feasible_trials_only() -> None:
+    rng = np.random.default_rng(3)
+    exp = scores(rng.normal(size=40))
+    top = max(exp.trials, key=lambda t: t.values["score"])
+    constrained = exp.with_trials(dataclasses.replace(t, feasible=t.number != top.number) for t in exp.trials)
+    eb = hpviz.expected_best(constrained)
+    assert eb.n_trials == 39 and eb.observed_best < top.values["score"]
+    assert eb.observed_best == max(t.values["score"] for t in constrained.trials if t.feasible)
+    result = hpviz.compare(constrained, exp, names=["c", "all"])
+    assert result.curves["c"].n_trials == 39 and result.n_common == 39
+    nothing = exp.with_trials(dataclasses.replace(t, feasible=False) for t in exp.trials)
+    with pytest.raises(InsufficientDataError, match="feasible"):
+        hpviz.expected_best(nothing)
+
+
+def test_compare_noise_groups_configurations_by_the_shared_rule() -> None:
+    # 0.1 + 0.2 and 0.3 are one configuration (binary noise), 0.3 and 0.30001 are two
+    exp = scores([1.0, 1.2, 5.0, 5.5], params=[{"x": 0.1 + 0.2}, {"x": 0.3}, {"x": 0.30001}, {"x": 0.7}])
+    result = hpviz.compare(exp, scores(np.arange(4.0)))
+    assert result.noise["A"] == pytest.approx(math.sqrt((0.1**2 * 2) / 1))

@@ -143,3 +143,13 @@ def test_search_scale_of_log_params():
     assert p.search_bounds == pytest.approx((-5.0, -1.0))
     assert p.from_search_scale(p.to_search_scale([1e-3]))[0] == pytest.approx(1e-3)
     assert Int(1, 1024, log=True).search_bounds == pytest.approx((0.0, math.log10(1024)))
+
+
+def test_best_is_never_an_infeasible_trial():
+    exp = Experiment({"x": Float(0, 1)}, {"loss": "min", "acc": "max"})
+    exp.add(Trial(0, {"x": 0.1}, {"loss": 0.01, "acc": 0.99}, feasible=False))  # best raw values, infeasible
+    exp.add(Trial(1, {"x": 0.2}, {"loss": 0.5, "acc": 0.7}))
+    exp.add(Trial(2, {"x": 0.3}, {"loss": 0.4, "acc": 0.6}))
+    assert exp.best().number == 2 and exp.best("acc").number == 1
+    only = Experiment({"x": Float(0, 1)}, "loss", [Trial(0, {"x": 0.1}, {"loss": 0.0}, feasible=False)])
+    assert only.best() is None

@@ -228,3 +228,31 @@ def test_top_k_on_synthetic_curves_and_errors() -> None:
     with pytest.raises(InsufficientDataError, match="no COMPLETE, feasible trial"):
         hpviz.top_k(only_failed)
     assert isinstance(table, pd.DataFrame)
+
+
+def test_infeasible_trials_are_never_on_the_front_or_in_the_top_k() -> None:
+    import dataclasses
+
+    pts = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 1.0], [3.0, 3.0]])  # row 0 dominates all, but is infeasible
+    exp = multi_experiment(pts, ["min", "min"])
+    exp = exp.with_trials(dataclasses.replace(t, feasible=t.number != 0) for t in exp.trials)
+    front = hpviz.pareto_front(exp)
+    assert set(front.trials) == {1, 2} and front.infeasible == (0,)
+    assert front.to_dataframe()["number"].tolist() == list(front.trials)
+    top = hpviz.top_k(exp, k=4)
+    assert 0 not in top["number"].tolist() and top["number"].tolist()[0] in (1, 2)
+    everything_infeasible = exp.with_trials(dataclasses.replace(t, feasible=False) for t in exp.trials)
+    with pytest.raises(InsufficientDataError, match="feasible"):
+        hpviz.top_k(everything_infeasible)
+    with pytest.raises(InsufficientDataError, match="4 infeasible"):
+        hpviz.pareto_front(everything_infeasible)
+
+
+def test_top_k_argument_messages_name_the_parameter() -> None:
+    exp = multi_experiment(np.array([[0.0, 1.0], [1.0, 0.0]]), ["min", "min"])
+    with pytest.raises(SchemaError, match=r"k must be an integer in \[1, inf\), got 0"):
+        hpviz.top_k(exp, k=0)
+    with pytest.raises(SchemaError, match=r"stability_window must be an integer in \[2, inf\), got True"):
+        hpviz.top_k(exp, stability_window=True)
+    with pytest.raises(SchemaError, match="where must be None or a callable or a string, got 3"):
+        hpviz.top_k(exp, where=3)

@@ -31,13 +31,13 @@ threshold and what to do when a finding fires.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from typing import Any
 
 import numpy as np
 
 from hpviz._columns import trial_columns
 from hpviz._severity import SEVERITIES, severity_rank
+from hpviz._warn import warn
 from hpviz.analysis.diagnose import rules as _rules  # noqa: F401 - registers the rules
 from hpviz.analysis.diagnose.curves import best_so_far, best_so_far_time, hypervolume
 from hpviz.analysis.diagnose.registry import CODES, RULES, Context
@@ -45,10 +45,10 @@ from hpviz.analysis.diagnose.result import Diagnosis, Finding
 from hpviz.analysis.diagnose.thresholds import *  # noqa: F403 - the thresholds are part of this namespace
 from hpviz.analysis.diagnose.thresholds import __all__ as _THRESHOLDS
 from hpviz.convert import experiment as _to_experiment
+from hpviz.errors import HpvizWarning
 
 __all__ = ["diagnose", "Diagnosis", "Finding", "CODES", "SEVERITIES", *_THRESHOLDS]
 
-_log = logging.getLogger(__name__)
 _CODE_RANK = {c: i for i, c in enumerate(CODES)}
 
 
@@ -64,7 +64,8 @@ def _with_advice(findings: list[Finding], framework: str | None) -> list[Finding
         try:
             advice = hook(code=f.code, evidence=dict(f.evidence), framework=framework)
         except Exception as exc:  # noqa: BLE001 - a broken adapter must not take the diagnosis down
-            _log.warning("hpviz_finding_advice failed for %s (%s): %s", f.code, framework, exc)
+            warn(f"the {framework!r} adapter failed to advise on {f.code} ({type(exc).__name__}: {exc}); "
+                 "the finding is shown without framework advice", HpvizWarning)
             advice = None
         out.append(dataclasses.replace(f, advice=str(advice)) if advice else f)
     return out

@@ -28,7 +28,6 @@ Layout: ``thresholds`` (evidence levels), ``result`` (:class:`SpaceSuggestion`),
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from hpviz._columns import rankable_trials
+from hpviz._warn import warn
 from hpviz.analysis.suggest.context import Context, search_values, signal_p
 from hpviz.analysis.suggest.ranges import check_limits
 from hpviz.analysis.suggest.result import SpaceSuggestion
@@ -54,13 +54,12 @@ from hpviz.analysis.suggest.thresholds import (
     resolve_level,
 )
 from hpviz.convert import experiment as _to_experiment
-from hpviz.errors import HpvizError, InsufficientDataError, SchemaError
+from hpviz.errors import HpvizError, HpvizWarning, InsufficientDataError, SchemaError
 from hpviz.schema import Categorical, Change, Experiment, Param, SearchSpace, Trial
 
 __all__ = ["SuggestThresholds", "CONSERVATIVE", "BOLD", "ACTIONS", "SpaceSuggestion", "suggest_space",
            "RoundDelta", "RoundComparison", "compare_rounds"]
 
-_log = logging.getLogger(__name__)
 
 
 def __getattr__(name: str) -> Any:
@@ -135,7 +134,8 @@ def _export_constraints(framework: str | None) -> dict[str, Any]:
     try:
         answer = get_plugin_manager().hook.hpviz_export_constraints(framework=framework)
     except Exception as exc:  # noqa: BLE001 - a broken adapter must not break the suggestion
-        _log.warning("hpviz_export_constraints failed for %s: %s", framework, exc)
+        warn(f"the {framework!r} adapter failed to give its export constraints ({type(exc).__name__}: {exc}); "
+             "suggestions assume every change exports", HpvizWarning)
         return {}
     return dict(answer or {})
 

@@ -5,11 +5,10 @@ Every number a suggestion rule compares against lives here, with what it means.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from hpviz._validate import Interval, check, check_int
 from hpviz.errors import SchemaError
 
 __all__ = ["ACTIONS", "IMPORTANCE_TREES", "SuggestThresholds", "CONSERVATIVE", "BOLD", "resolve_level"]
@@ -80,22 +79,15 @@ class SuggestThresholds:
 
     def __post_init__(self) -> None:
         for name in ("min_trials", "min_good", "fix_min_trials", "drop_min_count"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-                raise SchemaError(f"SuggestThresholds.{name} must be an integer >= 2, got {value!r}")
-        for name in ("top_quantile", "alpha", "edge_band", "edge_share", "log_band", "log_share",
-                     "shrink_max_keep"):
-            value = getattr(self, name)
-            closed = name in ("edge_share", "log_share")  # a share of 1 ("all of them") is meaningful
-            if not isinstance(value, numbers.Real) or not (0 < value < 1 or (closed and value == 1)):
-                raise SchemaError(f"SuggestThresholds.{name} must be in (0, 1), got {value!r}")
+            check_int(f"SuggestThresholds.{name}", getattr(self, name), 2)
+        for name in ("top_quantile", "alpha", "edge_band", "log_band", "shrink_max_keep"):
+            check(f"SuggestThresholds.{name}", getattr(self, name), Interval(float, 0, 1, "neither"))
+        for name in ("edge_share", "log_share"):  # a share of 1 ("all of them") is meaningful
+            check(f"SuggestThresholds.{name}", getattr(self, name), Interval(float, 0, 1, "right"))
         for name in ("min_importance", "shrink_pad", "shrink_min_pad", "expand_by", "fix_max_importance",
                      "log_min_decades"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value >= 0 or not math.isfinite(value):
-                raise SchemaError(f"SuggestThresholds.{name} must be a finite number >= 0, got {value!r}")
-        if not isinstance(self.log_min_ratio, numbers.Real) or not self.log_min_ratio > 1:
-            raise SchemaError(f"SuggestThresholds.log_min_ratio must be > 1, got {self.log_min_ratio!r}")
+            check(f"SuggestThresholds.{name}", getattr(self, name), Interval(float, 0, None))
+        check("SuggestThresholds.log_min_ratio", self.log_min_ratio, Interval(float, 1, None, "neither"))
         if self.min_trials < 2 * self.min_good:
             raise SchemaError(
                 f"SuggestThresholds.min_trials ({self.min_trials}) must be at least 2 * min_good ({self.min_good})"
