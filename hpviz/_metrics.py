@@ -38,8 +38,11 @@ def log_metric(trial: Trial, objective: str) -> str | None:
 
 
 def _pick(points: list, objective: str) -> str | None:
+    if not points:
+        return None
+    ends = (points[-1][1], points[0][1])  # the common case, without a scan of every point
     for candidate in (objective, FALLBACK_METRIC):
-        if any(candidate in d for _, d in points):
+        if any(candidate in d for d in ends) or any(candidate in d for _, d in points):
             return candidate
     return None
 

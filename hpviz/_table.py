@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from hpviz._numbers import MISSING
-from hpviz._validate import check_options
+from hpviz._validate import check_options, keywords_checked
 from hpviz._warn import warn
 from hpviz.errors import InferredSpaceWarning, SchemaError
 from hpviz.plugins import hookimpl
@@ -224,6 +224,7 @@ def _numbers(df: Any, started: list[Any]) -> list[int]:
     return list(range(len(df)))
 
 
+@keywords_checked
 def from_dataframe(df: Any, space: SearchSpace | Mapping[str, Any] | None = None, *,
                    objectives: Mapping[str, str] | None = None, params: Sequence[str] | None = None,
                    name: str | None = None, source: str | None = None) -> Experiment:

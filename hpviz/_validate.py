@@ -18,15 +18,17 @@ Constraints: :class:`Interval` (integers or reals within bounds),
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hpviz.errors import SchemaError
 
-__all__ = ["Interval", "Options", "check", "check_int", "check_real", "check_options", "describe"]
+__all__ = ["Interval", "Options", "check", "check_int", "check_real", "check_options", "describe", "keywords_checked"]
 
 
 @dataclass(frozen=True)
@@ -136,3 +138,19 @@ def check_options(where: str, given: Mapping[str, Any] | Iterable[str], allowed:
         names = ", ".join(repr(k) for k in unknown)
         raise TypeError(f"{where} got unexpected keyword argument{'s' if len(unknown) > 1 else ''} {names}; "
                         f"allowed: {', '.join(allowed) or 'none'}")
+
+
+def keywords_checked(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a public function so an unknown keyword is a TypeError that lists the allowed ones.
+
+    (Python's own message names the bad keyword but not the choices.)
+    """
+    params = inspect.signature(func).parameters.values()
+    allowed = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        check_options(f"{func.__name__}()", kwargs, allowed)
+        return func(*args, **kwargs)
+
+    return wrapper

@@ -85,3 +85,20 @@ def test_report_renders_awkward_experiments(case, tmp_path):
     path = hpviz.report(_awkward()[case], tmp_path / "r.html")
     text = path.read_text()
     assert text.startswith("<!DOCTYPE html>") and "</html>" in text
+
+
+@pytest.mark.parametrize("call", [
+    lambda e: hpviz.diagnose(e, sed=1),
+    lambda e: hpviz.importance(e, ntrees=8),
+    lambda e: hpviz.suggest_space(e, levle="bold"),
+    lambda e: hpviz.compare_rounds(e, objetive="value"),
+    lambda e: hpviz.top_k(e, kk=3),
+    lambda e: hpviz.pareto_front(e, objective=None),
+    lambda e: hpviz.expected_best(e, bands=0.9),
+    lambda e: hpviz.compare(e, e, band_level=0.9),
+    lambda e: hpviz.from_dataframe(e.to_dataframe(), e.space, objective={"value": "min"}),
+])
+def test_unknown_keywords_are_type_errors_listing_the_allowed_ones(call):
+    exp = hpviz.testing.make_experiment(30, seed=0)
+    with pytest.raises(TypeError, match=r"got unexpected keyword argument '\w+'; allowed: "):
+        call(exp)

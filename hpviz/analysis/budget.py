@@ -54,7 +54,7 @@ import pandas as pd
 from hpviz._columns import orientation, rankable_trials
 from hpviz._configs import config_groups
 from hpviz._expected import expected_max
-from hpviz._validate import Interval, Options, check, check_int
+from hpviz._validate import Interval, Options, check, check_int, keywords_checked
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment, Trial
@@ -197,6 +197,7 @@ def _expected_best(exp: Experiment, objective: str | None, estimator: str, band:
                         float(sign * y[-1]), N, seconds)
 
 
+@keywords_checked
 def expected_best(
     obj: Any,
     objective: str | None = None,
@@ -502,6 +503,7 @@ def _noise_warnings(mean: np.ndarray, labels: Sequence[str], n_common: int, nois
     return out
 
 
+@keywords_checked
 def compare(
     *objs: Any,
     names: Sequence[str] | None = None,

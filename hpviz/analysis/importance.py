@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from hpviz._numbers import as_float
-from hpviz._validate import check, check_int
+from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, InsufficientDataWarning, SchemaError
@@ -579,6 +579,7 @@ def _marginal_frames(exp: Any, enc: _Encoded, results: list[dict[str, Any]], pai
 # --------------------------------------------------------------------------- public entry point
 
 
+@keywords_checked
 def importance(
     obj: Any,
     objective: str | None = None,

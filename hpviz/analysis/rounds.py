@@ -17,6 +17,7 @@ import pandas as pd
 
 from hpviz._columns import orientation, rankable_trials
 from hpviz._expected import expected_best_of
+from hpviz._validate import keywords_checked
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError
 from hpviz.schema import Experiment
@@ -165,6 +166,7 @@ def _delta(previous: int, current: int, a: np.ndarray, b: np.ndarray, sign: floa
     )
 
 
+@keywords_checked
 def compare_rounds(obj: Any, objective: str | None = None) -> RoundComparison:
     """Compare the steering rounds of an experiment.
 

@@ -27,7 +27,7 @@ from hpviz._columns import rankable_trials
 from hpviz._metrics import log_metric
 from hpviz._numbers import as_float
 from hpviz._pareto import nondominated
-from hpviz._validate import check, check_int
+from hpviz._validate import check, check_int, keywords_checked
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment, Trial, TrialState
@@ -142,6 +142,7 @@ class ParetoFront:
         return self.frame.copy()
 
 
+@keywords_checked
 def pareto_front(obj: Any, objectives: Sequence[str] | Mapping[str, str] | None = None) -> ParetoFront:
     """Trials no other trial beats on every metric at once.
 
@@ -236,6 +237,7 @@ def stability(trial: Trial, objective: str, window: int = 5) -> float:
     return float(np.std(vals, ddof=1)) if len(vals) >= 2 else math.nan
 
 
+@keywords_checked
 def top_k(
     obj: Any,
     k: int = 10,

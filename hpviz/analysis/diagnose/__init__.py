@@ -37,6 +37,7 @@ import numpy as np
 
 from hpviz._columns import trial_columns
 from hpviz._severity import SEVERITIES, severity_rank
+from hpviz._validate import keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis.diagnose import rules as _rules  # noqa: F401 - registers the rules
 from hpviz.analysis.diagnose.curves import best_so_far, best_so_far_time, hypervolume
@@ -71,6 +72,7 @@ def _with_advice(findings: list[Finding], framework: str | None) -> list[Finding
     return out
 
 
+@keywords_checked
 def diagnose(obj: Any, objective: str | None = None, *, seed: int = 0) -> Diagnosis:
     """Diagnose the progress of a search and the configuration of its algorithm.
 

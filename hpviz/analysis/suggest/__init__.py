@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from hpviz._columns import rankable_trials
+from hpviz._validate import keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis.suggest.context import Context, search_values, signal_p
 from hpviz.analysis.suggest.ranges import check_limits
@@ -160,6 +161,7 @@ def _change_for(name: str, param: Param, ctx: Context) -> Change | None:
 # --------------------------------------------------------------------------- suggest_space
 
 
+@keywords_checked
 def suggest_space(
     obj: Any,
     objective: str | None = None,
