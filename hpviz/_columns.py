@@ -120,6 +120,12 @@ class TrialColumns:
         """Trials whose configuration was drawn (every state but WAITING)."""
         return self.state != TrialState.WAITING.value
 
+    def running_best_loss(self) -> np.ndarray:
+        """Best loss so far (smaller is better) after each trial, in trial order, over rankable trials only;
+        ``inf`` before the first. Indexing it by a mask equals the running best over that subset whenever
+        the mask keeps every rankable trial (as ``finished`` does)."""
+        return self._cached("best", "loss", lambda: running_best(np.where(self.rankable, self.loss, np.nan)))
+
     @property
     def sign(self) -> float:
         return orientation(self.direction)

@@ -496,3 +496,14 @@ def test_hypervolume_three_objectives_monte_carlo_and_optuna():
     mo = optuna_run(optuna.samplers.RandomSampler(seed=0), two, 30, directions=["minimize", "minimize"])
     hv = hpviz.diagnose(mo).hypervolume
     assert len(hv) == 30 and (np.diff(hv.to_numpy()) >= -1e-12).all() and 0 < hv.iloc[-1] <= 1
+
+
+def test_an_infeasible_trial_never_sets_the_best_so_far():
+    values = [5.0, 4.0, 0.1, 3.0] + [3.5] * 20
+    exp = seq_experiment(values)
+    constrained = exp.with_trials(dataclasses.replace(t, feasible=t.number != 2) for t in exp.trials)
+    d = hpviz.diagnose(constrained)
+    assert d.best_so_far.tolist()[:4] == [5.0, 4.0, 4.0, 3.0] and d.best_so_far.min() == 3.0
+    f = d.by_code("no-improvement")[0]
+    assert f.evidence["best_value"] == 3.0 and f.evidence["best_trial"] == 3
+    assert hpviz.diagnose(exp).best_so_far.min() == 0.1  # feasible, it would be the best

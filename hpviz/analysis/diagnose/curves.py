@@ -19,8 +19,7 @@ __all__ = ["best_so_far", "best_so_far_time", "hypervolume"]
 def best_so_far(cols: TrialColumns) -> pd.Series:
     """Best value after each finished trial, indexed by trial number (NaN before the first)."""
     fin = cols.finished
-    loss = np.where(cols.rankable, cols.loss, np.nan)[fin]
-    best = unorient(running_best(loss), cols.direction)
+    best = unorient(cols.running_best_loss()[fin], cols.direction)
     return pd.Series(best, index=pd.Index(cols.numbers[fin], name="trial"), name=cols.objective, dtype=float)
 
 

@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from hpviz._columns import running_best
 from hpviz._numbers import fmt, pct
 from hpviz.analysis.diagnose._space import levels, numeric_params, search_positions
 from hpviz.analysis.diagnose.registry import Context, rule
@@ -54,7 +53,7 @@ def collapsed(ctx: Context) -> list[Finding]:
     if ctx.n_usable < MIN_TRIALS:
         return []
     cols = ctx.cols
-    b_all = running_best(np.where(cols.rankable, cols.loss, np.nan))
+    b_all = cols.running_best_loss()
     final = b_all[-1]
     first = b_all[np.isfinite(b_all)]
     total = (first[0] - final) if first.size else 0.0

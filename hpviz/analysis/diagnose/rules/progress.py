@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from hpviz._columns import running_best
 from hpviz._numbers import fmt, pct
 from hpviz.analysis.diagnose._space import window
 from hpviz.analysis.diagnose.registry import Context, rule
@@ -64,7 +63,7 @@ def progress(ctx: Context) -> list[Finding]:
     cols = ctx.cols
     fin = cols.finished
     numbers = cols.numbers[fin]
-    b = running_best(np.where(cols.rankable, cols.loss, np.nan)[fin])
+    b = cols.running_best_loss()[fin]
     n = b.size
     f0 = int(np.argmax(np.isfinite(b)))
     final = b[-1]
