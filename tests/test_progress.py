@@ -388,6 +388,10 @@ def test_pruner_misranks_with_a_real_optuna_pruner():
     assert d.n_pruned > 0
     f = d.by_code("pruner-misranks")[0]
     assert f.evidence["n_stopped"] == d.n_pruned and f.evidence["min_correlation"] < P.RELIABLE_CORRELATION
+    # the neutral message, then the Optuna adapter's advice in Optuna's terms (hpviz_finding_advice)
+    assert "Optuna" not in f.message and f.advice.startswith("In Optuna")
+    if "reliable_step" in f.evidence:
+        assert f"n_warmup_steps={f.evidence['reliable_step']:g}" in f.advice
 
 
 def _advice_manager(calls):

@@ -620,3 +620,23 @@ def test_compare_rounds_best_is_feasible_and_table_has_verdicts():
     from hpviz.analysis.suggest import compare_rounds as old_path
 
     assert old_path is hpviz.compare_rounds  # the old import path still resolves
+
+
+def test_real_optuna_study_gets_no_log_scale_on_a_step_grid():
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(trial):
+        w = trial.suggest_float("w", 1e-4, 1.0, step=1e-4)
+        x = trial.suggest_float("x", -1, 1)
+        return abs(math.log10(w) + 3) + 0.3 * x**2
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=80)
+    exp = hpviz.experiment(study)
+    assert exp.framework == "optuna"
+    sug = hpviz.suggest_space(exp)
+    assert sug.actions().get("w") != "use-log"  # Optuna cannot sample log=True with a step
+    # the same trials, from a framework that takes it (no adapter objects), do get the log scale
+    exp.framework = None
+    assert hpviz.suggest_space(exp).by_param()["w"].after.log
