@@ -18,8 +18,8 @@ start / finish          ``started``/``finished``,                   hpviz, Optun
 attributes              ``attrs_<k>``, ``user_attrs_<k>``,          hpviz, Optuna, MLflow;
                         ``tags.<k>``; other ``metrics.``/            other metrics become attributes
                         ``summary.``/``values_`` columns             (usable by ``pareto_front``/``top_k``)
-feasibility, round,     ``feasible``, ``round``, ``budget``          hpviz
-budget
+feasibility, round,     ``feasible``, ``round``, ``budget``;         hpviz; Optuna (a trial is feasible
+budget                  ``system_attrs_constraints[:<name>]``        when every constraint value is <= 0)
 ======================  ==========================================  =======================================
 
 MLflow stores parameters as strings: a column whose every value parses as a
@@ -55,6 +55,7 @@ _OBJECTIVE_PREFIXES = ("values_", "metrics.", "summary.")
 _PARAM_PREFIXES = ("params_", "params.", "config.")
 _ATTR_PREFIXES = ("attrs_", "user_attrs_", "tags.")
 _IGNORED_PREFIXES = ("system_attrs_", "datetime_", "intermediate_values_")
+_CONSTRAINT_PREFIX = "system_attrs_constraints"
 _START = ("started", "datetime_start", "start_time")
 _FINISH = ("finished", "datetime_complete", "end_time")
 _STATE = ("state", "status")
@@ -199,11 +200,40 @@ def _times(df: Any, names: Sequence[str]) -> list[Any]:
         unit = "ms" if raw.dropna().abs().median() > 1e11 else "s"  # MLflow, W&B export milliseconds
         parsed = pd.to_datetime(raw, unit=unit, utc=True)
     else:
-        try:
-            parsed = pd.to_datetime(raw, utc=True)
-        except (TypeError, ValueError) as exc:
-            raise SchemaError(f"column {col!r} must hold dates or epoch times: {exc}") from None
+        try:  # naive times stay naive (taken as given, e.g. Optuna's local time); mixed zones go to UTC
+            parsed = pd.to_datetime(raw)
+        except (TypeError, ValueError):
+            try:
+                parsed = pd.to_datetime(raw, utc=True)
+            except (TypeError, ValueError) as exc:
+                raise SchemaError(f"column {col!r} must hold dates or epoch times: {exc}") from None
     return [None if pd.isna(t) else t.to_pydatetime() for t in parsed]
+
+
+def _feasibility(df: Any) -> tuple[list[bool], list[dict[str, float] | None]]:
+    """``feasible`` column, else Optuna's constraint values (``> 0`` violated), else every trial feasible."""
+    n = len(df)
+    if "feasible" in df.columns:
+        return [True if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+                for v in df["feasible"].tolist()], [None] * n
+    named = [c for c in df.columns if c.startswith(_CONSTRAINT_PREFIX + ":")]  # Optuna 5: trial.set_constraint
+    listed = _CONSTRAINT_PREFIX in df.columns  # a sampler's constraints_func: one tuple per trial
+    if not named and not listed:
+        return [True] * n, [None] * n
+    feasible, constraints = [], []
+    for i in range(n):
+        amounts: dict[str, float] = {}
+        v = df[_CONSTRAINT_PREFIX].iloc[i] if listed else None
+        if isinstance(v, (list, tuple, np.ndarray)):
+            amounts.update((f"c{j}", float(a)) for j, a in enumerate(v))
+        for c in named:
+            a = df[c].iloc[i]
+            if a is not None and not (isinstance(a, float) and math.isnan(a)):
+                amounts[c[len(_CONSTRAINT_PREFIX) + 1:]] = float(a)
+        # no value (e.g. a failed trial): nothing says it is infeasible
+        feasible.append(all(a <= 0 for a in amounts.values()))
+        constraints.append(amounts or None)
+    return feasible, constraints
 
 
 def _numbers(df: Any, started: list[Any]) -> list[int]:
@@ -279,7 +309,7 @@ def from_dataframe(df: Any, space: SearchSpace | Mapping[str, Any] | None = None
     started, finished = _times(df, _START), _times(df, _FINISH)
     states = _states(df)
     numbers = _numbers(df, started)
-    feasible = df["feasible"].tolist() if "feasible" in columns else [True] * len(df)
+    feasible, constraints = _feasibility(df)
     rounds = [int(r) for r in _as_numbers(df, "round")] if "round" in columns else [0] * len(df)
     budgets = _as_numbers(df, "budget") if "budget" in columns else np.full(len(df), np.nan)
     exp = Experiment(space, objectives, name=name, source=source or "DataFrame")
@@ -294,7 +324,7 @@ def from_dataframe(df: Any, space: SearchSpace | Mapping[str, Any] | None = None
             {o: float(v[i]) for o, v in values.items() if not math.isnan(v[i])}, states[i],
             started=started[i], finished=finished[i],
             budget=None if math.isnan(budgets[i]) else float(budgets[i]), attrs=attrs, round=rounds[i],
-            feasible=bool(feasible[i]) if feasible[i] is not None else True,
+            feasible=feasible[i], constraints=constraints[i],
         ))
     return exp
 

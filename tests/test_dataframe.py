@@ -163,3 +163,26 @@ def test_experiment_with_infeasible_and_rounds_round_trip():
     back = hpviz.from_dataframe(exp.to_dataframe(), exp.space, objectives={"loss": "min"})
     assert [t.round for t in back.trials] == [0, 0, 1] and len(back.rounds) == 2
     assert back.best().number == 1
+
+
+def test_optuna_constraints_columns_mark_infeasible_trials():
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        trial.set_constraint("xmax", x - 0.5)  # Optuna 5's trial-level constraints
+        return -x  # best raw value: the largest x, infeasible
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=20)
+    df = study.trials_dataframe()
+    exp = hpviz.experiment(df, objectives={"value": "min"}, space={"x": Float(0, 1)})
+    assert [t.feasible for t in exp.trials] == [t.params["x"] <= 0.5 for t in study.trials]
+    assert exp.trials[0].constraints == {"xmax": pytest.approx(study.trials[0].params["x"] - 0.5)}
+    assert exp.best().params["x"] <= 0.5 < max(t.params["x"] for t in study.trials)
+    # a sampler's constraints_func (deprecated in Optuna 5) stores one tuple per trial
+    df = df.drop(columns=["system_attrs_constraints:xmax"])
+    df["system_attrs_constraints"] = [(t.params["x"] - 0.5,) for t in study.trials]
+    old = hpviz.experiment(df, objectives={"value": "min"}, space={"x": Float(0, 1)})
+    assert [t.feasible for t in old.trials] == [t.feasible for t in exp.trials]
+    assert old.trials[0].constraints == {"c0": pytest.approx(study.trials[0].params["x"] - 0.5)}
+    # Optuna writes naive local times: they stay naive (taken as given)
+    assert exp.trials[0].started.tzinfo is None and exp.trials[0].started == study.trials[0].datetime_start
