@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
+from hpviz._numbers import is_real
+from hpviz._validate import check, check_int, check_real
 from hpviz.errors import SchemaError
 from hpviz.reservoir import ReservoirLog
 
@@ -47,12 +49,7 @@ DIRECTIONS = ("min", "max")
 
 
 def _finite_number(value: Any, field_name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SchemaError(f"{field_name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise SchemaError(f"{field_name} must be finite, got {value!r}")
-    return value
+    return check_real(field_name, value)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -92,9 +89,7 @@ class Float:
 
     def contains(self, value: Any) -> bool:
         """True when ``value`` is a number within ``[low, high]``."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            return False
-        return self.low <= float(value) <= self.high
+        return is_real(value) and self.low <= float(value) <= self.high
 
     def to_search_scale(self, values: Any) -> np.ndarray:
         """Map values to the scale the search was uniform in (log10 for log params)."""
@@ -342,9 +337,7 @@ class Trial:
     constraints: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.number, bool) or not isinstance(self.number, numbers.Integral) or self.number < 0:
-            raise SchemaError(f"Trial.number must be a non-negative integer, got {self.number!r}")
-        object.__setattr__(self, "number", int(self.number))
+        object.__setattr__(self, "number", check_int("Trial.number", self.number, 0))
         try:
             object.__setattr__(self, "state", TrialState(self.state))
         except ValueError:
@@ -358,8 +351,8 @@ class Trial:
         for name, value in self.values.items():
             if value is None:
                 value = math.nan
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise SchemaError(f"Trial.values[{name!r}] must be a number, got {value!r}")
+            if not is_real(value):  # NaN and inf are kept: a failed or diverged evaluation
+                raise SchemaError(f"Trial.values[{name!r}] must be a number (NaN and inf allowed), got {value!r}")
             values[str(name)] = float(value)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "params", dict(self.params))
@@ -372,17 +365,15 @@ class Trial:
         if self.attrs is not None and not isinstance(self.attrs, Mapping):
             raise SchemaError(f"Trial.attrs must be a mapping or None, got {type(self.attrs).__name__}")
         object.__setattr__(self, "attrs", dict(self.attrs or {}))
-        if isinstance(self.round, bool) or not isinstance(self.round, numbers.Integral) or self.round < 0:
-            raise SchemaError(f"Trial.round must be a non-negative integer, got {self.round!r}")
-        if not isinstance(self.feasible, bool):
-            raise SchemaError(f"Trial.feasible must be True or False, got {self.feasible!r}")
+        check_int("Trial.round", self.round, 0)
+        check("Trial.feasible", self.feasible, bool)
         if self.constraints is not None:
             if not isinstance(self.constraints, Mapping):
                 raise SchemaError(f"Trial.constraints must be a mapping name -> float or None, "
                                   f"got {type(self.constraints).__name__}")
             checked = {}
             for cname, amount in self.constraints.items():
-                if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+                if not is_real(amount):
                     raise SchemaError(f"Trial.constraints[{cname!r}] must be a number, got {amount!r}")
                 checked[str(cname)] = float(amount)
             object.__setattr__(self, "constraints", checked)
