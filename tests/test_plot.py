@@ -54,6 +54,8 @@ def all_failed() -> Experiment:
 
 
 def figure_of(obj) -> Figure:
+    if isinstance(obj, hpviz.plot.Display):
+        return obj.figure_
     return obj if isinstance(obj, Figure) else obj.figure
 
 
@@ -128,12 +130,13 @@ def test_views_draw_on_given_axes(small):
     for view in ("progress", "tendrils", "parallel", "curves", "rounds"):
         fig = Figure()
         ax = fig.add_subplot()
-        assert getattr(hpviz.plot, view)(small, ax=ax) is ax
+        display = getattr(hpviz.plot, view)(small, ax=ax)
+        assert display.ax_ is ax and display.figure_ is fig
         assert ax.get_title(loc="left")
 
 
 def test_log_and_categorical_axes(small):
-    fig = hpviz.plot.tendrils(small)
+    fig = hpviz.plot.tendrils(small).figure_
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes if ax.get_title(loc="left")}
     assert panels["lr"].get_yscale() == "log" and panels["units"].get_yscale() == "log"
     assert panels["x"].get_yscale() == "linear"
@@ -141,7 +144,7 @@ def test_log_and_categorical_axes(small):
 
 
 def test_progress_best_line_is_the_running_minimum(small):
-    ax = hpviz.plot.progress(small, ax=Figure().add_subplot())
+    ax = hpviz.plot.progress(small, ax=Figure().add_subplot()).ax_
     line = [ln for ln in ax.get_lines() if ln.get_label().startswith("best so far")][0]
     done = small.completed()
     expected = np.minimum.accumulate([t.values["value"] for t in done])
@@ -150,9 +153,10 @@ def test_progress_best_line_is_the_running_minimum(small):
 
 
 def test_parallel_highlights_the_best_trials(large):
-    ax = hpviz.plot.parallel(large, top_k=5)
+    display = hpviz.plot.parallel(large, top_k=5)
+    ax = display.ax_
     tops = [c for c in ax.collections if c.get_label() == "top 5"]
-    assert len(tops) == 1
+    assert tops == [display.top_]
     # the highlighted lines end (objective axis) at the five best values, mapped best -> top
     ends = sorted(seg[-1][1] for seg in tops[0].get_segments())
     assert len(ends) == 5 and min(ends) > 0.9
@@ -187,7 +191,7 @@ def test_parallel_long_names_stay_inside_the_figure(n_params):
         params[name] = (Float(1e-5, 1.0, log=True) if i % 4 == 0 else Int(1, 12) if i % 4 == 1
                         else Categorical([16, 32, 64]) if i % 4 == 2 else Float(0.0, 0.1))
     exp = make_experiment(40, SearchSpace(params), lambda p: float(sum(len(str(v)) for v in p.values())), seed=4)
-    ax = hpviz.plot.parallel(exp)
+    ax = hpviz.plot.parallel(exp).ax_
     assert _texts_inside(ax.figure) == []
     # the first axis's top and bottom labels do not run into each other or the names under the plot
     renderer = ax.figure.canvas.get_renderer()
@@ -207,7 +211,7 @@ def test_parallel_axis_ends_show_declared_bounds_across_rounds():
     for i in range(30, 40):
         x = float(rng.uniform(-1, 1))
         exp.add(Trial(i, {"lr": 1e-3, "x": x}, {"value": x ** 2}, round=1))
-    ax = hpviz.plot.parallel(exp)
+    ax = hpviz.plot.parallel(exp).ax_
     by_axis: dict[int, list[str]] = {}
     for t in ax.texts:
         x, y = t.get_position()
@@ -234,12 +238,12 @@ def test_rounds_view():
 
 def test_importance_and_marginals(medium_importance):
     exp, imp = medium_importance
-    fig = hpviz.plot.importance(imp)
+    fig = hpviz.plot.importance(imp).figure_
     assert_labelled(fig)
     words = texts(fig)
     assert "unexplained" in words and "other params" in words  # 40 params capped at 15 bars
     render(fig)
-    fig = hpviz.plot.marginals(imp, experiment=exp)
+    fig = hpviz.plot.marginals(imp, experiment=exp).figure_
     assert_labelled(fig)
     assert "showing 6 of 40 parameters" in texts(fig)
     log_panels = [ax for ax in fig.axes if ax.get_xlabel().endswith("(log scale)")]
@@ -252,8 +256,8 @@ def test_importance_and_marginals(medium_importance):
 
 def test_importance_bars_match_result(medium_importance):
     _, imp = medium_importance
-    ax = hpviz.plot.importance(imp, ax=Figure().add_subplot(), max_params=5)
-    widths = [p.get_width() for p in ax.patches][:5]
+    display = hpviz.plot.importance(imp, ax=Figure().add_subplot(), max_params=5)
+    widths = [p.get_width() for p in display.bars_][:5]
     assert np.allclose(widths, imp.individual.iloc[:5].to_numpy())
 
 
@@ -261,12 +265,12 @@ def test_expected_best_and_compare():
     a = make_experiment(40, seed=1, name="A")
     b = make_experiment(25, seed=2, name="B")
     eb = hpviz.expected_best(a)
-    ax = hpviz.plot.expected_best(eb)
+    display = hpviz.plot.expected_best(eb)
+    ax = display.ax_
     assert_labelled(ax)
-    line = [ln for ln in ax.get_lines() if ln.get_label().startswith("expected best")][0]
-    assert np.allclose(line.get_ydata(), eb.mean)
+    assert np.allclose(display.lines_[0].get_ydata(), eb.mean)
     render(ax)
-    ax = hpviz.plot.compare(hpviz.compare(a, b))
+    ax = hpviz.plot.compare(hpviz.compare(a, b)).ax_
     assert_labelled(ax)
     labels = [ln.get_label() for ln in ax.get_lines()]
     assert "A" in labels and "B" in labels
@@ -279,9 +283,10 @@ def test_pareto_front_view():
     exp = Experiment({"x": Float(0, 1)}, {"err": "min", "cost": "min"})
     for i, (e, c) in enumerate(pts):
         exp.add(Trial(i, {"x": i / 10}, {"err": e, "cost": c}))
-    ax = hpviz.plot.pareto(hpviz.pareto_front(exp))
+    display = hpviz.plot.pareto(hpviz.pareto_front(exp))
+    ax = display.ax_
     assert_labelled(ax)
-    front = [c for c in ax.collections if c.get_label().startswith("on the front")][0]
+    front = display.front_
     assert sorted(map(tuple, front.get_offsets().tolist())) == [(1, 4), (2, 2), (4, 1)]
     render(ax)
 
@@ -313,39 +318,32 @@ def check_values(values: dict) -> None:
         assert param.contains(values[name]), (name, values[name])
 
 
-def test_space_code_optuna_runs():
-    optuna = pytest.importorskip("optuna")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def test_space_code_without_adapter_is_hpviz_code():
     ns: dict = {}
-    exec(compile(hpviz.plot.space_code(SPACE, "optuna"), "<optuna>", "exec"), ns)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    for _ in range(5):
-        trial = study.ask()
-        check_values(ns["suggest_params"](trial))
-        study.tell(trial, 0.0)
-
-
-def test_space_code_hyperopt_runs():
-    pytest.importorskip("hyperopt")
-    from hyperopt.pyll import stochastic
-
-    ns: dict = {}
-    exec(compile(hpviz.plot.space_code(SPACE, "hyperopt"), "<hyperopt>", "exec"), ns)
-    rng = np.random.default_rng(0)
-    for _ in range(10):
-        check_values(stochastic.sample(ns["space"], rng=rng))
-
-
-def test_space_code_ray_and_neutral_run():
-    pytest.importorskip("ray.tune")
-    ns: dict = {}
-    exec(compile(hpviz.plot.space_code(SPACE, "ray"), "<ray>", "exec"), ns)
-    for name, domain in ns["param_space"].items():
-        for _ in range(5):
-            assert SPACE[name].contains(domain.sample()), name
-    ns = {}
     exec(compile(hpviz.plot.space_code(SPACE, None), "<hpviz>", "exec"), ns)
     assert ns["space"] == SPACE
+    # a framework no installed adapter writes code for: hpviz's own space, which still runs
+    ns = {}
+    exec(compile(hpviz.plot.space_code(SPACE, "no-such-framework"), "<hpviz>", "exec"), ns)
+    assert ns["space"] == SPACE
+
+
+def test_space_code_comes_from_the_framework_adapter():
+    import pluggy
+
+    from hpviz import hookspecs
+
+    class Plugin:
+        @hpviz.hookimpl
+        def hpviz_space_code(self, space, framework, experiment):
+            return f"# {framework}: {len(space)} params, from {experiment.name}" if framework == "acme" else None
+
+    pm = pluggy.PluginManager("hpviz")
+    pm.add_hookspecs(hookspecs)
+    pm.register(Plugin())
+    exp = make_experiment(3, name="run-7")
+    assert hpviz.plot.space_code(SPACE, "acme", exp, plugin_manager=pm) == "# acme: 6 params, from run-7"
+    assert "hpviz.SearchSpace" in hpviz.plot.space_code(SPACE, "other", exp, plugin_manager=pm)
 
 
 def test_no_global_matplotlib_state_change(small):

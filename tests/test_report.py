@@ -215,12 +215,12 @@ def test_progress_callback_counts_views(tmp_path, small):
 def test_failing_view_becomes_a_note(tmp_path, small, monkeypatch, caplog):
     report_module = sys.modules["hpviz.report"]  # `import hpviz.report as m` would give the function
 
-    def broken(ctx):
-        raise RuntimeError("drawing exploded")
+    class Broken(hpviz.plot.ParallelDisplay):
+        def _draw(self, ax):
+            raise RuntimeError("drawing exploded")
 
-    views = tuple(report_module._View(v.key, v.title, broken, v.about) if v.key == "parallel" else v
-                  for v in report_module.VIEWS)
-    monkeypatch.setattr(report_module, "VIEWS", views)
+    displays = tuple(Broken if d.key == "parallel" else d for d in hpviz.plot.DISPLAYS)
+    monkeypatch.setattr(report_module, "_displays", lambda: displays)
     with caplog.at_level(logging.WARNING, logger="hpviz.report"):
         out = hpviz.report(small, tmp_path / "r.html")
     text = out.read_text()
@@ -237,9 +237,10 @@ def test_insufficient_data_is_a_note(tmp_path, small):
 
 
 def test_missing_analysis_is_skipped_with_a_note(tmp_path, small, monkeypatch):
+    monkeypatch.delitem(vars(hpviz), "expected_best", raising=False)  # the lazily imported function
     monkeypatch.setitem(sys.modules, "hpviz.analysis.budget", None)
     out = hpviz.report(small, tmp_path / "r.html", views=["expected_best", "progress"])
-    assert "hpviz.analysis.budget is not available" in out.read_text()
+    assert "analysis expected_best is not available" in out.read_text()
     assert drawn(out) == {"progress"}
 
 

@@ -8,26 +8,32 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import COLORS, message, new_figure, short, style
+from hpviz.plot._common import COLORS, message, new_figure, short
+from hpviz.plot._display import Display
 
-__all__ = ["importance"]
-
-
-def _result(obj: Any, **kwargs: Any) -> Any:
-    if hasattr(obj, "individual") and hasattr(obj, "pairwise"):
-        return obj
-    from hpviz.analysis.importance import importance as compute
-
-    return compute(obj, **kwargs)
+__all__ = ["ImportanceDisplay", "importance", "unexplained_share"]
 
 
-def _bars(ax: Axes, imp: Any, max_params: int) -> None:
+def pairwise_share(imp: Any) -> float:
+    """Variance share of all pairwise interactions together."""
+    return float(np.clip(imp.pairwise.sum(), 0, 1)) if len(imp.pairwise) else 0.0
+
+
+def unexplained_share(imp: Any) -> float:
+    """Variance share no individual effect or pair explains (higher order, noise): one definition."""
+    given = getattr(imp, "unexplained", None)
+    if given is not None:
+        return float(given)
+    return float(max(0.0, 1.0 - float(imp.individual.sum()) - pairwise_share(imp)))
+
+
+def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
     ind = imp.individual.sort_values(ascending=False)
     std = imp.individual_std.reindex(ind.index).fillna(0.0)
     total = len(ind)
     shown = ind.iloc[:max_params]
-    pair_sum = float(np.clip(imp.pairwise.sum(), 0, 1)) if len(imp.pairwise) else 0.0
-    rest = float(max(0.0, 1.0 - float(ind.sum()) - pair_sum))
+    pair_sum = pairwise_share(imp)
+    rest = unexplained_share(imp)
     hidden = float(ind.iloc[max_params:].sum())
     labels = [short(n, 24) for n in shown.index]
     vals = list(shown.to_numpy(dtype=float))
@@ -48,7 +54,7 @@ def _bars(ax: Axes, imp: Any, max_params: int) -> None:
     errs.append(0.0)
     colors.append("#cfcfcf")
     y = np.arange(len(vals))
-    ax.barh(y, vals, xerr=errs, color=colors, height=0.7, error_kw=dict(ecolor="0.25", lw=0.9, capsize=2.5))
+    bars = ax.barh(y, vals, xerr=errs, color=colors, height=0.7, error_kw=dict(ecolor="0.25", lw=0.9, capsize=2.5))
     for yi, v, e in zip(y, vals, errs):
         # right of the error bar, on a white patch so grid lines do not cross the digits
         ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
@@ -61,6 +67,7 @@ def _bars(ax: Axes, imp: Any, max_params: int) -> None:
     ax.set_ylabel("hyperparameter")
     ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
     ax.grid(False, axis="y")
+    return bars
 
 
 def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
@@ -106,35 +113,49 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
     ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
 
 
-def importance(result_or_obj: Any, ax: Axes | None = None, *, max_params: int = 15, pairs: bool = True,
-               **kwargs: Any) -> Axes | Figure:
+class ImportanceDisplay(Display):
     """fANOVA importance: individual bars with error, the unexplained rest, and the pairwise heat map.
 
-    Parameters
-    ----------
-    result_or_obj:
-        An :class:`hpviz.Importance`, or anything :func:`hpviz.importance` accepts (it is then computed
-        with ``kwargs``).
-    ax:
-        Draw the bars only on it and return it; without it a Figure with bars and heat map is returned.
-    max_params:
-        At most this many bars (and heat-map rows); the rest are summed / noted.
+    The result is an :class:`hpviz.Importance`. Without ``ax``: bars and heat map (``ax_`` an array of
+    both, or the bars alone without pairs); with ``ax``: the bars only. ``bars_``: the bar container
+    (individual fractions first, in the order drawn). At most ``max_params`` bars; the rest summed.
     """
-    imp = _result(result_or_obj, **kwargs)
-    max_params = max(1, int(max_params))
-    with style():
+
+    key = "importance"
+    title = "Importance"
+    about = "fANOVA: the share of the objective's variance each hyperparameter (and pair) explains."
+    result_key = "importance"
+    result_attrs = ("individual", "pairwise")
+    compute_options = ("n_trees", "seed")
+    options = {"max_params": 15, "pairs": True}
+
+    @classmethod
+    def _compute(cls, experiment: Any, objective: str | None = None, **kwargs: Any) -> Any:
+        from hpviz import importance as compute
+
+        return compute(experiment, objective=objective, **kwargs)
+
+    def _draw(self, ax: Axes | None) -> Axes | Figure:
+        imp = self.result
+        max_params = max(1, int(self.options["max_params"]))
         if ax is not None:
-            _bars(ax, imp, max_params)
+            self.bars_ = _bars(ax, imp, max_params)
             return ax
         n_bars = min(len(imp.individual), max_params) + 3
-        show_heat = pairs and len(imp.pairwise) > 0
+        show_heat = self.options["pairs"] and len(imp.pairwise) > 0
         fig = new_figure(12 if show_heat else 8, max(4.2 if show_heat else 3.2, 0.8 + 0.3 * n_bars))
         if show_heat:
             ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
-            _bars(ax1, imp, max_params)
+            self.bars_ = _bars(ax1, imp, max_params)
             _heat(ax2, imp, fig, min(max_params, 10))
         else:
-            _bars(fig.add_subplot(), imp, max_params)
-        fig.suptitle(f"Importance of each hyperparameter for {imp.objective} "
+            self.bars_ = _bars(fig.add_subplot(), imp, max_params)
+        fig.suptitle(f"Importance of each hyperparameter for {short(imp.objective, 40)} "
                      f"({imp.n_used} trials, {imp.n_trees} trees)")
         return fig
+
+
+def importance(obj: Any, ax: Axes | None = None, **options: Any) -> ImportanceDisplay:
+    """One call: :class:`ImportanceDisplay` of an :class:`hpviz.Importance`, or of anything
+    :func:`hpviz.importance` accepts (computed with ``objective``, ``n_trees``, ``seed``)."""
+    return ImportanceDisplay.shortcut(obj, ax, **options)
