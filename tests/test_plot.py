@@ -378,3 +378,167 @@ def test_inactive_params_and_out_of_space_values_do_not_break_views():
     exp.add(Trial(3, {"a": 0.2, "c": 0.01}, {}, TrialState.RUNNING))
     for view in EXPERIMENT_VIEWS:
         render(getattr(hpviz.plot, view)(exp))
+
+
+# --------------------------------------------------------------------------- the Display protocol
+
+
+def test_display_protocol(small):
+    from_exp = hpviz.plot.ImportanceDisplay  # a result-drawing view
+    exp = make_experiment(60, seed=1)
+    imp = hpviz.importance(exp, n_trees=4, seed=0)
+    d = from_exp.from_result(imp)
+    assert d.result is imp and isinstance(d.figure_, Figure) and len(d.ax_) == 2  # bars + heat map
+    assert d.plot(ax=Figure().add_subplot()) is d and d.ax_.get_title(loc="left").startswith("Individual")
+    # from_experiment computes the same result the caller could have passed
+    d2 = from_exp.from_experiment(exp, n_trees=4, seed=0)
+    assert list(d2.result.individual.index) == list(imp.individual.index)
+    png = d._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # every view is a Display with a report key and the shortcut returns it
+    assert {c.key for c in hpviz.plot.DISPLAYS} >= {"progress", "findings", "suggestions", "pareto", "rounds"}
+    assert isinstance(hpviz.plot.progress(small), hpviz.plot.ProgressDisplay)
+
+
+@pytest.mark.parametrize("call", [
+    lambda e: hpviz.plot.progress(e, colour="red"),
+    lambda e: hpviz.plot.tendrils(e, max_param=3),
+    lambda e: hpviz.plot.ParallelDisplay.from_experiment(e, topk=3),
+    lambda e: hpviz.plot.parallel(e).plot(max_line=3),
+])
+def test_unknown_options_are_type_errors_listing_allowed(call, small):
+    with pytest.raises(TypeError, match="unknown option .*; allowed: .*objective"):
+        call(small)
+
+
+def test_modules_are_private_and_shortcuts_are_functions():
+    import importlib
+
+    for name in ("progress", "tendrils", "parallel", "curves", "importance", "marginals", "pareto", "rounds"):
+        assert callable(getattr(hpviz.plot, name))
+        mod = importlib.import_module(f"hpviz.plot._{name}")
+        assert mod.__doc__ and getattr(mod, name) is getattr(hpviz.plot, name)
+
+
+def test_progress_draws_the_diagnosis_best_so_far(small):
+    diag = hpviz.diagnose(small)
+    d = hpviz.plot.progress(small, diagnosis=diag)
+    assert d.result is diag
+    trials_line = d.lines_[0]
+    expected = diag.best_so_far.dropna()
+    assert np.allclose(trials_line.get_ydata()[:len(expected)], expected.to_numpy())
+
+
+# --------------------------------------------------------------------------- feasibility
+
+
+def with_infeasible() -> Experiment:
+    exp = make_experiment(60, seed=8)
+    # the best trials violate a constraint: they are kept, drawn distinctly, never "best"
+    order = sorted(exp.trials, key=lambda t: t.values.get("value", math.inf))
+    bad = {t.number for t in order[:5]}
+    out = Experiment(exp.space, exp.objectives, name="constrained")
+    for t in exp.trials:
+        out.add(Trial(t.number, t.params, t.values, t.state, feasible=t.number not in bad,
+                      started=t.started, finished=t.finished))
+    return out
+
+
+def test_infeasible_trials_are_marked_and_never_best():
+    exp = with_infeasible()
+    infeasible = {t.number for t in exp.trials if not t.feasible}
+    from hpviz.plot._common import trial_arrays
+
+    a = trial_arrays(exp)
+    assert a.number[a.best_index()] not in infeasible
+    assert not set(a.number[a.top_indices(10)]) & infeasible
+    words = texts(hpviz.plot.progress(exp, diagnosis=hpviz.diagnose(exp)))
+    assert "infeasible (5)" in words
+    d = hpviz.plot.parallel(exp, top_k=5)
+    ends = {tuple(seg[-1]) for seg in d.top_.get_segments()}
+    assert len(ends) == 5
+    assert any(c.get_label() == "infeasible (5)" for c in d.ax_.collections)
+    assert "hollow = infeasible" in texts(hpviz.plot.tendrils(exp))
+
+
+# --------------------------------------------------------------------------- conditional parameters
+
+
+def conditional() -> Experiment:
+    space = SearchSpace({"model": Categorical(["svm", "tree"]), "C": Float(1e-3, 1e3, log=True),
+                         "depth": Int(1, 10), "ghost": Float(0, 1)})
+    exp = Experiment(space, {"loss": "min"})
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        p = {"model": "svm" if i % 2 else "tree"}
+        if p["model"] == "svm":
+            p["C"] = float(10 ** rng.uniform(-3, 3))
+        else:
+            p["depth"] = int(rng.integers(1, 11))
+        exp.add(Trial(i, p, {"loss": float(rng.random())}))
+    return exp
+
+
+def test_parallel_inactive_parameters_keep_whole_lines_and_no_empty_axis():
+    from hpviz.plot._parallel import INACTIVE, parallel_info
+
+    info = parallel_info(conditional())
+    assert info.names == ["model", "C", "depth"]  # "ghost" is never active: no axis
+    assert "never active" in "; ".join(info.notes)
+    assert np.isfinite(info.data).all()  # no line is cut at an inactive parameter
+    c, depth = info.data[:, 1], info.data[:, 2]
+    assert ((c == INACTIVE) != (depth == INACTIVE)).all()  # each trial is inactive in exactly one
+    assert info.inactive_axes == [1, 2]
+    d = hpviz.plot.parallel(conditional())
+    assert "inactive" in texts(d) and d.ax_.get_ylim()[0] < INACTIVE
+
+
+# --------------------------------------------------------------------------- Pareto scaling
+
+
+def test_pareto_axes_fit_the_front_not_the_outliers():
+    from hpviz.plot._pareto import pareto_info
+
+    rng = np.random.default_rng(0)
+    exp = Experiment({"x": Float(0, 1)}, {"err": "min", "cost": "min"})
+    for i in range(300):
+        e = float(rng.uniform(0, 1))
+        exp.add(Trial(i, {"x": e}, {"err": e, "cost": 1 - e + float(rng.uniform(0, 0.5))}))
+    exp.add(Trial(300, {"x": 0.5}, {"err": 1e6, "cost": 1e6}))  # one absurd trial
+    exp.add(Trial(301, {"x": 0.5}, {"err": 2.0, "cost": -1e5}))  # on the front, far away on one metric
+    front = hpviz.pareto_front(exp)
+    info = pareto_info(front)
+    lo, hi = info.xlim
+    assert hi < 10 and info.n_outside == 1  # the absurd point is clipped, and counted
+    fx = info.front["err"].to_numpy()
+    assert (fx >= lo).all() and (fx <= hi).all()  # the whole front stays inside
+    d = hpviz.plot.pareto(front)
+    assert "1 extreme trial outside the axes" in texts(d)
+    assert d.ax_.get_xlim() == pytest.approx(info.xlim)
+
+
+# --------------------------------------------------------------------------- hostile names
+
+HOSTILE = ["lr_$x$", "a$b", "\\frac{", "x" * 120, "שלום_עולם", "two\nlines", "emoji_🚀", "<script>alert(1)</script>"]
+
+
+def hostile_experiment() -> Experiment:
+    space = SearchSpace({name: Float(0.0, 1.0) for name in HOSTILE[:-1]} |
+                        {HOSTILE[-1]: Categorical(["$5", "\\alpha", "ok"])})
+    return make_experiment(40, space, lambda p: sum(v for v in p.values() if isinstance(v, float)), seed=3,
+                           objective="loss_$y$", name="study $1 \\frac{")
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")
+@pytest.mark.parametrize("view", ["progress", "tendrils", "parallel", "importance", "marginals", "findings",
+                                  "suggestions"])
+def test_hostile_names_render_literally(view):
+    exp = hostile_experiment()
+    d = getattr(hpviz.plot, view)(exp)
+    png = render(d)
+    assert png
+    words = texts(d)
+    if view in ("tendrils", "parallel", "marginals"):
+        assert "lr_$x$" in words or "a$b" in words
+    for t in d.figure_.findobj(matplotlib.text.Text):
+        assert "\n" not in t.get_text() or not any(n in t.get_text() for n in ("two\nlines",))

@@ -344,3 +344,53 @@ def test_real_ray_tune_run(tmp_path):
     keys = drawn(out)
     assert {"progress", "tendrils", "parallel", "curves"} <= keys
     assert "ray" in out.read_text().lower()
+
+
+def test_unknown_report_option_is_a_type_error(tmp_path, small):
+    with pytest.raises(TypeError, match="'format'.*allowed: .*max_params"):
+        hpviz.report(small, tmp_path / "r.html", format="pdf")
+    path = small.save(tmp_path / "exp.json")
+    with pytest.raises(TypeError, match="'topk'"):
+        hpviz.report(str(path), tmp_path / "r.html", topk=3)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_text_panels_are_html_text(tmp_path):
+    exp = make_experiment(40, fail_rate=0.5, seed=4)
+    out = hpviz.report(exp, tmp_path / "r.html", views=["findings", "suggestions", "progress"], n_trees=4)
+    text = out.read_text()
+    assert drawn(out) == {"progress"}  # findings and suggestions are text, not images
+    diag = hpviz.diagnose(exp)
+    for f in diag.findings:
+        assert f"<code>{f.code}</code>" in text
+    assert "hpviz.SearchSpace(" in text and "<pre><code>" in text
+    # the PNG folder keeps an image of each text panel (and the PDF a page)
+    folder = hpviz.report(exp, tmp_path / "pngs", views=["findings", "suggestions"], n_trees=4)
+    assert {"findings.png", "suggestions.png"} <= {p.name for p in folder.iterdir()}
+
+
+HOSTILE = ["lr_$x$", "a$b", "\\frac{", "y" * 150, "שלום_עולם", "two\nlines", "emoji_🚀",
+           '"><script>alert(1)</script>']
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")
+def test_hostile_names_render_everywhere_and_are_escaped(tmp_path):
+    from hpviz import Categorical, SearchSpace
+
+    space = SearchSpace({name: Float(0.0, 1.0) for name in HOSTILE[:-1]} |
+                        {HOSTILE[-1]: Categorical(["$5", "\\alpha", "<b>"])})
+
+    def fn(p):
+        return sum(v for v in p.values() if isinstance(v, float))
+
+    exp = make_experiment(40, space, fn, seed=3, objective="loss_$y$", name='study $1 \\frac{ <img src=x onerror=alert(1)>')
+    for target in ("r.html", "r.pdf", "pngs"):
+        out = hpviz.report(exp, tmp_path / target, n_trees=4)
+        assert out.exists()
+    text = (tmp_path / "r.html").read_text()
+    assert "this view failed" not in text
+    html = parse(tmp_path / "r.html")
+    assert html.scripts == 0 and "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;" in text and "y" * 150 in text  # the full name in the table
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert {"progress.png", "parallel.png", "tendrils.png"} <= {p.name for p in (tmp_path / "pngs").iterdir()}

@@ -96,7 +96,7 @@ class Display:
                         **options: Any) -> Display:
         """Compute this view's analysis for ``obj`` (anything :func:`hpviz.experiment` accepts) and draw it."""
         compute = {k: options.pop(k) for k in cls.compute_options if k in options}
-        cls._check(options, extra=cls.uses)
+        cls._check(options, extra=(*cls.uses, *cls.compute_options, "objective"))
         from hpviz.convert import experiment
 
         exp = experiment(obj)
