@@ -19,6 +19,8 @@ __all__ = ["ParetoDisplay", "ParetoInfo", "pareto_info", "pareto"]
 
 #: Quantiles of all candidate trials that the axes always include (with the whole front).
 BULK = (0.02, 0.98)
+#: The axes show every trial unless that would make them this many times wider than the bulk and front.
+MAX_STRETCH = 3.0
 
 
 class ParetoInfo(NamedTuple):
@@ -41,6 +43,8 @@ def _limits(values: np.ndarray, front: np.ndarray) -> tuple[float, float] | None
     lo, hi = np.quantile(finite, BULK)
     if front.size:
         lo, hi = min(lo, float(front.min())), max(hi, float(front.max()))
+    if finite.max() - finite.min() <= MAX_STRETCH * (hi - lo):
+        lo, hi = float(finite.min()), float(finite.max())  # no outlier worth clipping: show every trial
     span = hi - lo
     if span <= 0:
         span = abs(hi) * 0.1 or 1.0
