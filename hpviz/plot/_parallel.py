@@ -21,6 +21,7 @@ from hpviz.plot._common import (
     effective_k,
     fmt,
     message,
+    one_line,
     ordered_params,
     param_column,
     sample_indices,
@@ -41,6 +42,7 @@ INACTIVE = -0.12
 
 def _two_lines(name: str, chars: int, tag: str = "") -> str:
     """An upright axis name in at most two lines, broken after a separator (``optimizer.`` / ``lr``)."""
+    name = one_line(name)
     text = name + tag
     if len(text) <= chars:
         return text
