@@ -254,6 +254,19 @@ def test_importance_and_marginals(medium_importance):
     assert fig.axes[0].get_title(loc="left").startswith(top)
 
 
+def test_importance_bars_data(medium_importance):
+    from hpviz.plot._importance import importance_bars, unexplained_share
+
+    _, imp = medium_importance
+    bars = importance_bars(imp, max_params=5)
+    assert bars.kinds == ["param"] * 5 + ["others", "pairs", "unexplained"]
+    assert bars.labels[:5] == list(imp.individual.index[:5])
+    assert bars.values[5] == pytest.approx(imp.individual.iloc[5:].sum())
+    # the bars account for all the variance: parameters + the rest + pairs + unexplained = 1
+    assert sum(bars.values) == pytest.approx(1.0) or unexplained_share(imp) == 0.0
+    assert bars.values[-1] == pytest.approx(unexplained_share(imp))
+
+
 def test_importance_bars_match_result(medium_importance):
     _, imp = medium_importance
     display = hpviz.plot.importance(imp, ax=Figure().add_subplot(), max_params=5)

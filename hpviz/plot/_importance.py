@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from hpviz.plot._common import COLORS, message, new_figure, short
 from hpviz.plot._display import Display
 
-__all__ = ["ImportanceDisplay", "importance", "unexplained_share"]
+__all__ = ["ImportanceDisplay", "ImportanceBars", "importance_bars", "importance", "unexplained_share"]
 
 
 def pairwise_share(imp: Any) -> float:
@@ -27,32 +27,50 @@ def unexplained_share(imp: Any) -> float:
     return float(max(0.0, 1.0 - float(imp.individual.sum()) - pairwise_share(imp)))
 
 
-def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
+class ImportanceBars(NamedTuple):
+    """The bars of the importance view, top to bottom (pure data; tested without pixels)."""
+
+    labels: list[str]
+    values: list[float]  # fractions of variance
+    errors: list[float]  # across-tree std (0 for the summary bars)
+    kinds: list[str]  # "param", "others", "pairs" or "unexplained"
+
+
+def importance_bars(imp: Any, max_params: int = 15) -> ImportanceBars:
+    """Individual fractions of the ``max_params`` most important parameters, then the summed rest,
+    all pairwise interactions together, and the unexplained share (higher order, noise)."""
     ind = imp.individual.sort_values(ascending=False)
     std = imp.individual_std.reindex(ind.index).fillna(0.0)
-    total = len(ind)
     shown = ind.iloc[:max_params]
-    pair_sum = pairwise_share(imp)
-    rest = unexplained_share(imp)
-    hidden = float(ind.iloc[max_params:].sum())
     labels = [short(n, 24) for n in shown.index]
-    vals = list(shown.to_numpy(dtype=float))
-    errs = list(std.iloc[:max_params].to_numpy(dtype=float))
-    colors = [COLORS["complete"]] * len(vals)
+    values = [float(v) for v in shown.to_numpy(dtype=float)]
+    errors = [float(e) for e in std.iloc[:max_params].to_numpy(dtype=float)]
+    kinds = ["param"] * len(values)
+    hidden = float(ind.iloc[max_params:].sum())
     if hidden > 0:
-        labels.append(f"{total - max_params} other params")
-        vals.append(hidden)
-        errs.append(0.0)
-        colors.append("#8fb3d1")
+        labels.append(f"{len(ind) - max_params} other params")
+        values.append(hidden)
+        errors.append(0.0)
+        kinds.append("others")
     if len(imp.pairwise):
         labels.append("all pairwise interactions")
-        vals.append(pair_sum)
-        errs.append(0.0)
-        colors.append("#CC79A7")
+        values.append(pairwise_share(imp))
+        errors.append(0.0)
+        kinds.append("pairs")
     labels.append("unexplained (higher order, noise)")
-    vals.append(rest)
-    errs.append(0.0)
-    colors.append("#cfcfcf")
+    values.append(unexplained_share(imp))
+    errors.append(0.0)
+    kinds.append("unexplained")
+    return ImportanceBars(labels, values, errors, kinds)
+
+
+_BAR_COLORS = {"param": COLORS["complete"], "others": "#8fb3d1", "pairs": "#CC79A7", "unexplained": "#cfcfcf"}
+
+
+def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
+    info = importance_bars(imp, max_params)
+    labels, vals, errs = info.labels, info.values, info.errors
+    colors = [_BAR_COLORS[k] for k in info.kinds]
     y = np.arange(len(vals))
     bars = ax.barh(y, vals, xerr=errs, color=colors, height=0.7, error_kw=dict(ecolor="0.25", lw=0.9, capsize=2.5))
     for yi, v, e in zip(y, vals, errs):

@@ -37,7 +37,7 @@ from hpviz.schema import Categorical
 __all__ = ["ParallelDisplay", "ParallelInfo", "parallel_info", "parallel", "INACTIVE"]
 
 #: Height (in axis units, 0 = low end, 1 = high end) of the "inactive" level under a parameter's axis.
-INACTIVE = -0.12
+INACTIVE = -0.15
 
 
 def _two_lines(name: str, chars: int, tag: str = "") -> str:
