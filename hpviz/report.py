@@ -1,5 +1,11 @@
 """The static report: every view as HTML (self-contained), PDF (multi-page) or a folder of PNGs.
 
+The report composes the Displays of :data:`hpviz.plot.DISPLAYS` through one
+interface: each analysis runs once (cached per report), each Display draws
+its result with ``from_result`` and the report reads its ``figure_`` (and,
+for text panels, its ``_repr_html_``, which the HTML outputs show as text).
+It knows nothing of a view's internals or return types.
+
 Each view is drawn in isolation: an analysis that is missing, has too little
 data, or fails is shown as a note in the report (and logged), never as a
 crash of the whole report. Files are written atomically.

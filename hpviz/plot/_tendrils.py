@@ -71,9 +71,9 @@ def _panel(ax: Axes, exp: Any, a: Any, name: str, idx: np.ndarray, norm: Any, cm
             ax.set_ylim(lo - 0.04 * (hi - lo), hi + 0.04 * (hi - lo))
     kind = "log scale" if getattr(param, "log", False) else ("choice" if param is not None and param.kind == "categorical" else "value")
     ax.set_ylabel(kind)
-    # as many characters as the panel is wide (9 pt bold: about 0.075 inch per character)
+    # as many characters as the panel is wide (9 pt bold: about 0.09 inch per character)
     width_in = ax.get_position().width * ax.figure.get_figwidth()
-    ax.set_title(short(name, int(max(12, min(60, width_in / 0.075)))), loc="left", fontsize=9)
+    ax.set_title(short(name, int(max(12, min(60, width_in / 0.09)))), loc="left", fontsize=9)
     if not np.isfinite(y).any():
         message(ax, "never active")
 
