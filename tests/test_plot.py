@@ -555,3 +555,39 @@ def test_hostile_names_render_literally(view):
         assert "lr_$x$" in words or "a$b" in words
     for t in d.figure_.findobj(matplotlib.text.Text):
         assert "two\nlines" not in t.get_text()  # a newline in a name never splits a label
+
+
+def test_rounds_info_per_round_best_and_within_round_best_so_far():
+    from hpviz.plot._common import trial_arrays
+    from hpviz.plot._rounds import rounds_info
+
+    exp = Experiment({"x": Float(0, 1)}, {"loss": "min"})
+    values = [5.0, 3.0, 4.0, 1.0, 9.0, 2.5, 0.5, 7.0]
+    for i, v in enumerate(values[:4]):
+        exp.add(Trial(i, {"x": 0.1}, {"loss": v}, feasible=i != 3))  # round 1's lowest value is infeasible
+    exp.next_round(exp.space)
+    for i, v in enumerate(values[4:], start=4):
+        exp.add(Trial(i, {"x": 0.1}, {"loss": v}, round=1))
+    info = rounds_info(trial_arrays(exp))
+    assert [r.round for r in info] == [0, 1]
+    assert info[0].best == 3.0 and info[1].best == 0.5  # never the infeasible 1.0
+    assert info[0].within[1].tolist() == [5.0, 3.0, 3.0, 3.0]  # the infeasible 1.0 does not count
+    assert info[1].within[1].tolist() == [9.0, 2.5, 0.5, 0.5]
+    assert info[0].median == 4.0 and info[0].n_trials == 4
+
+
+def test_tendrils_info_columns_and_notes(large):
+    from hpviz.plot._tendrils import tendrils_info
+
+    info = tendrils_info(large, max_params=5, max_points=300)
+    assert len(info.names) == 5 and info.idx.size == 300
+    assert set(info.columns) == set(info.names)
+    act = [n for n in info.names if n.startswith("act")]
+    for name in act:  # categoricals as choice index
+        col = info.columns[name]
+        assert set(np.unique(col[np.isfinite(col)])) <= {0.0, 1.0, 2.0, 3.0}
+    assert "showing 5 of 40 parameters" in "; ".join(info.notes) and "x = not complete" in info.notes
+    # the 50 best trials are always drawn
+    from hpviz.plot._common import trial_arrays
+
+    assert set(trial_arrays(large).top_indices(50)) <= set(info.idx)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import fmt, message, new_figure, robust_ylim, running_best, short, trial_arrays
+from hpviz.plot._common import TrialArrays, fmt, message, new_figure, robust_ylim, running_best, short, trial_arrays
 from hpviz.plot._display import Display
 
-__all__ = ["RoundsDisplay", "rounds"]
+__all__ = ["RoundsDisplay", "RoundInfo", "rounds_info", "rounds"]
 
 _PALETTE = ["#9a9a9a", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
 
@@ -37,45 +37,66 @@ def _comparison_text(comparison: Any) -> str:
     return ""
 
 
-def _strip(ax: Axes, a: Any, rounds: np.ndarray, rng: np.random.Generator) -> None:
-    for i, r in enumerate(rounds):
-        sel = (a.round == r) & a.candidate
-        y = a.value[sel]
-        color = _PALETTE[i % len(_PALETTE)] if len(rounds) > 1 else _PALETTE[1]
+class RoundInfo(NamedTuple):
+    """One round as the rounds view draws it."""
+
+    round: int  # 0-based
+    values: np.ndarray  # usable feasible objective values, in trial order
+    n_complete: int
+    n_trials: int
+    best: float  # NaN without a usable trial
+    median: float
+    within: tuple[np.ndarray, np.ndarray]  # (trials into the round, best so far), at usable positions
+
+
+def rounds_info(a: TrialArrays) -> list[RoundInfo]:
+    """Per round: its feasible values, best, median and best-so-far by trials into the round."""
+    out = []
+    rounds = np.unique(a.round) if a.round.size else np.array([0.0])
+    for r in rounds:
+        sel = a.round == r
+        ok = a.candidate[sel]
+        values = a.value[sel][ok]
+        y = running_best(np.where(ok, a.value[sel], np.nan), a.direction)
+        x = np.arange(1, y.size + 1)
+        keep = np.isfinite(y)
+        best = (values.min() if a.direction == "min" else values.max()) if values.size else np.nan
+        out.append(RoundInfo(int(r), values, int((sel & a.complete).sum()), int(sel.sum()), float(best),
+                             float(np.median(values)) if values.size else np.nan, (x[keep], y[keep])))
+    return out
+
+
+def _color(i: int, n: int) -> str:
+    return _PALETTE[i % len(_PALETTE)] if n > 1 else _PALETTE[1]
+
+
+def _strip(ax: Axes, a: TrialArrays, info: list[RoundInfo], rng: np.random.Generator) -> None:
+    for i, r in enumerate(info):
+        y = r.values
+        color = _color(i, len(info))
         if y.size:
             x = i + rng.uniform(-0.22, 0.22, size=y.size)
             ax.scatter(x, y, s=9, color=color, alpha=float(np.clip(200 / y.size, 0.15, 0.7)), lw=0,
                        rasterized=True)
-            med = np.median(y)
-            best = y.min() if a.direction == "min" else y.max()
-            ax.hlines(med, i - 0.32, i + 0.32, color="0.15", lw=1.5)
-            ax.scatter([i], [best], marker="*", s=90, color=color, edgecolor="black", lw=0.6, zorder=4)
-            ax.annotate(f"best {fmt(best)}", (i, best), xytext=(8, 0), textcoords="offset points", fontsize=7.5,
+            ax.hlines(r.median, i - 0.32, i + 0.32, color="0.15", lw=1.5)
+            ax.scatter([i], [r.best], marker="*", s=90, color=color, edgecolor="black", lw=0.6, zorder=4)
+            ax.annotate(f"best {fmt(r.best)}", (i, r.best), xytext=(8, 0), textcoords="offset points", fontsize=7.5,
                         va="center")
-    labels = []
-    for r in rounds:
-        sel = a.round == r
-        labels.append(f"round {int(r) + 1}\n{int((sel & a.complete).sum())}/{int(sel.sum())} complete")
-    ax.set_xticks(range(len(rounds)), labels)
-    ax.set_xlim(-0.6, len(rounds) - 0.4)
+    labels = [f"round {r.round + 1}\n{r.n_complete}/{r.n_trials} complete" for r in info]
+    ax.set_xticks(range(len(info)), labels)
+    ax.set_xlim(-0.6, len(info) - 0.4)
     robust_ylim(ax, a.value[a.candidate], a.direction)
     ax.set_xlabel("round (bar: median, star: best" + (", feasible trials only)" if a.infeasible.any() else ")"))
     ax.set_ylabel(f"{short(a.objective, 30)} ({a.direction})")
     ax.grid(False, axis="x")
 
 
-def _within(ax: Axes, a: Any, rounds: np.ndarray) -> list:
+def _within(ax: Axes, a: TrialArrays, info: list[RoundInfo]) -> list:
     lines = []
-    for i, r in enumerate(rounds):
-        sel = (a.round == r)
-        ok = a.candidate[sel]
-        if not ok.any():
-            continue
-        y = running_best(np.where(ok, a.value[sel], np.nan), a.direction)
-        x = np.arange(1, y.size + 1)
-        keep = np.isfinite(y)
-        lines += ax.step(x[keep], y[keep], where="post", color=_PALETTE[i % len(_PALETTE)] if len(rounds) > 1 else _PALETTE[1],
-                lw=1.8, label=f"round {int(r) + 1}")
+    for i, r in enumerate(info):
+        x, y = r.within
+        if x.size:
+            lines += ax.step(x, y, where="post", color=_color(i, len(info)), lw=1.8, label=f"round {r.round + 1}")
     ax.set_xlabel("trials into the round")
     ax.set_ylabel(f"best {short(a.objective, 30)} so far")
     ax.legend(loc="best")
@@ -128,10 +149,10 @@ def rounds(obj: Any, ax: Axes | None = None, *, comparison: Any = None, **option
 def _rounds(display: RoundsDisplay, exp: Any, ax: Axes | None, comparison: Any, *, objective: str | None,
             seed: int) -> Axes | Figure:
     a = trial_arrays(exp, objective if objective is not None else getattr(comparison, "objective", None))
-    rnds = np.unique(a.round) if a.round.size else np.array([0.0])
+    info = display.info_ = rounds_info(a)
     rng = np.random.default_rng(seed)
     if ax is not None:
-        _strip(ax, a, rnds, rng)
+        _strip(ax, a, info, rng)
         ax.set_title("Objective by round", loc="left")
         return ax
     fig = new_figure(11, 4.6)
@@ -140,9 +161,9 @@ def _rounds(display: RoundsDisplay, exp: Any, ax: Axes | None, comparison: Any, 
     if not a.complete.any():
         for ax_ in (ax1, ax2):
             message(ax_, "no completed trial in any round")
-    _strip(ax1, a, rnds, rng)
+    _strip(ax1, a, info, rng)
     ax1.set_title("Objective by round", loc="left")
-    display.lines_ = _within(ax2, a, rnds)
+    display.lines_ = _within(ax2, a, info)
     ax2.tick_params(labelleft=True)
     ax2.set_title("Best so far within each round", loc="left")
     text = _comparison_text(comparison) if comparison is not None else ""

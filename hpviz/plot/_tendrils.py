@@ -8,7 +8,7 @@ are exploration (or a parameter that does not matter).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from hpviz.plot._common import (
     COLORS,
+    TrialArrays,
     cap_note,
     declared_param,
     integer_ticks,
@@ -34,14 +35,46 @@ from hpviz.plot._common import (
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical
 
-__all__ = ["TendrilsDisplay", "tendrils"]
+__all__ = ["TendrilsDisplay", "TendrilsInfo", "tendrils_info", "tendrils"]
 
 
-def _panel(ax: Axes, exp: Any, a: Any, name: str, idx: np.ndarray, norm: Any, cmap: Any, size: float,
-           rng: np.random.Generator) -> None:
-    param = declared_param(exp, name)  # over all rounds: earlier rounds' choices keep their rows
+class TendrilsInfo(NamedTuple):
+    """What the tendrils view draws (pure data; tested without pixels)."""
+
+    arrays: TrialArrays
+    names: list[str]  # one panel each, in order
+    params: dict[str, Any]  # name -> declared parameter over all rounds (None if undeclared)
+    idx: np.ndarray  # indices of the drawn trials (a sample of large runs, the 50 best always in)
+    columns: dict[str, np.ndarray]  # name -> value per drawn trial (categoricals as choice index; NaN inactive)
+    notes: list[str]  # what was left out, and the marker legend
+
+
+def tendrils_info(exp: Any, objective: str | None = None, importance: Any = None, params: list[str] | None = None,
+                  max_params: int = 12, max_points: int = 2000, seed: int = 0) -> TendrilsInfo:
+    """Parameters, sampled trials and their values for the tendrils view."""
+    a = trial_arrays(exp, objective)
+    names, ranked = ordered_params(exp, importance)
+    if params is not None:
+        names = [p for p in params if p in exp.all_params()] or names
+    total = len(names)
+    names = names[:max(1, max_params)]
+    n = len(a.number)
+    idx = sample_indices(n, max_points, a.top_indices(50), seed)
+    declared = {name: declared_param(exp, name) for name in names}  # earlier rounds' choices keep their rows
     trials = [a.trials[i] for i in idx]
-    y = jitter(param_column(trials, name, param), param, rng)
+    columns = {name: param_column(trials, name, declared[name]) for name in names}
+    notes = [s for s in (cap_note(len(names), total, "parameters", "most important first" if ranked else "in space order"),
+                         cap_note(idx.size, n, "trials", "random sample + the 50 best")) if s]
+    notes += (["1 trial: no exploration pattern yet"] if n == 1 else []) + \
+             (["x = not complete"] if (~a.complete).any() else []) + \
+             (["hollow = infeasible"] if a.infeasible.any() else [])
+    return TendrilsInfo(a, names, declared, idx, columns, notes)
+
+
+def _panel(ax: Axes, info: TendrilsInfo, name: str, norm: Any, cmap: Any, size: float,
+           rng: np.random.Generator) -> None:
+    a, idx, param = info.arrays, info.idx, info.params[name]
+    y = jitter(info.columns[name], param, rng)
     x = a.number[idx]
     ok = a.candidate[idx] & np.isfinite(y)
     infeasible = a.infeasible[idx] & np.isfinite(y)
@@ -96,8 +129,9 @@ class TendrilsDisplay(Display):
     options = {"objective": None, "params": None, "max_params": 12, "max_points": 2000, "seed": 0}
 
     def _draw(self, ax: Axes | None) -> Axes | Figure:
-        return _tendrils(self.experiment if self.experiment is not None else self.result, ax,
-                         importance=self.extras.get("importance"), **self.options)
+        exp = self.experiment if self.experiment is not None else self.result
+        self.info_ = tendrils_info(exp, importance=self.extras.get("importance"), **self.options)
+        return _tendrils(self.info_, ax, self.options["seed"])
 
 
 def tendrils(obj: Any, ax: Axes | None = None, **options: Any) -> TendrilsDisplay:
@@ -105,25 +139,16 @@ def tendrils(obj: Any, ax: Axes | None = None, **options: Any) -> TendrilsDispla
     return TendrilsDisplay.shortcut(obj, ax, **options)
 
 
-def _tendrils(exp: Any, ax: Axes | None, *, objective: str | None, importance: Any, params: list[str] | None,
-              max_params: int, max_points: int, seed: int) -> Axes | Figure:
-    a = trial_arrays(exp, objective)
-    names, ranked = ordered_params(exp, importance)
-    if params is not None:
-        names = [p for p in params if p in exp.all_params()] or names
-    total = len(names)
-    names = names[:max(1, max_params)]
+def _tendrils(info: TendrilsInfo, ax: Axes | None, seed: int) -> Axes | Figure:
+    a, names, idx = info.arrays, info.names, info.idx
     n = len(a.number)
-    idx = sample_indices(n, max_points, a.top_indices(50), seed)
     size = 16 if idx.size <= 300 else (8 if idx.size <= 1000 else 5)
     norm, cmap = score_norm(a.value, a.direction)
     rng = np.random.default_rng(seed)
-    notes = [s for s in (cap_note(len(names), total, "parameters", "most important first" if ranked else "in space order"),
-                         cap_note(idx.size, n, "trials", "random sample + the 50 best")) if s]
     title = "Tendrils: where the sampler looked, by trial"
     if ax is not None:
         if names:
-            _panel(ax, exp, a, names[0], idx, norm, cmap, size, rng)
+            _panel(ax, info, names[0], norm, cmap, size, rng)
         ax.set_xlabel("trial number")
         ax.set_title(f"{title} — {short(names[0], 40) if names else ''}", loc="left")
         return ax
@@ -145,7 +170,7 @@ def _tendrils(exp: Any, ax: Axes | None, *, objective: str | None, importance: A
                         bottom=0.8 / height, wspace=0.45, hspace=0.45)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True, squeeze=False)).ravel()
     for i, name in enumerate(names):
-        _panel(axes[i], exp, a, name, idx, norm, cmap, size, rng)
+        _panel(axes[i], info, name, norm, cmap, size, rng)
     for j in range(len(names), len(axes)):
         axes[j].set_visible(False)
     for i in range(len(names)):
@@ -159,9 +184,7 @@ def _tendrils(exp: Any, ax: Axes | None, *, objective: str | None, importance: A
         axes[0].set_xlim(a.number.min() - pad, a.number.max() + pad)
     cax = fig.add_axes((1 - 1.0 / width, 0.8 / height, 0.16 / width, 1 - 1.35 / height))
     score_colorbar(fig, norm, cmap, None, f"{short(a.objective, 30)} ({a.direction}; dark = better)", cax=cax)
-    sub = "; ".join(notes + (["1 trial: no exploration pattern yet"] if n == 1 else []) +
-                    (["x = not complete"] if (~a.complete).any() else []) +
-                    (["hollow = infeasible"] if a.infeasible.any() else []))
+    sub = "; ".join(info.notes)
     fig.suptitle(title, y=1 - 0.12 / height, va="top")
     if sub:
         fig.text(0.5, 0.1 / height, sub, ha="center", va="bottom", fontsize=8, color="0.35")
