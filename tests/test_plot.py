@@ -591,3 +591,17 @@ def test_tendrils_info_columns_and_notes(large):
     from hpviz.plot._common import trial_arrays
 
     assert set(trial_arrays(large).top_indices(50)) <= set(info.idx)
+
+
+def test_curves_info_samples_logged_trials_and_keeps_the_top(large):
+    from hpviz.plot._curves import curves_info
+
+    info = curves_info(large, max_curves=100, top_k=5)
+    assert info.metric == "value" and info.n_logged == 5000
+    assert len(info.segments) == 100 == info.trials.size
+    assert info.top.sum() == 5 and not (info.top & info.infeasible).any()
+    # the curves of pruned trials end where they were stopped, at the trial's last logged step
+    for seg, i in zip(info.segments, info.trials):
+        steps, _ = large.trials[i].log.series("value")
+        assert seg[-1, 0] == steps[-1]
+    assert curves_info(make_experiment(5)).metric is None  # nothing logged

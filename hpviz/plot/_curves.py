@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 
 from hpviz.plot._common import (
     COLORS,
+    TrialArrays,
     cap_note,
     effective_k,
     integer_ticks,
@@ -25,7 +26,7 @@ from hpviz.plot._common import (
 )
 from hpviz.plot._display import Display
 
-__all__ = ["CurvesDisplay", "curves", "log_metric"]
+__all__ = ["CurvesDisplay", "CurvesInfo", "curves_info", "curves", "log_metric"]
 
 
 def log_metric(exp: Any, objective: str | None = None) -> str | None:
@@ -64,7 +65,8 @@ class CurvesDisplay(Display):
 
     def _draw(self, ax: Axes | None) -> Axes:
         self.top_ = None
-        return _curves(self, self.experiment if self.experiment is not None else self.result, ax, **self.options)
+        self.info_ = curves_info(self.experiment if self.experiment is not None else self.result, **self.options)
+        return _curves(self, self.info_, ax)
 
 
 def curves(obj: Any, ax: Axes | None = None, **options: Any) -> CurvesDisplay:
@@ -72,19 +74,28 @@ def curves(obj: Any, ax: Axes | None = None, **options: Any) -> CurvesDisplay:
     return CurvesDisplay.shortcut(obj, ax, **options)
 
 
-def _curves(display: CurvesDisplay, exp: Any, ax: Axes | None, *, objective: str | None, metric: str | None,
-            max_curves: int, top_k: int, seed: int) -> Axes:
+class CurvesInfo(NamedTuple):
+    """What the learning-curves view draws (pure data; tested without pixels)."""
+
+    arrays: TrialArrays
+    metric: str | None  # the logged metric drawn (None: nothing logged)
+    n_logged: int  # trials that logged anything
+    segments: list[np.ndarray]  # one (steps, 2) array per drawn curve: step, value
+    trials: np.ndarray  # index (into ``arrays``) of each curve's trial
+    top: np.ndarray  # bool per curve: one of the top-k best feasible trials
+    pruned: np.ndarray  # bool per curve
+    infeasible: np.ndarray  # bool per curve (never top)
+
+
+def curves_info(exp: Any, objective: str | None = None, metric: str | None = None, max_curves: int = 300,
+                top_k: int = 10, seed: int = 0) -> CurvesInfo:
+    """The curves to draw: a sample of the logged trials (the top k always in), finite points only."""
     a = trial_arrays(exp, objective)
     metric = metric or log_metric(exp, objective)
-    if ax is None:
-        ax = new_figure(8.5, 4.5).add_subplot()
-    ax.set_title(f"Learning curves{f': {short(metric, 40)}' if metric else ''}", loc="left")
-    ax.set_xlabel("step")
-    ax.set_ylabel(short(metric, 40) if metric else "intermediate value")
     has = np.array([t.log is not None and len(t.log) > 0 for t in a.trials], dtype=bool)
+    empty = np.array([], dtype=bool)
     if metric is None or not has.any():
-        message(ax, "no intermediate values were logged\n(report them per step to see learning curves)")
-        return ax
+        return CurvesInfo(a, metric, int(has.sum()), [], np.array([], dtype=int), empty, empty, empty)
     with_log = np.flatnonzero(has)
     top = np.intersect1d(a.top_indices(effective_k(top_k, int(a.candidate.sum()))), with_log)
     pick = with_log[sample_indices(with_log.size, max_curves, np.searchsorted(with_log, top), seed)]
@@ -97,18 +108,32 @@ def _curves(display: CurvesDisplay, exp: Any, ax: Axes | None, *, objective: str
         segs.append(np.column_stack([steps[keep], vals[keep]]))
         kinds.append(i)
     kinds = np.array(kinds, dtype=int)
-    if not segs:
+    is_top = np.isin(kinds, top)
+    return CurvesInfo(a, metric, int(has.sum()), segs, kinds, is_top, a.pruned[kinds],
+                      a.infeasible[kinds] & ~is_top)
+
+
+def _curves(display: CurvesDisplay, info: CurvesInfo, ax: Axes | None) -> Axes:
+    a, metric = info.arrays, info.metric
+    if ax is None:
+        ax = new_figure(8.5, 4.5).add_subplot()
+    ax.set_title(f"Learning curves{f': {short(metric, 40)}' if metric else ''}", loc="left")
+    ax.set_xlabel("step")
+    ax.set_ylabel(short(metric, 40) if metric else "intermediate value")
+    if metric is None or not info.n_logged:
+        message(ax, "no intermediate values were logged\n(report them per step to see learning curves)")
+        return ax
+    if not info.segments:
         message(ax, f"metric {metric!r} has no finite values")
         return ax
-    pruned = a.pruned[kinds]
-    is_top = np.isin(kinds, top)
-    all_segs = segs
-    unfit = a.infeasible[kinds] & ~is_top
+    all_segs = info.segments
+    unfit = info.infeasible
+    keep = ~unfit
+    segs = [s for s, k in zip(all_segs, keep) if k]
+    kinds, pruned, is_top = info.trials[keep], info.pruned[keep], info.top[keep]
     if unfit.any():
-        ax.add_collection(LineCollection([s for s, u in zip(segs, unfit) if u], colors=COLORS["infeasible"],
+        ax.add_collection(LineCollection([s for s, u in zip(all_segs, unfit) if u], colors=COLORS["infeasible"],
                                          linewidths=0.7, linestyles=":", zorder=1, rasterized=True))
-        segs = [s for s, u in zip(segs, unfit) if not u]
-        kinds, pruned, is_top = kinds[~unfit], pruned[~unfit], is_top[~unfit]
     norm, cmap = score_norm(a.value, a.direction)
     alpha = float(np.clip(40.0 / max(len(segs), 1), 0.12, 0.8))
     sel = [s for s, p, t in zip(segs, pruned, is_top) if not p and not t]
@@ -148,7 +173,7 @@ def _curves(display: CurvesDisplay, exp: Any, ax: Axes | None, *, objective: str
         handles.append(Line2D([], [], color=COLORS["infeasible"], lw=1, ls=":",
                               label=f"infeasible ({int(unfit.sum())})"))
     ax.legend(handles=handles, loc="best")
-    shown = cap_note(len(all_segs), int(has.sum()), "curves", "random sample + top k")
+    shown = cap_note(len(all_segs), info.n_logged, "curves", "random sample + top k")
     if shown:
         note(ax, shown)
     elif len(all_segs) == 1:
