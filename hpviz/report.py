@@ -365,7 +365,7 @@ def _write_pdf(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
 
 def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figure: Callable) -> Any:
     """First PDF page: the summary header and the notes of views not drawn."""
-    from hpviz.plot._common import one_line
+    from hpviz.plot._common import MONOSPACE, short
 
     exp = ctx.exp
     fig = new_figure(8.27, 11.69)
@@ -379,7 +379,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
     if best is not None:
         lines.append(f"Best trial #{best.number}: {ctx.objective} = {best.values[ctx.objective]:.6g}")
         for k, v in list(best.params.items())[:25]:
-            k = one_line(k)
+            k = short(k, 60)  # the full name is in the HTML report
             lines.append(f"    {k} = {v:.6g}" if isinstance(v, float) else f"    {k} = {v!r}")
     notes = [r for r in rendered if r.note]
     if notes:
@@ -396,7 +396,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
              va="top", ha="left")
     fig.text(0.07, 0.925, f"generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; one view per page",
              fontsize=9, color="0.4", va="top", ha="left")
-    ax.text(0.07, 0.88, "\n".join(wrapped[:75]), va="top", ha="left", family="monospace", fontsize=8.5,
+    ax.text(0.07, 0.88, "\n".join(wrapped[:75]), va="top", ha="left", family=MONOSPACE, fontsize=8.5,
             linespacing=1.4, transform=fig.transFigure)
     return fig
 

@@ -61,6 +61,10 @@ SEVERITY_COLORS = {"problem": "#D55E00", "warning": "#E69F00", "info": "#0072B2"
 
 DEFAULT_MAX_POINTS = 2000
 
+#: Monospace text with a fallback for scripts the monospace font lacks (Hebrew, Arabic, ... in user names);
+#: both fonts ship with Matplotlib.
+MONOSPACE = ["DejaVu Sans Mono", "DejaVu Sans"]
+
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:

@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import SEVERITY_COLORS, new_figure, short
+from hpviz.plot._common import MONOSPACE, SEVERITY_COLORS, new_figure, short
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
@@ -71,7 +71,7 @@ def _text_figure(title: str, blocks: list[tuple[str, str | None, str, bool]]) ->
                      family="monospace", bbox=dict(boxstyle="round,pad=0.25", fc=color or "0.4", ec="none"))
             x0 = 0.02 + (len(badge) + 4) * 0.0625 / 11  # monospace badge width at 7.5 pt, plus padding
         fig.text(x0, y, "\n".join(wrapped), fontsize=8.5, va="top", ha="left", linespacing=1.35,
-                 family="monospace" if mono else None, color="0.1",
+                 family=MONOSPACE if mono else None, color="0.1",
                  bbox=dict(boxstyle="round,pad=0.5", fc="#f6f8fa", ec="#e1e4e8") if mono else None)
         y -= (len(wrapped) + 0.6) * line_h / max(1.2, height)
     return fig
