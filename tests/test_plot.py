@@ -542,7 +542,7 @@ def hostile_experiment() -> Experiment:
                            objective="loss_$y$", name="study $1 \\frac{")
 
 
-@pytest.mark.filterwarnings("ignore:Glyph")
+@pytest.mark.filterwarnings("ignore:Glyph")  # savefig outside hpviz: Matplotlib warns per missing glyph
 @pytest.mark.parametrize("view", ["progress", "tendrils", "parallel", "importance", "marginals", "findings",
                                   "suggestions"])
 def test_hostile_names_render_literally(view):

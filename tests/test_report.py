@@ -373,7 +373,7 @@ HOSTILE = ["lr_$x$", "a$b", "\\frac{", "y" * 150, "שלום_עולם", "two\nlin
            '"><script>alert(1)</script>']
 
 
-@pytest.mark.filterwarnings("ignore:Glyph")
+@pytest.mark.filterwarnings("error::UserWarning")  # no per-glyph warning for an emoji
 def test_hostile_names_render_everywhere_and_are_escaped(tmp_path):
     from hpviz import Categorical, SearchSpace
 

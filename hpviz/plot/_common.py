@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +69,13 @@ MONOSPACE = ["DejaVu Sans Mono", "DejaVu Sans"]
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """The hpviz style, for the duration of a ``with`` block only."""
-    with matplotlib.rc_context(STYLE):
+    """The hpviz style, for the duration of a ``with`` block only.
+
+    A character no installed font has (an emoji in a parameter name) is drawn as a box; the
+    per-glyph warning Matplotlib would print for it is silenced here, once per character and draw.
+    """
+    with matplotlib.rc_context(STYLE), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         yield
 
 
