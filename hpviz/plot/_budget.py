@@ -49,6 +49,7 @@ class ExpectedBestDisplay(Display):
              "the configurations this run tried, not what a fresh run of n trials would reach.")
     result_key = "expected_best"
     result_attrs = ("mean", "n")
+    compute_options = ("estimator", "band", "bounds", "n_max", "seed")
 
     @classmethod
     def _compute(cls, experiment: Any, objective: str | None = None, **kwargs: Any) -> Any:

@@ -89,6 +89,7 @@ class FindingsDisplay(Display):
     about = "What the diagnosis found, most severe first."
     result_key = "diagnosis"
     result_attrs = ("findings",)
+    compute_options = ("seed",)
     options = {"max_findings": 25}
 
     @classmethod
@@ -208,6 +209,7 @@ class SuggestionsDisplay(Display):
     about = "Changes for the next round, and the refined space as code."
     result_key = "suggestion"
     result_attrs = ("changes", "space")
+    compute_options = ("level", "limits", "seed", "importance")
     options = {"framework": None, "max_changes": 20, "max_code_lines": 40}
 
     @classmethod

@@ -136,6 +136,7 @@ class ProgressDisplay(Display):
     title = "Progress"
     about = "Each trial's objective and the best value so far, by trial order and by wall time."
     result_key = "diagnosis"
+    compute_options = ("seed",)
     options = {"over": None, "objective": None}
 
     @classmethod
