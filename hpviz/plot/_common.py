@@ -186,6 +186,10 @@ class TrialArrays:
         return (self.state == TrialState.FAIL.value) | (
             (self.state == TrialState.COMPLETE.value) & ~np.isfinite(self.value))
 
+    def feasible_values(self) -> np.ndarray:
+        """Objective values with infeasible trials' as NaN (colour scales span the feasible trials)."""
+        return np.where(self.feasible, self.value, np.nan)
+
     def goodness(self) -> np.ndarray:
         """Value with the sign making larger = better (NaN kept)."""
         return -self.value if self.direction == "min" else self.value

@@ -134,7 +134,7 @@ def _curves(display: CurvesDisplay, info: CurvesInfo, ax: Axes | None) -> Axes:
     if unfit.any():
         ax.add_collection(LineCollection([s for s, u in zip(all_segs, unfit) if u], colors=COLORS["infeasible"],
                                          linewidths=0.7, linestyles=":", zorder=1, rasterized=True))
-    norm, cmap = score_norm(a.value, a.direction)
+    norm, cmap = score_norm(a.feasible_values(), a.direction)
     alpha = float(np.clip(40.0 / max(len(segs), 1), 0.12, 0.8))
     sel = [s for s, p, t in zip(segs, pruned, is_top) if not p and not t]
     if sel:

@@ -203,7 +203,7 @@ def _draw(display: ParallelDisplay, info: ParallelInfo, ax: Axes | None) -> Axes
     infeasible = a.infeasible[idx]
     finite = a.value[np.isfinite(a.value)]
     vlo, vhi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    norm, cmap = score_norm(a.value, a.direction)
+    norm, cmap = score_norm(a.feasible_values(), a.direction)
     cax = None
     if ax is None:
         # fixed margins (room for rotated names and the colorbar): cheaper than constrained layout,

@@ -143,7 +143,7 @@ def _tendrils(info: TendrilsInfo, ax: Axes | None, seed: int) -> Axes | Figure:
     a, names, idx = info.arrays, info.names, info.idx
     n = len(a.number)
     size = 16 if idx.size <= 300 else (8 if idx.size <= 1000 else 5)
-    norm, cmap = score_norm(a.value, a.direction)
+    norm, cmap = score_norm(a.feasible_values(), a.direction)
     rng = np.random.default_rng(seed)
     title = "Tendrils: where the sampler looked, by trial"
     if ax is not None:
