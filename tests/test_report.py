@@ -394,3 +394,16 @@ def test_hostile_names_render_everywhere_and_are_escaped(tmp_path):
     assert "&lt;script&gt;" in text and "y" * 150 in text  # the full name in the table
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
     assert {"progress.png", "parallel.png", "tendrils.png"} <= {p.name for p in (tmp_path / "pngs").iterdir()}
+
+
+def test_suggestions_show_the_framework_adapters_native_code(tmp_path):
+    pytest.importorskip("optuna")
+    pytest.importorskip("hpviz_optuna")
+    exp = make_experiment(60, seed=2)
+    exp.framework = "optuna"  # what the Optuna adapter sets on converted studies
+    out = hpviz.report(exp, tmp_path / "r.html", views=["suggestions"], n_trees=4)
+    text = out.read_text()
+    assert "trial.suggest_float(" in text and "hpviz.SearchSpace(" not in text
+    exp.framework = None  # no framework: hpviz's own space
+    text = hpviz.report(exp, tmp_path / "r2.html", views=["suggestions"], n_trees=4).read_text()
+    assert "hpviz.SearchSpace(" in text
