@@ -142,6 +142,8 @@ class Display:
 
     def _repr_png_(self) -> bytes:
         """PNG of the figure, for Jupyter's rich display (no pyplot, no ``%matplotlib inline`` needed)."""
+        if not hasattr(self, "figure_"):
+            self.plot()
         buf = io.BytesIO()
         with style():
             self.figure_.savefig(buf, format="png", dpi=80)

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz.errors import SchemaError
 from hpviz.plot._common import (
     COLORS,
     TrialArrays,
@@ -150,7 +151,7 @@ class ProgressDisplay(Display):
             raise TypeError("ProgressDisplay draws the trials: pass experiment= with the diagnosis")
         over = self.options["over"]
         if over not in (None, "trials", "time"):
-            raise ValueError(f"ProgressDisplay over={over!r}: use 'trials', 'time' or None (both panels)")
+            raise SchemaError(f"ProgressDisplay over={over!r}: use 'trials', 'time' or None (both panels)")
         info = self.info_ = progress_info(self.experiment, self.result, self.options["objective"])
         a = info.arrays
         name = self.experiment.name
