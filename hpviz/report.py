@@ -436,8 +436,9 @@ def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
         shutil.rmtree(old, ignore_errors=True)
 
 
-#: The report's own keyword options (conversion options are checked by the converter).
-_REPORT_OPTIONS = ("objective", "progress", "max_params", "top_k", "seed", "views", "title", "dpi", "max_points",
+#: The report's own keyword options (conversion options are checked by the converter); also
+#: ``hpviz.report.OPTIONS``, for callbacks that check their ``report_options`` at construction.
+OPTIONS = ("objective", "progress", "max_params", "top_k", "seed", "views", "title", "dpi", "max_points",
                    "n_trees")
 
 
@@ -486,7 +487,7 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
         from hpviz.plot._display import check_options
 
-        check_options("hpviz.report", options, _REPORT_OPTIONS)
+        check_options("hpviz.report", options, OPTIONS)
     exp = experiment(obj, **options)
     objective = exp.objective(objective)
     path = Path(path)
@@ -521,6 +522,9 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     else:
         _write_dir(ctx, path, rendered, title)
     return path
+
+
+report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # the same names on the function
 
 
 class _CallableModule(types.ModuleType):

@@ -407,3 +407,12 @@ def test_suggestions_show_the_framework_adapters_native_code(tmp_path):
     exp.framework = None  # no framework: hpviz's own space
     text = hpviz.report(exp, tmp_path / "r2.html", views=["suggestions"], n_trees=4).read_text()
     assert "hpviz.SearchSpace(" in text
+
+
+def test_report_options_list_matches_the_signature():
+    import inspect
+
+    report_module = sys.modules["hpviz.report"]
+    params = inspect.signature(report_module.report).parameters.values()
+    keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(hpviz.report.OPTIONS) == keywords == set(report_module.OPTIONS)
