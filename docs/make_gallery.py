@@ -45,7 +45,7 @@ def loss(p: dict) -> float:
 def two_rounds() -> tuple[Experiment, object]:
     exp = make_experiment(80, SPACE, loss, log_steps=30, prune_rate=0.15, fail_rate=0.04, seed=1,
                           name="mlp-digits (synthetic)")
-    exp.source = "optuna"
+    exp.framework = "optuna"  # the suggestions panel asks the installed Optuna adapter for native code
     suggestion = hpviz.suggest_space(exp)
     suggestion.apply(exp, note="refined by hpviz.suggest_space")
     rng = np.random.default_rng(2)
@@ -70,10 +70,10 @@ def two_objectives() -> Experiment:
     return exp
 
 
-def save(fig_or_ax, path: Path, dpi: int) -> int:
+def save(display, path: Path, dpi: int) -> int:
     from PIL import Image
 
-    fig = fig_or_ax if hasattr(fig_or_ax, "savefig") else fig_or_ax.figure
+    fig = display.figure_
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
@@ -106,7 +106,7 @@ def main() -> None:
                             name="narrowed lr"))),
         "findings": lambda: hpviz.plot.findings(hpviz.diagnose(make_experiment(60, SPACE, loss, fail_rate=0.3,
                                                                                seed=6))),
-        "suggestions": lambda: hpviz.plot.suggestions(suggestion, framework="optuna"),
+        "suggestions": lambda: hpviz.plot.suggestions(suggestion, experiment=exp),
         "rounds": lambda: hpviz.plot.rounds(exp, comparison=hpviz.compare_rounds(exp)),
     }
     for name, draw in views.items():

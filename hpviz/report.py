@@ -1,5 +1,11 @@
 """The static report: every view as HTML (self-contained), PDF (multi-page) or a folder of PNGs.
 
+The report composes the Displays of :data:`hpviz.plot.DISPLAYS` through one
+interface: each analysis runs once (cached per report), each Display draws
+its result with ``from_result`` and the report reads its ``figure_`` (and,
+for text panels, its ``_repr_html_``, which the HTML outputs show as text).
+It knows nothing of a view's internals or return types.
+
 Each view is drawn in isolation: an analysis that is missing, has too little
 data, or fails is shown as a note in the report (and logged), never as a
 crash of the whole report. Files are written atomically.
@@ -25,7 +31,7 @@ from typing import Any
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment
 
-__all__ = ["report", "VIEWS"]
+__all__ = ["report"]
 
 log = logging.getLogger("hpviz.report")
 
@@ -49,8 +55,6 @@ class _Context:
     max_points: int = 2000
     n_trees: int = 16
     cache: dict[str, Any] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)  # extra HTML text per view (code blocks)
-    notes: dict[str, str] = field(default_factory=dict)  # remarks on a view that did draw
 
     def analysis(self, key: str) -> Any:
         """Run (once) and return an analysis result; raises what the analysis raised, every time."""
@@ -71,47 +75,59 @@ class _Context:
         except Exception:  # noqa: BLE001 - the view falls back to drawing without it
             return None
 
+    def view_options(self, display: Any) -> dict[str, Any]:
+        """The report's shared options that ``display`` accepts, within the view's report caps."""
+        shared = {"top_k": self.top_k, "max_params": self.max_params, "seed": self.seed,
+                  "max_points": self.max_points, "objective": self.objective}
+        out = {k: v for k, v in shared.items() if k in display.options}
+        for k, cap in display.report_caps.items():
+            if k in out:
+                out[k] = min(out[k], cap)
+        return out
 
-def _module(name: str) -> Any:
-    import importlib
+
+def _public(name: str) -> Any:
+    """A public analysis function; one whose module is missing from this installation skips its views."""
+    import hpviz
 
     try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise _Skip(f"analysis {name} is not available in this installation") from exc
-        raise
+        return getattr(hpviz, name)
+    except ImportError as exc:
+        raise _Skip(f"analysis {name} is not available in this installation ({exc})") from exc
 
 
 def _an_diagnosis(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.progress").diagnose(ctx.exp, objective=ctx.objective)
+    diagnose = _public("diagnose")
+    return diagnose(ctx.exp, objective=ctx.objective)
 
 
 def _an_importance(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.importance").importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees,
-                                                                 seed=ctx.seed)
+    importance = _public("importance")
+    return importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
 
 
 def _an_suggestion(ctx: _Context) -> Any:
+    suggest_space = _public("suggest_space")
     # reuse the forest of the importance view instead of fitting another one
-    return _module("hpviz.analysis.suggest").suggest_space(ctx.exp, objective=ctx.objective, seed=ctx.seed,
-                                                           importance=ctx.optional("importance"))
+    return suggest_space(ctx.exp, objective=ctx.objective, seed=ctx.seed, importance=ctx.optional("importance"))
 
 
 def _an_rounds(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.suggest").compare_rounds(ctx.exp, objective=ctx.objective)
+    compare_rounds = _public("compare_rounds")
+    try:
+        return compare_rounds(ctx.exp, objective=ctx.objective)
+    except InsufficientDataError:
+        return None  # the rounds view still shows what each round has
 
 
 def _an_expected(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.budget").expected_best(ctx.exp, objective=ctx.objective)
+    expected_best = _public("expected_best")
+    return expected_best(ctx.exp, objective=ctx.objective)
 
 
 def _an_pareto(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.select").pareto_front(ctx.exp)
-
-
-def _an_topk(ctx: _Context) -> Any:
-    return _module("hpviz.analysis.select").top_k(ctx.exp, k=ctx.top_k, objective=ctx.objective)
+    pareto_front = _public("pareto_front")
+    return pareto_front(ctx.exp)
 
 
 _ANALYSES: dict[str, Callable[[_Context], Any]] = {
@@ -121,131 +137,37 @@ _ANALYSES: dict[str, Callable[[_Context], Any]] = {
     "rounds": _an_rounds,
     "expected_best": _an_expected,
     "pareto": _an_pareto,
-    "top_k": _an_topk,
 }
 
 
 # --------------------------------------------------------------------------- views
 
 
-def _v_progress(ctx: _Context) -> Any:
-    from hpviz.plot.progress import progress
-
-    return progress(ctx.exp, objective=ctx.objective, diagnosis=ctx.optional("diagnosis"))
-
-
-def _v_findings(ctx: _Context) -> Any:
-    from hpviz.plot.findings import findings
-
-    return findings(ctx.analysis("diagnosis"))
-
-
-def _v_suggestions(ctx: _Context) -> Any:
-    from hpviz.plot.findings import space_code, suggestions
-
-    sugg = ctx.analysis("suggestion")
-    framework = _framework(ctx.exp)
-    code = space_code(sugg.space, framework)
-    if framework is not None:
-        # check that the installed adapter really exports the refined space (what the snippet's comment promises)
-        try:
-            from hpviz.plugins import get_plugin_manager
-
-            native = get_plugin_manager().hook.hpviz_export_space(space=sugg.space, framework=framework)
-            if native is None:
-                ctx.notes["suggestions"] = f"no installed adapter exports spaces to {framework}"
-        except Exception as exc:  # noqa: BLE001 - the code snippet above is still valid
-            ctx.notes["suggestions"] = f"the {framework} adapter could not export this space: {exc}"
-    ctx.texts["suggestions"] = code
-    return suggestions(sugg, framework=framework)
-
-
-def _v_importance(ctx: _Context) -> Any:
-    from hpviz.plot.importance import importance
-
-    return importance(ctx.analysis("importance"), max_params=ctx.max_params)
-
-
-def _v_marginals(ctx: _Context) -> Any:
-    from hpviz.plot.marginals import marginals
-
-    return marginals(ctx.analysis("importance"), experiment=ctx.exp, objective=ctx.objective,
-                     max_params=min(ctx.max_params, 6), seed=ctx.seed)
-
-
-def _v_tendrils(ctx: _Context) -> Any:
-    from hpviz.plot.tendrils import tendrils
-
-    return tendrils(ctx.exp, objective=ctx.objective, importance=ctx.optional("importance"),
-                    max_params=ctx.max_params, max_points=ctx.max_points, seed=ctx.seed)
-
-
-def _v_parallel(ctx: _Context) -> Any:
-    from hpviz.plot.parallel import parallel
-
-    return parallel(ctx.exp, objective=ctx.objective, importance=ctx.optional("importance"), top_k=ctx.top_k,
-                    max_params=ctx.max_params, seed=ctx.seed).figure
-
-
-def _v_curves(ctx: _Context) -> Any:
-    from hpviz.plot.curves import curves, log_metric
-
-    if log_metric(ctx.exp, ctx.objective) is None:
-        raise _Skip("no trial logged intermediate values")
-    return curves(ctx.exp, objective=ctx.objective, top_k=ctx.top_k, seed=ctx.seed).figure
-
-
-def _v_pareto(ctx: _Context) -> Any:
-    if len(ctx.exp.objectives) < 2:
-        raise _Skip("one objective: no trade-off to show")
-    from hpviz.plot.select import pareto
-
-    return pareto(ctx.analysis("pareto"), experiment=ctx.exp).figure
-
-
-def _v_expected(ctx: _Context) -> Any:
-    from hpviz.plot.budget import expected_best
-
-    return expected_best(ctx.analysis("expected_best")).figure
-
-
-def _v_rounds(ctx: _Context) -> Any:
-    if len(ctx.exp.rounds) < 2:
-        raise _Skip("a single round: nothing to compare")
-    from hpviz.plot.rounds import rounds
-
-    return rounds(ctx.exp, objective=ctx.objective, comparison=ctx.optional("rounds"))
-
-
 @dataclass(frozen=True)
 class _View:
     key: str
     title: str
-    draw: Callable[[_Context], Any]
     about: str
 
 
-#: The views in report order.
-VIEWS: tuple[_View, ...] = (
-    _View("findings", "Findings", _v_findings, "What the diagnosis found, most severe first."),
-    _View("progress", "Progress", _v_progress,
-          "Each trial's objective and the best value so far, by trial order and by wall time."),
-    _View("importance", "Importance", _v_importance,
-          "fANOVA: the share of the objective's variance each hyperparameter (and pair) explains."),
-    _View("marginals", "Marginal effects", _v_marginals,
-          "Predicted objective across each important hyperparameter, averaged over the others."),
-    _View("tendrils", "Tendrils", _v_tendrils, "Where the sampler looked in each dimension, trial by trial."),
-    _View("parallel", "Parallel coordinates", _v_parallel, "Every trial across all parameters, the best highlighted."),
-    _View("curves", "Learning curves", _v_curves, "Intermediate values per step; pruned trials dashed."),
-    _View("pareto", "Pareto front", _v_pareto, "Trade-offs between objectives: no trial on the front is beaten on all."),
-    _View("expected_best", "Expected best vs budget", _v_expected,
-          "Expected best score after n trials, with a simultaneous 95% (DKW) band. It treats the trials as "
-          "independent draws: exact for random search; for a model-based sampler it is the best of n draws from "
-          "the configurations this run tried, not what a fresh run of n trials would reach."),
-    _View("suggestions", "Suggested next search space", _v_suggestions,
-          "Changes for the next round, and the refined space as code."),
-    _View("rounds", "Round over round", _v_rounds, "How each steering round did compared with the previous ones."),
-)
+def _displays() -> tuple[Any, ...]:
+    from hpviz.plot import DISPLAYS
+
+    return DISPLAYS
+
+
+def _views() -> tuple[_View, ...]:
+    return tuple(_View(d.key, d.title, d.about) for d in _displays())
+
+
+def __getattr__(name: str) -> Any:
+    """``VIEWS``: the views in report order (key, title, about), from :data:`hpviz.plot.DISPLAYS`.
+
+    Built on first access so that importing ``hpviz.report`` does not import Matplotlib.
+    """
+    if name == "VIEWS":
+        return _views()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -257,15 +179,18 @@ class _Rendered:
     figure: Any = None
     note: str | None = None
     kind: str = "ok"  # ok | skipped | insufficient | failed
-    text: str | None = None
+    text: str | None = None  # code drawn on the PDF cover
+    html: str | None = None  # a text panel as HTML (shown instead of its image in HTML)
 
 
-def _framework(exp: Experiment) -> str | None:
-    src = (exp.source or "").lower()
-    for fw, keys in (("optuna", ("optuna",)), ("ray", ("ray", "tune")), ("hyperopt", ("hyperopt",))):
-        if any(k in src for k in keys):
-            return fw
-    return None
+def _draw(ctx: _Context, display: Any) -> Any:
+    """Draw one Display from the cached analyses; raises _Skip when the view does not apply."""
+    reason = display.applies(ctx.exp)
+    if reason:
+        raise _Skip(reason)
+    result = ctx.analysis(display.result_key) if display.result_key else ctx.exp
+    extras = {k: ctx.optional(k) for k in display.uses}
+    return display.from_result(result, experiment=ctx.exp, **extras, **ctx.view_options(display))
 
 
 # --------------------------------------------------------------------------- rendering
@@ -275,27 +200,30 @@ def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
                 progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
     from hpviz.plot._common import style
 
-    selected = [v for v in VIEWS if views is None or v.key in views]
+    selected = [d for d in _displays() if views is None or d.key in views]
     total = len(selected)
     out: list[_Rendered] = []
-    for i, view in enumerate(selected):
+    for i, display in enumerate(selected):
         if progress is not None:
-            progress(view.title, i, total)
-        r = _Rendered(view.key, view.title, view.about)
+            progress(display.title, i, total)
+        r = _Rendered(display.key, display.title, display.about)
         try:
-            fig = view.draw(ctx)
+            drawn = _draw(ctx, display)
+            fig = drawn.figure_
             if keep_figures:
                 r.figure = fig
             else:
                 r.png = _png(fig, dpi, style)
-            r.text = ctx.texts.get(view.key)
-            r.note = ctx.notes.get(view.key)
+            if hasattr(drawn, "_repr_html_"):
+                r.html = drawn._repr_html_()
+            r.text = getattr(drawn, "code_", None)
+            r.note = getattr(drawn, "note_", None)
         except _Skip as exc:
             r.kind, r.note = "skipped", str(exc)
         except InsufficientDataError as exc:
             r.kind, r.note = "insufficient", f"not enough data: {exc}"
         except Exception as exc:  # noqa: BLE001 - one broken view must not take the report down
-            log.warning("hpviz report: view %r failed: %s: %s", view.key, type(exc).__name__, exc, exc_info=True)
+            log.warning("hpviz report: view %r failed: %s: %s", display.key, type(exc).__name__, exc, exc_info=True)
             r.kind, r.note = "failed", f"this view failed: {type(exc).__name__}: {exc}"
         out.append(r)
     if progress is not None:
@@ -333,6 +261,9 @@ img{max-width:100%;height:auto;border:1px solid #eee}
 .about{color:#555;margin:.2em 0 .6em}.note{background:#fff7e0;border-left:4px solid #e69f00;padding:.4em .8em}
 .failed{background:#fdecea;border-left-color:#d55e00}
 pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.9em}
+.badge{display:inline-block;color:#fff;font-weight:bold;font-size:.8em;padding:.05em .45em;border-radius:.3em;
+text-transform:uppercase;white-space:nowrap}
+td{overflow-wrap:anywhere;max-width:40em}
 .meta{color:#555}
 """
 
@@ -344,7 +275,7 @@ def _summary_html(exp: Experiment, objective: str) -> str:
     objectives = ", ".join(f"{esc(k)} ({v})" for k, v in exp.objectives.items())
     rows = [
         ("Experiment", esc(exp.name or "(unnamed)")),
-        ("Framework", esc(exp.source or "unknown")),
+        ("Framework", esc(getattr(exp, "framework", None) or exp.source or "unknown")),
         ("Objectives", objectives),
         ("Trials", f"{len(exp)} ({esc(state_txt)})"),
         ("Parameters", f"{len(exp.all_params())}" + (" (space inferred from observed values)"
@@ -390,10 +321,10 @@ def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src:
         if r.kind == "skipped":
             continue
         parts.append(f'<section id="{esc(r.key)}"><h2>{esc(r.title)}</h2><p class="about">{esc(r.about)}</p>')
-        if r.png is not None:
+        if r.html is not None:
+            parts.append(f'<div class="panel">{r.html}</div>')  # built from escaped text by the Display
+        elif r.png is not None:
             parts.append(f'<img src="{image_src(r)}" alt="{esc(r.title)}">')
-        if r.text:
-            parts.append(f"<pre><code>{esc(r.text)}</code></pre>")
         if r.note:
             cls = "note failed" if r.kind == "failed" else "note"
             parts.append(f'<p class="{cls}">{esc(r.note)}</p>')
@@ -434,18 +365,21 @@ def _write_pdf(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
 
 def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figure: Callable) -> Any:
     """First PDF page: the summary header and the notes of views not drawn."""
+    from hpviz.plot._common import MONOSPACE, short
+
     exp = ctx.exp
     fig = new_figure(8.27, 11.69)
     ax = fig.add_subplot()
     ax.set_axis_off()
     counts = ", ".join(f"{v} {k.lower()}" for k, v in exp.count_by_state().items() if v) or "none"
-    lines = [f"Framework: {exp.source or 'unknown'}",
+    lines = [f"Framework: {getattr(exp, 'framework', None) or exp.source or 'unknown'}",
              f"Objectives: {', '.join(f'{k} ({v})' for k, v in exp.objectives.items())}",
              f"Trials: {len(exp)} ({counts})", f"Rounds: {len(exp.rounds)}"]
     best = exp.best(ctx.objective)
     if best is not None:
         lines.append(f"Best trial #{best.number}: {ctx.objective} = {best.values[ctx.objective]:.6g}")
         for k, v in list(best.params.items())[:25]:
+            k = short(k, 60)  # the full name is in the HTML report
             lines.append(f"    {k} = {v:.6g}" if isinstance(v, float) else f"    {k} = {v!r}")
     notes = [r for r in rendered if r.note]
     if notes:
@@ -462,7 +396,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
              va="top", ha="left")
     fig.text(0.07, 0.925, f"generated {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC; one view per page",
              fontsize=9, color="0.4", va="top", ha="left")
-    ax.text(0.07, 0.88, "\n".join(wrapped[:75]), va="top", ha="left", family="monospace", fontsize=8.5,
+    ax.text(0.07, 0.88, "\n".join(wrapped[:75]), va="top", ha="left", family=MONOSPACE, fontsize=8.5,
             linespacing=1.4, transform=fig.transFigure)
     return fig
 
@@ -502,6 +436,12 @@ def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
         shutil.rmtree(old, ignore_errors=True)
 
 
+#: The report's own keyword options (conversion options are checked by the converter); also
+#: ``hpviz.report.OPTIONS``, for callbacks that check their ``report_options`` at construction.
+OPTIONS = ("objective", "progress", "max_params", "top_k", "seed", "views", "title", "dpi", "max_points",
+                   "n_trees")
+
+
 def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective: str | None = None,
            progress: Callable[[str, int, int], None] | None = None, max_params: int = 12, top_k: int = 10,
            seed: int = 0, views: Any = None, title: str | None = None, dpi: int = 100,
@@ -533,7 +473,9 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     views:
         Keys of the views to include (default: all that apply); see :data:`VIEWS`.
     options:
-        Passed to :func:`hpviz.experiment` when ``obj`` needs converting.
+        Passed to :func:`hpviz.experiment` when ``obj`` needs converting (e.g. ``space=``,
+        ``metric=``). With an Experiment or a saved ``.json`` file nothing is converted, so any
+        other keyword is a ``TypeError`` listing the report's own options.
 
     Returns
     -------
@@ -542,6 +484,10 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     """
     from hpviz.convert import experiment
 
+    if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
+        from hpviz.plot._display import check_options
+
+        check_options("hpviz.report", options, OPTIONS)
     exp = experiment(obj, **options)
     objective = exp.objective(objective)
     path = Path(path)
@@ -559,9 +505,10 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     if isinstance(views, str):
         views = [views]
     if views is not None:
-        unknown = set(views) - {v.key for v in VIEWS}
+        known = [v.key for v in _views()]
+        unknown = set(views) - set(known)
         if unknown:
-            raise SchemaError(f"report views: unknown {sorted(unknown)}; known: {[v.key for v in VIEWS]}")
+            raise SchemaError(f"report views: unknown {sorted(unknown)}; known: {known}")
     for name, value in (("max_params", max_params), ("top_k", top_k)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SchemaError(f"report {name} must be a positive integer, got {value!r}")
@@ -575,6 +522,9 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     else:
         _write_dir(ctx, path, rendered, title)
     return path
+
+
+report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # the same names on the function
 
 
 class _CallableModule(types.ModuleType):

@@ -215,12 +215,12 @@ def test_progress_callback_counts_views(tmp_path, small):
 def test_failing_view_becomes_a_note(tmp_path, small, monkeypatch, caplog):
     report_module = sys.modules["hpviz.report"]  # `import hpviz.report as m` would give the function
 
-    def broken(ctx):
-        raise RuntimeError("drawing exploded")
+    class Broken(hpviz.plot.ParallelDisplay):
+        def _draw(self, ax):
+            raise RuntimeError("drawing exploded")
 
-    views = tuple(report_module._View(v.key, v.title, broken, v.about) if v.key == "parallel" else v
-                  for v in report_module.VIEWS)
-    monkeypatch.setattr(report_module, "VIEWS", views)
+    displays = tuple(Broken if d.key == "parallel" else d for d in hpviz.plot.DISPLAYS)
+    monkeypatch.setattr(report_module, "_displays", lambda: displays)
     with caplog.at_level(logging.WARNING, logger="hpviz.report"):
         out = hpviz.report(small, tmp_path / "r.html")
     text = out.read_text()
@@ -237,9 +237,10 @@ def test_insufficient_data_is_a_note(tmp_path, small):
 
 
 def test_missing_analysis_is_skipped_with_a_note(tmp_path, small, monkeypatch):
+    monkeypatch.delitem(vars(hpviz), "expected_best", raising=False)  # the lazily imported function
     monkeypatch.setitem(sys.modules, "hpviz.analysis.budget", None)
     out = hpviz.report(small, tmp_path / "r.html", views=["expected_best", "progress"])
-    assert "hpviz.analysis.budget is not available" in out.read_text()
+    assert "analysis expected_best is not available" in out.read_text()
     assert drawn(out) == {"progress"}
 
 
@@ -343,3 +344,75 @@ def test_real_ray_tune_run(tmp_path):
     keys = drawn(out)
     assert {"progress", "tendrils", "parallel", "curves"} <= keys
     assert "ray" in out.read_text().lower()
+
+
+def test_unknown_report_option_is_a_type_error(tmp_path, small):
+    with pytest.raises(TypeError, match="'format'.*allowed: .*max_params"):
+        hpviz.report(small, tmp_path / "r.html", format="pdf")
+    path = small.save(tmp_path / "exp.json")
+    with pytest.raises(TypeError, match="'topk'"):
+        hpviz.report(str(path), tmp_path / "r.html", topk=3)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_text_panels_are_html_text(tmp_path):
+    exp = make_experiment(40, fail_rate=0.5, seed=4)
+    out = hpviz.report(exp, tmp_path / "r.html", views=["findings", "suggestions", "progress"], n_trees=4)
+    text = out.read_text()
+    assert drawn(out) == {"progress"}  # findings and suggestions are text, not images
+    diag = hpviz.diagnose(exp)
+    for f in diag.findings:
+        assert f"<code>{f.code}</code>" in text
+    assert "hpviz.SearchSpace(" in text and "<pre><code>" in text
+    # the PNG folder keeps an image of each text panel (and the PDF a page)
+    folder = hpviz.report(exp, tmp_path / "pngs", views=["findings", "suggestions"], n_trees=4)
+    assert {"findings.png", "suggestions.png"} <= {p.name for p in folder.iterdir()}
+
+
+HOSTILE = ["lr_$x$", "a$b", "\\frac{", "y" * 150, "שלום_עולם", "two\nlines", "emoji_🚀",
+           '"><script>alert(1)</script>']
+
+
+@pytest.mark.filterwarnings("error::UserWarning")  # no per-glyph warning for an emoji
+def test_hostile_names_render_everywhere_and_are_escaped(tmp_path):
+    from hpviz import Categorical, SearchSpace
+
+    space = SearchSpace({name: Float(0.0, 1.0) for name in HOSTILE[:-1]} |
+                        {HOSTILE[-1]: Categorical(["$5", "\\alpha", "<b>"])})
+
+    def fn(p):
+        return sum(v for v in p.values() if isinstance(v, float))
+
+    exp = make_experiment(40, space, fn, seed=3, objective="loss_$y$", name='study $1 \\frac{ <img src=x onerror=alert(1)>')
+    for target in ("r.html", "r.pdf", "pngs"):
+        out = hpviz.report(exp, tmp_path / target, n_trees=4)
+        assert out.exists()
+    text = (tmp_path / "r.html").read_text()
+    assert "this view failed" not in text
+    html = parse(tmp_path / "r.html")
+    assert html.scripts == 0 and "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;" in text and "y" * 150 in text  # the full name in the table
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert {"progress.png", "parallel.png", "tendrils.png"} <= {p.name for p in (tmp_path / "pngs").iterdir()}
+
+
+def test_suggestions_show_the_framework_adapters_native_code(tmp_path):
+    pytest.importorskip("optuna")
+    pytest.importorskip("hpviz_optuna")
+    exp = make_experiment(60, seed=2)
+    exp.framework = "optuna"  # what the Optuna adapter sets on converted studies
+    out = hpviz.report(exp, tmp_path / "r.html", views=["suggestions"], n_trees=4)
+    text = out.read_text()
+    assert "trial.suggest_float(" in text and "hpviz.SearchSpace(" not in text
+    exp.framework = None  # no framework: hpviz's own space
+    text = hpviz.report(exp, tmp_path / "r2.html", views=["suggestions"], n_trees=4).read_text()
+    assert "hpviz.SearchSpace(" in text
+
+
+def test_report_options_list_matches_the_signature():
+    import inspect
+
+    report_module = sys.modules["hpviz.report"]
+    params = inspect.signature(report_module.report).parameters.values()
+    keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert set(hpviz.report.OPTIONS) == keywords == set(report_module.OPTIONS)

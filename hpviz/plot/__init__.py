@@ -1,26 +1,60 @@
-"""One function per view: each takes its result (or an experiment) and ``ax=None``, returns the Axes.
+"""The views: one Display class per view, and a one-call shortcut per view returning it.
 
-Views that need several panels return the Figure. Nothing here touches global
-Matplotlib state: styles apply in ``rc_context`` and figures are built with
-:class:`matplotlib.figure.Figure` (no pyplot), so they render with any backend.
+``hpviz.plot.ProgressDisplay.from_experiment(obj)`` computes the analysis and
+draws it; ``.from_result(result, experiment=...)`` draws a result you already
+have; ``.plot(ax=None, **options)`` redraws and returns the Display, which
+keeps ``figure_`` and ``ax_`` (an array of Axes for a view with several
+panels) and shows itself in Jupyter. ``hpviz.plot.progress(obj, ax=None, ...)``
+and its siblings are the one-call shortcuts returning the Display.
 
-The functions are imported eagerly on purpose: a function shares its module's
-name (``hpviz.plot.progress`` is the function, ``hpviz.plot.progress`` the
-module would shadow it if imported later).
+Nothing here touches global Matplotlib state: styles apply in
+``rc_context`` and figures are built with :class:`matplotlib.figure.Figure`
+(no pyplot), so they render with any backend. The implementation lives in
+private modules (``_progress.py``, ...) re-exported here.
 """
 
-from hpviz.plot.budget import compare, expected_best
-from hpviz.plot.curves import curves
-from hpviz.plot.findings import findings, space_code, suggestions
-from hpviz.plot.importance import importance
-from hpviz.plot.marginals import marginals
-from hpviz.plot.parallel import parallel
-from hpviz.plot.progress import progress
-from hpviz.plot.rounds import rounds
-from hpviz.plot.select import pareto
-from hpviz.plot.tendrils import tendrils
+from hpviz.plot._budget import CompareDisplay, ExpectedBestDisplay, compare, expected_best
+from hpviz.plot._curves import CurvesDisplay, curves
+from hpviz.plot._display import Display
+from hpviz.plot._findings import FindingsDisplay, SuggestionsDisplay, findings, space_code, suggestions
+from hpviz.plot._importance import ImportanceDisplay, importance
+from hpviz.plot._marginals import MarginalsDisplay, marginals
+from hpviz.plot._parallel import ParallelDisplay, parallel
+from hpviz.plot._pareto import ParetoDisplay, pareto
+from hpviz.plot._progress import ProgressDisplay, progress
+from hpviz.plot._rounds import RoundsDisplay, rounds
+from hpviz.plot._tendrils import TendrilsDisplay, tendrils
+
+#: Every view in report order (``hpviz.report`` iterates these).
+DISPLAYS: tuple[type[Display], ...] = (
+    FindingsDisplay,
+    ProgressDisplay,
+    ImportanceDisplay,
+    MarginalsDisplay,
+    TendrilsDisplay,
+    ParallelDisplay,
+    CurvesDisplay,
+    ParetoDisplay,
+    ExpectedBestDisplay,
+    SuggestionsDisplay,
+    RoundsDisplay,
+)
 
 __all__ = [
+    "Display",
+    "DISPLAYS",
+    "ProgressDisplay",
+    "TendrilsDisplay",
+    "ImportanceDisplay",
+    "MarginalsDisplay",
+    "ParallelDisplay",
+    "CurvesDisplay",
+    "ParetoDisplay",
+    "ExpectedBestDisplay",
+    "CompareDisplay",
+    "FindingsDisplay",
+    "SuggestionsDisplay",
+    "RoundsDisplay",
     "progress",
     "tendrils",
     "importance",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ STYLE: dict[str, Any] = {
     "savefig.facecolor": "white",
     "figure.titlesize": 11,
     "figure.titleweight": "bold",
+    # user names are text, never mathtext: ``lr_$x$``, ``a$b`` and ``\\frac{`` show as typed
+    "text.parse_math": False,
 }
 
 #: Colours by trial state (colour-blind friendly Okabe-Ito picks).
@@ -53,16 +56,26 @@ COLORS = {
     "best": "#000000",
     "highlight": "#D55E00",
     "muted": "#9a9a9a",
+    "infeasible": "#7f7f7f",
 }
 SEVERITY_COLORS = {"problem": "#D55E00", "warning": "#E69F00", "info": "#0072B2"}
 
 DEFAULT_MAX_POINTS = 2000
 
+#: Monospace text with a fallback for scripts the monospace font lacks (Hebrew, Arabic, ... in user names);
+#: both fonts ship with Matplotlib.
+MONOSPACE = ["DejaVu Sans Mono", "DejaVu Sans"]
+
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """The hpviz style, for the duration of a ``with`` block only."""
-    with matplotlib.rc_context(STYLE):
+    """The hpviz style, for the duration of a ``with`` block only.
+
+    A character no installed font has (an emoji in a parameter name) is drawn as a box; the
+    per-glyph warning Matplotlib would print for it is silenced here, once per character and draw.
+    """
+    with matplotlib.rc_context(STYLE), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         yield
 
 
@@ -94,10 +107,18 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
-def short(text: Any, width: int = 18) -> str:
-    """At most ``width`` characters; dotted/slashed names (``optimizer.learning_rate``, Ray's
-    ``train_loop_config/lr``) keep their head and tail, which is where such names differ."""
+def one_line(text: Any) -> str:
+    """User text on one line: newlines, tabs and other control characters become spaces."""
     text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def short(text: Any, width: int = 18) -> str:
+    """At most ``width`` characters on one line; dotted/slashed names (``optimizer.learning_rate``,
+    ``train_loop_config/lr``) keep their head and tail, which is where such names differ."""
+    text = one_line(text)
     if len(text) <= width:
         return text
     if width >= 8 and any(sep in text for sep in "./:"):
@@ -140,10 +161,21 @@ class TrialArrays:
     round: np.ndarray
     objective: str
     direction: str
+    feasible: np.ndarray  # bool: False for trials that violate the user's constraints
 
     @property
     def complete(self) -> np.ndarray:
         return (self.state == TrialState.COMPLETE.value) & np.isfinite(self.value)
+
+    @property
+    def candidate(self) -> np.ndarray:
+        """Complete, finite and feasible: the trials "best" and top-k may pick."""
+        return self.complete & self.feasible
+
+    @property
+    def infeasible(self) -> np.ndarray:
+        """Complete with a value, but violating the constraints (drawn hollow grey, never "best")."""
+        return self.complete & ~self.feasible
 
     @property
     def pruned(self) -> np.ndarray:
@@ -154,24 +186,36 @@ class TrialArrays:
         return (self.state == TrialState.FAIL.value) | (
             (self.state == TrialState.COMPLETE.value) & ~np.isfinite(self.value))
 
+    def feasible_values(self) -> np.ndarray:
+        """Objective values with infeasible trials' as NaN (colour scales span the feasible trials)."""
+        return np.where(self.feasible, self.value, np.nan)
+
     def goodness(self) -> np.ndarray:
         """Value with the sign making larger = better (NaN kept)."""
         return -self.value if self.direction == "min" else self.value
 
     def best_index(self) -> int | None:
-        ok = self.complete
+        ok = self.candidate
         if not ok.any():
             return None
         g = np.where(ok, self.goodness(), -np.inf)
         return int(np.argmax(g))
 
     def top_indices(self, k: int) -> np.ndarray:
-        """Indices of the k best complete trials, best first."""
-        ok = np.flatnonzero(self.complete)
+        """Indices of the k best complete feasible trials, best first."""
+        ok = np.flatnonzero(self.candidate)
         if ok.size == 0 or k <= 0:
             return np.array([], dtype=int)
         order = np.argsort(-self.goodness()[ok], kind="stable")
         return ok[order[:k]]
+
+
+def running_best(values: np.ndarray, direction: str) -> np.ndarray:
+    """Best value so far at each position (NaN = not usable, skipped; NaN before the first usable one)."""
+    worst = np.inf if direction == "min" else -np.inf
+    acc = np.minimum.accumulate if direction == "min" else np.maximum.accumulate
+    best = acc(np.where(np.isfinite(values), values, worst))
+    return np.where(np.isfinite(best), best, np.nan)
 
 
 def trial_arrays(exp: Experiment, objective: str | None = None) -> TrialArrays:
@@ -192,7 +236,8 @@ def trial_arrays(exp: Experiment, objective: str | None = None) -> TrialArrays:
                                  for t in trials], dtype=float)
         except TypeError:  # naive and aware datetimes mixed: no common clock
             finished = np.full(n, np.nan)
-    return TrialArrays(trials, number, state, value, finished, rnd, objective, exp.objectives[objective])
+    feasible = np.fromiter((getattr(t, "feasible", True) is not False for t in trials), dtype=bool, count=n)
+    return TrialArrays(trials, number, state, value, finished, rnd, objective, exp.objectives[objective], feasible)
 
 
 def score_norm(values: np.ndarray, direction: str) -> tuple[Normalize, Any]:

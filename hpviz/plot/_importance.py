@@ -1,0 +1,179 @@
+"""Importance view: fANOVA individual fractions with error bars, the unexplained rest, pairwise heat map."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from hpviz.plot._common import COLORS, message, new_figure, short
+from hpviz.plot._display import Display
+
+__all__ = ["ImportanceDisplay", "ImportanceBars", "importance_bars", "importance", "unexplained_share"]
+
+
+def pairwise_share(imp: Any) -> float:
+    """Variance share of all pairwise interactions together."""
+    return float(np.clip(imp.pairwise.sum(), 0, 1)) if len(imp.pairwise) else 0.0
+
+
+def unexplained_share(imp: Any) -> float:
+    """Variance share no individual effect or pair explains (higher order, noise): one definition."""
+    given = getattr(imp, "unexplained", None)
+    if given is not None:
+        return float(given)
+    return float(max(0.0, 1.0 - float(imp.individual.sum()) - pairwise_share(imp)))
+
+
+class ImportanceBars(NamedTuple):
+    """The bars of the importance view, top to bottom (pure data; tested without pixels)."""
+
+    labels: list[str]
+    values: list[float]  # fractions of variance
+    errors: list[float]  # across-tree std (0 for the summary bars)
+    kinds: list[str]  # "param", "others", "pairs" or "unexplained"
+
+
+def importance_bars(imp: Any, max_params: int = 15) -> ImportanceBars:
+    """Individual fractions of the ``max_params`` most important parameters, then the summed rest,
+    all pairwise interactions together, and the unexplained share (higher order, noise)."""
+    ind = imp.individual.sort_values(ascending=False)
+    std = imp.individual_std.reindex(ind.index).fillna(0.0)
+    shown = ind.iloc[:max_params]
+    labels = [short(n, 24) for n in shown.index]
+    values = [float(v) for v in shown.to_numpy(dtype=float)]
+    errors = [float(e) for e in std.iloc[:max_params].to_numpy(dtype=float)]
+    kinds = ["param"] * len(values)
+    hidden = float(ind.iloc[max_params:].sum())
+    if hidden > 0:
+        labels.append(f"{len(ind) - max_params} other params")
+        values.append(hidden)
+        errors.append(0.0)
+        kinds.append("others")
+    if len(imp.pairwise):
+        labels.append("all pairwise interactions")
+        values.append(pairwise_share(imp))
+        errors.append(0.0)
+        kinds.append("pairs")
+    labels.append("unexplained (higher order, noise)")
+    values.append(unexplained_share(imp))
+    errors.append(0.0)
+    kinds.append("unexplained")
+    return ImportanceBars(labels, values, errors, kinds)
+
+
+_BAR_COLORS = {"param": COLORS["complete"], "others": "#8fb3d1", "pairs": "#CC79A7", "unexplained": "#cfcfcf"}
+
+
+def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
+    info = importance_bars(imp, max_params)
+    labels, vals, errs = info.labels, info.values, info.errors
+    colors = [_BAR_COLORS[k] for k in info.kinds]
+    y = np.arange(len(vals))
+    bars = ax.barh(y, vals, xerr=errs, color=colors, height=0.7, error_kw=dict(ecolor="0.25", lw=0.9, capsize=2.5))
+    for yi, v, e in zip(y, vals, errs):
+        # right of the error bar, on a white patch so grid lines do not cross the digits
+        ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
+                bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    reach = max([v + e for v, e in zip(vals, errs)] + [0.05])
+    ax.set_xlim(0, min(1.2, reach * 1.1 + 0.1))  # room for the % labels
+    ax.set_xlabel("fraction of variance explained")
+    ax.set_ylabel("hyperparameter")
+    ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
+    ax.grid(False, axis="y")
+    return bars
+
+
+def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
+    pw = imp.pairwise
+    total = len({n for pair in pw.index for n in pair})
+    ax.set_xlabel("hyperparameter")
+    ax.set_ylabel("hyperparameter")
+    if not len(pw):
+        message(ax, "pairwise interactions not computed\n(or fewer than two parameters)")
+        return
+    # the parameters taking part in the strongest pairs, by first appearance
+    names: list[str] = []
+    for a, b in pw.sort_values(ascending=False).index:
+        for n in (a, b):
+            if n not in names:
+                names.append(n)
+        if len(names) >= max_params:
+            break
+    names = names[:max_params]
+    k = len(names)
+    pos = {n: i for i, n in enumerate(names)}
+    mat = np.full((k, k), np.nan)
+    for (a, b), v in pw.items():
+        if a in pos and b in pos:
+            mat[pos[a], pos[b]] = mat[pos[b], pos[a]] = v
+    mat = 100 * mat  # in percent
+    vmax = float(np.nanmax(mat)) if np.isfinite(mat).any() else 1.0
+    # aspect auto: with few parameters an equal-aspect map is a small square beside a wide gap
+    im = ax.imshow(mat, cmap="Purples", vmin=0, vmax=max(vmax, 1e-9), aspect="auto")
+    if k <= 10:
+        digits = 1 if vmax >= 1 else 2
+        for i in range(k):
+            for j in range(k):
+                v = mat[i, j]
+                if np.isfinite(v) and round(v, digits) > 0:  # blank cells read faster than 0.00
+                    ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=7,
+                            color="white" if v > 0.6 * vmax else "0.15")
+    labels = [short(n, 18) for n in names]
+    ax.set_xticks(range(k), labels, rotation=45, ha="right")
+    ax.set_yticks(range(k), labels)
+    ax.grid(False)
+    fig.colorbar(im, ax=ax, label="% of variance (pair interaction)", shrink=0.85)
+    ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
+
+
+class ImportanceDisplay(Display):
+    """fANOVA importance: individual bars with error, the unexplained rest, and the pairwise heat map.
+
+    The result is an :class:`hpviz.Importance`. Without ``ax``: bars and heat map (``ax_`` an array of
+    both, or the bars alone without pairs); with ``ax``: the bars only. ``bars_``: the bar container
+    (individual fractions first, in the order drawn). At most ``max_params`` bars; the rest summed.
+    """
+
+    key = "importance"
+    title = "Importance"
+    about = "fANOVA: the share of the objective's variance each hyperparameter (and pair) explains."
+    result_key = "importance"
+    result_attrs = ("individual", "pairwise")
+    compute_options = ("n_trees", "seed")
+    options = {"max_params": 15, "pairs": True}
+
+    @classmethod
+    def _compute(cls, experiment: Any, objective: str | None = None, **kwargs: Any) -> Any:
+        from hpviz import importance as compute
+
+        return compute(experiment, objective=objective, **kwargs)
+
+    def _draw(self, ax: Axes | None) -> Axes | Figure:
+        imp = self.result
+        max_params = max(1, int(self.options["max_params"]))
+        if ax is not None:
+            self.bars_ = _bars(ax, imp, max_params)
+            return ax
+        n_bars = min(len(imp.individual), max_params) + 3
+        show_heat = self.options["pairs"] and len(imp.pairwise) > 0
+        fig = new_figure(12 if show_heat else 8, max(4.2 if show_heat else 3.2, 0.8 + 0.3 * n_bars))
+        if show_heat:
+            ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
+            self.bars_ = _bars(ax1, imp, max_params)
+            _heat(ax2, imp, fig, min(max_params, 10))
+        else:
+            self.bars_ = _bars(fig.add_subplot(), imp, max_params)
+        fig.suptitle(f"Importance of each hyperparameter for {short(imp.objective, 40)} "
+                     f"({imp.n_used} trials, {imp.n_trees} trees)")
+        return fig
+
+
+def importance(obj: Any, ax: Axes | None = None, **options: Any) -> ImportanceDisplay:
+    """One call: :class:`ImportanceDisplay` of an :class:`hpviz.Importance`, or of anything
+    :func:`hpviz.importance` accepts (computed with ``objective``, ``n_trees``, ``seed``)."""
+    return ImportanceDisplay.shortcut(obj, ax, **options)
