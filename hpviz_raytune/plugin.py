@@ -9,6 +9,7 @@ checked without importing Ray).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 from typing import Any
@@ -31,7 +32,7 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
     """Convert a Ray Tune ``ResultGrid`` or an experiment directory; ``None`` for anything else."""
     from hpviz_raytune.convert import is_experiment_dir
 
-    if isinstance(obj, (str, os.PathLike)):
+    if isinstance(obj, (str, os.PathLike)):  # a path relative to the working directory works too
         if not is_experiment_dir(obj):
             return None
         from hpviz_raytune.convert import experiment_from_dir
@@ -50,10 +51,86 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
     return None
 
 
+_IDS = ("ray", "raytune", "tune", "ray.tune")
+
+
+def _ours(framework: str | None) -> bool:
+    return isinstance(framework, str) and framework.lower() in _IDS
+
+
+@hpviz.hookimpl
+def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: Any) -> str | None:
+    """``param_space = {...}`` code with ``from ray import tune`` for a refined space."""
+    if not _ours(framework):
+        return None
+    from hpviz_raytune.advice import space_code
+
+    return space_code(space)
+
+
+@hpviz.hookimpl
+def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
+    """Ray Tune takes log-scaled parameters on a step grid and a kind change between rounds."""
+    if not _ours(framework):
+        return None
+    from hpviz_raytune.advice import EXPORT_CONSTRAINTS
+
+    return dict(EXPORT_CONSTRAINTS)
+
+
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    """The Ray Tune setting to change for a finding (ASHA grace_period, searcher start-up trials, ...)."""
+    if not _ours(framework):
+        return None
+    from hpviz_raytune.advice import finding_advice
+
+    return finding_advice(code, evidence or {})
+
+
+@hpviz.hookimpl
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--trust`` (unpickle the experiment's saved Tuner state), ``--ray-metric``, ``--ray-mode``."""
+    try:
+        parser.add_argument("--trust", action="store_true",
+                            help="load pickled state from the source (Ray Tune: tuner.pkl and searcher state give "
+                                 "the exact param_space, metric/mode and scheduler settings); unpickling runs "
+                                 "code from the files, so only for sources you trust")
+    except argparse.ArgumentError:  # another adapter added the shared --trust already
+        pass
+    parser.add_argument("--ray-metric", metavar="NAME", action="append",
+                        help="Ray Tune: the metric to optimize (repeat for several objectives)")
+    parser.add_argument("--ray-mode", metavar="min|max", action="append", choices=["min", "max"],
+                        help="Ray Tune: min or max, one per --ray-metric")
+
+
+@hpviz.hookimpl
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """A Ray experiment folder converted with ``--trust``/``--ray-metric``/``--ray-mode``; ``None`` otherwise."""
+    metric, mode = getattr(args, "ray_metric", None), getattr(args, "ray_mode", None)
+    trust = bool(getattr(args, "trust", False))
+    source = getattr(args, "source", None)
+    if not (metric or mode or trust) or source is None:
+        return None
+    from hpviz_raytune.convert import experiment_from_dir, is_experiment_dir
+
+    if not is_experiment_dir(source):
+        if metric or mode:
+            raise hpviz.HpvizError(f"--ray-metric/--ray-mode need a Ray Tune experiment folder as SOURCE, got "
+                                   f"{source!r}")
+        return None
+    options: dict[str, Any] = {"trust": trust}
+    if metric:
+        options["metric"] = metric[0] if len(metric) == 1 else metric
+    if mode:
+        options["mode"] = mode[0] if len(mode) == 1 else mode
+    return experiment_from_dir(source, options)
+
+
 @hpviz.hookimpl
 def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
     """``framework="ray"`` (or ``"raytune"``/``"tune"``): the space as a Tune ``param_space`` dict."""
-    if framework.lower() not in ("ray", "raytune", "tune", "ray.tune"):
+    if not _ours(framework):
         return None
     from hpviz_raytune.space import to_tune
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import hpviz
 
-__all__ = ["from_tune", "from_tune_with_notes", "to_tune", "flatten", "unflatten"]
+__all__ = ["from_tune", "from_tune_with_notes", "space_from_native", "to_tune", "flatten", "unflatten"]
 
 SEP = "."
 
@@ -114,6 +114,38 @@ def from_tune(param_space: Mapping[str, Any]) -> hpviz.SearchSpace:
         ``param_space`` is not a dict or a domain is malformed.
     """
     return from_tune_with_notes(param_space)[0]
+
+
+def _module(value: Any) -> str:
+    return type(value).__module__ or ""
+
+
+def space_from_native(space: Any) -> tuple[hpviz.SearchSpace, list[str]]:
+    """A :class:`hpviz.SearchSpace` from any space a Ray Tune run is given, with notes.
+
+    Accepts a Tune ``param_space`` (``tune.*`` domains), what
+    ``OptunaSearch(space)`` takes (a dict of Optuna distributions, read with
+    the Optuna adapter's ``from_optuna``), what ``HyperOptSearch(space)``
+    takes (``hp.*`` expressions, read with the Hyperopt adapter's
+    ``from_hyperopt``), or an :class:`hpviz.SearchSpace`.
+    """
+    if isinstance(space, hpviz.SearchSpace):
+        return space, []
+    values = list(space.values()) if isinstance(space, Mapping) else []
+    if values and all(isinstance(v, (hpviz.Float, hpviz.Int, hpviz.Categorical)) for v in values):
+        return hpviz.SearchSpace(space), []
+    if values and all(_module(v).startswith("optuna.distributions") for v in values):
+        from hpviz_optuna.space import from_optuna
+
+        return from_optuna({str(k).replace("/", SEP): v for k, v in space.items()}), []
+    if _module(space).startswith("hyperopt") or any(_module(v).startswith("hyperopt") for v in values):
+        from hpviz_hyperopt.space import from_hyperopt
+
+        return from_hyperopt(space), []
+    if not isinstance(space, Mapping):
+        raise hpviz.SchemaError(f"param_space must be a dict of Tune domains, Optuna distributions or Hyperopt "
+                                f"expressions, got {type(space).__name__}")
+    return from_tune_with_notes(space)
 
 
 def _domain(name: str, dom: Any, sample: Any) -> tuple[Any, str | None]:
