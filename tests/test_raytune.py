@@ -138,7 +138,7 @@ class TestRayConformance(AdapterConformance):
             grid = _fit(conformance_trainable, to_tune(CONFORMANCE_SPACE), tmp_path, "conformance", [cb],
                         num_samples=n_trials)
             _CONFORMANCE[n_trials] = (grid, cb)
-        return _CONFORMANCE[n_trials][0], {}
+        return _CONFORMANCE[n_trials][0], {"trust": True}  # the exact space is in the pickled state
 
     def export_space(self, space):
         return to_tune(space)
@@ -155,7 +155,7 @@ class TestRayConformance(AdapterConformance):
     def test_callback_agrees_with_converter(self, tmp_path):
         grid, _ = self.run(tmp_path, self.n_trials)
         cb = _CONFORMANCE[self.n_trials][1]
-        live, offline = cb.experiment, hpviz.experiment(grid)
+        live, offline = cb.experiment, hpviz.experiment(grid, trust=True)
         by_id = {t.attrs["trial_id"]: t for t in offline.trials}
         assert len(live.trials) == len(offline.trials) == self.n_trials
         for t in live.trials:
@@ -209,7 +209,7 @@ def test_bare_callback_recovers_metric_mode_and_space(nested_run):
 def test_directory_conversion_matches_callback(nested_run):
     grid, cb, _ = nested_run
     path = grid.experiment_path
-    offline = hpviz.experiment(path)  # no param_space: recovered from the saved state
+    offline = hpviz.experiment(path, trust=True)  # no param_space: recovered from the pickled state
     live = cb.experiment
     assert offline.space == live.space and not offline.space.inferred
     assert offline.objectives == {"loss": "min"}
@@ -219,7 +219,7 @@ def test_directory_conversion_matches_callback(nested_run):
         assert o.state == t.state and o.params == t.params and o.values == t.values
         if t.log is not None:
             assert o.log.series("loss")[1].tolist() == pytest.approx(t.log.series("loss")[1].tolist())
-    from_analysis = hpviz.experiment(tune.ExperimentAnalysis(path))
+    from_analysis = hpviz.experiment(tune.ExperimentAnalysis(path), trust=True)
     assert [(t.params, t.state) for t in from_analysis.trials] == [(t.params, t.state) for t in offline.trials]
     # options override what the directory says
     other = hpviz.experiment(Path(path), metric="acc", mode="max")
@@ -235,17 +235,17 @@ def test_directory_without_searcher_state_infers_space(nested_run, tmp_path, cap
     for f in glob.glob(str(copy / "basic-variant-state-*")):
         os.unlink(f)
     # the HpvizCallback(param_space=...) pickled in tuner.pkl still knows the exact space
-    assert hpviz.experiment(copy).space == cb.experiment.space
+    assert hpviz.experiment(copy, trust=True).space == cb.experiment.space
     os.unlink(copy / "tuner.pkl")
     with caplog.at_level(logging.WARNING, logger="hpviz"):
-        exp = hpviz.experiment(copy)
+        exp = hpviz.experiment(copy, trust=True, mode="min")
     assert exp.space.inferred
     assert any(r.getMessage().startswith("hpviz:") and "param_space" in r.getMessage() for r in caplog.records)
     xs = [t.params["x"] for t in exp.trials]
     assert exp.space["x"] == hpviz.Float(min(xs), max(xs))
     assert isinstance(exp.space["model.act"], hpviz.Categorical)
     # with the native param_space it is exact again
-    exact = hpviz.experiment(copy, param_space=NESTED_SPACE)
+    exact = hpviz.experiment(copy, param_space=NESTED_SPACE, mode="min")
     assert exact.space == cb.experiment.space and not exact.space.inferred
 
 
@@ -300,10 +300,9 @@ def test_missing_metric_warns_and_still_records(no_metric_run, caplog):
     exp = cb.experiment
     assert exp.objectives == {"score": "min"} and len(exp.trials) == 2
     assert sorted(t.values["score"] for t in exp.trials) == sorted(r.metrics["score"] for r in grid)
-    with caplog.at_level(logging.WARNING, logger="hpviz"):
-        offline = hpviz.experiment(grid)
-    assert offline.objectives == {"score": "min"}
-    assert any("metric=" in r.getMessage() for r in caplog.records)
+    # offline, an unknown metric/mode is an error saying what to pass, never a silent minimise
+    with pytest.raises(hpviz.SchemaError, match=r"metric=.*'score'"):
+        hpviz.experiment(grid)
 
 
 def interrupting_trainable(config):
@@ -326,7 +325,7 @@ def test_interrupted_run_then_restore(tmp_path):
     _fit(interrupting_trainable, space, tmp_path, "intr", [cb], num_samples=4)
     path = tmp_path / "intr"
     # after the interrupt: the live callback and the directory agree on every trial
-    live, offline = cb.experiment, hpviz.experiment(path)
+    live, offline = cb.experiment, hpviz.experiment(path, mode="min")  # the mode is only in tuner.pkl
     by_id = {t.attrs["trial_id"]: t for t in offline.trials}
     assert len(offline.trials) == len(live.trials) == 4
     assert {t.attrs["trial_id"]: t.state for t in live.trials} == {k: t.state for k, t in by_id.items()}
@@ -544,7 +543,7 @@ def test_cli_report_on_experiment_dir(nested_run, tmp_path):
 
     grid, _, _ = nested_run
     out = tmp_path / "report.html"
-    assert main(["report", grid.experiment_path, "-o", str(out), "--quiet"]) == 0
+    assert main(["report", grid.experiment_path, "-o", str(out), "--quiet", "--trust"]) == 0
     assert out.is_file() and out.stat().st_size > 0
 
 
