@@ -231,7 +231,13 @@ def _track_config(rec: dict[str, Any], config: Mapping[str, Any], step: Any) -> 
             history = rec["attrs"].setdefault("config_history", [])
             if not history:
                 history.append({"step": 0, "config": _searched_view(rec["config"], keys)})
-            history.append({"step": step, "config": view})
+            if history[-1]["step"] == step:
+                # Replaced again before reaching the next step (two exploits in a row): it is not part of the
+                # lineage. Ray may pass such a result to callbacks without persisting it, so dropping it
+                # keeps the live and offline histories equal.
+                history[-1] = {"step": step, "config": view}
+            else:
+                history.append({"step": step, "config": view})
     rec["raw_config"] = dict(config)
     rec["config"] = flat
     return changed
@@ -339,6 +345,15 @@ def objectives(metric: str | Sequence[str] | None, mode: str | Sequence[str] | N
     return dict(zip(metrics, modes))
 
 
+def check_reported(records: Iterable[Mapping[str, Any]], objs: Iterable[str]) -> None:
+    """A metric no trial reported is a :class:`hpviz.SchemaError` listing the reported ones (a typo, usually)."""
+    reported = reported_metrics(records)
+    missing = [m for m in objs if m not in reported]
+    if reported and missing:
+        raise hpviz.SchemaError(f"metric {missing[0]!r} was not reported by any trial; reported metrics: "
+                                f"{reported}. Pass metric= one of them.")
+
+
 def build_experiment(
     records: Iterable[Mapping[str, Any]],
     *,
@@ -376,11 +391,7 @@ def build_experiment(
         metric = guess_metric(records) or "value"
     objs = objectives(metric, mode if mode is not None else "min")
     assert objs is not None
-    reported = reported_metrics(records)
-    missing = [m for m in objs if m not in reported]
-    if reported and missing:
-        raise hpviz.SchemaError(f"metric {missing[0]!r} was not reported by any trial; reported metrics: "
-                                f"{reported}. Pass metric= one of them.")
+    check_reported(records, objs)
     exp = hpviz.Experiment(space, objs, name=name, source=source, framework="ray")
     exp.notes = notes
     for rnd_space, changes, note in rounds:
@@ -451,9 +462,9 @@ def _when(epoch: float | None) -> _dt.datetime | None:
 ALLOWED_OPTIONS = ("metric", "mode", "param_space", "space", "name", "log_capacity", "trust")
 
 #: What ``trust=True`` adds, said in every message that asks for it.
-TRUST_ADDS = ("trust=True would also unpickle tuner.pkl and the searcher state (the exact param_space, "
-              "TuneConfig/searcher metric and mode, scheduler settings such as ASHA's max_t); unpickling runs "
-              "code from the files, so pass it only for folders you trust")
+TRUST_ADDS = ("trust=True (CLI --trust) unpickles tuner.pkl and the searcher state, which hold the exact "
+              "param_space, the TuneConfig/searcher metric and mode and the scheduler settings (e.g. ASHA's "
+              "max_t); unpickling runs code from the files, so use it only for folders you trust")
 
 _PICKLED = "<pickled object, not loaded without trust=True>"
 
@@ -890,34 +901,34 @@ def experiment_from_dir(path: str | os.PathLike, options: Mapping[str, Any] | No
     """
     options = check_options(options)
     trust = options.get("trust", False)
+    if options.get("mode") is not None:  # bad input fails before any reading
+        objectives(options.get("metric") or "metric", options["mode"])
+    space, _ = _space_option(options)
     fs_path, fs, shown = _resolve(path, filesystem, trust)
     capacity = int(options.get("log_capacity", 512))
     records, notes, runner = records_from_dir(fs_path, fs, capacity)
+    tstate = read_tuner_state([(fs_path, fs)], want_space=space is None, trust=trust)
+    defaults = dict(defaults or {})
+    metric = options.get("metric") or tstate.metric or defaults.get("metric") or runner.get("_metric")
+    mode = options.get("mode") or tstate.mode or defaults.get("mode")
+    if metric is None or mode is None:
+        reported = reported_metrics(records)
+        example = reported[0] if reported and reported[0] not in RAY_BOOKKEEPING else "loss"
+        what = "metric and mode" if metric is None and mode is None else ("mode" if mode is None else "metric")
+        trust_hint = "" if trust else f" Or: {TRUST_ADDS}."
+        raise hpviz.SchemaError(
+            f"hpviz does not know which {what} to optimize for the Ray Tune experiment at {shown!r}: its JSON "
+            f"state does not say. Pass hpviz.experiment(path, metric={example!r}, mode='min'|'max') (CLI: "
+            f"--ray-metric {example} --ray-mode min|max).{trust_hint} Reported metrics: {reported}.")
+    check_reported(records, objectives(metric, mode) or ())
     for note in notes:
         logger.warning("hpviz: %s", note)
-    space, space_source = _space_option(options)
-    tstate = read_tuner_state([(fs_path, fs)], want_space=space is None, trust=trust)
     if space is None and tstate.space is not None:
         space = tstate.space
     if space is None:
         why = ("; ".join(tstate.notes) or "no space in the saved Tuner or searcher state") if trust else TRUST_ADDS
         logger.warning("hpviz: the Ray experiment's search space is inferred from the observed configs (bounds "
                        "are only the observed range). Pass param_space=... for the exact space (%s).", why)
-    defaults = dict(defaults or {})
-    metric = options.get("metric") or tstate.metric or defaults.get("metric") or runner.get("_metric")
-    mode = options.get("mode") or tstate.mode or defaults.get("mode")
-    if metric is None or mode is None:
-        reported = reported_metrics(records)
-        if len(reported) and reported[0] not in RAY_BOOKKEEPING:
-            example = reported[0]
-        else:
-            example = "loss"
-        what = "metric and mode" if metric is None and mode is None else ("mode" if mode is None else "metric")
-        raise hpviz.SchemaError(
-            f"the Ray Tune experiment at {shown!r} does not say which {what} to optimize in its JSON state"
-            f"{'' if trust else ' (' + TRUST_ADDS + ')'}. Pass hpviz.experiment(path, metric={example!r}, "
-            f"mode='min'|'max') (CLI: --ray-metric {example} --ray-mode min). Reported metrics: {reported}.")
-    objectives(metric, mode)  # validates before any further work
     name = options.get("name") or os.path.basename(shown.rstrip("/"))
     return build_experiment(records, space=space, metric=metric, mode=mode, scheduler=tstate.scheduler,
                             name=name, source=shown, notes=notes)
