@@ -6,7 +6,8 @@ functions import Ray when called.
 
 - :class:`HpvizCallback` — ``tune.RunConfig(callbacks=[HpvizCallback(...)])``
 - :func:`experiment_from_dir`, :func:`experiment_from_result_grid` — what
-  ``hpviz.experiment(path_or_result_grid)`` uses
+  ``hpviz.experiment(path_or_result_grid)`` uses; they read Ray's JSON/CSV
+  files and unpickle nothing unless ``trust=True``
 - :func:`to_tune`, :func:`from_tune` — search spaces
 - :func:`run_demo` — the bundled demo (``hpviz demo --framework ray``)
 """
