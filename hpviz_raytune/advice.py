@@ -74,24 +74,24 @@ def finding_advice(code: str, evidence: Mapping[str, Any]) -> str | None:
     if code == "pruner-misranks":
         step = evidence.get("reliable_step")
         if step is None:
-            return ("Ray Tune: stop fewer trials early: use FIFOScheduler (no early stopping) or an ASHAScheduler "
+            return ("In Ray Tune: stop fewer trials early: use FIFOScheduler (no early stopping) or an ASHAScheduler "
                     "with a grace_period close to max_t.")
-        return (f"Ray Tune: ASHAScheduler(grace_period={_n(step)}), so no trial is stopped before step "
+        return (f"In Ray Tune: ASHAScheduler(grace_period={_n(step)}), so no trial is stopped before step "
                 f"{_n(step)} (a lower reduction_factor also stops fewer trials).")
     if code == "duplicate-configs":
         size = evidence.get("n_distinct_possible")
         grid = (f" The space has {_n(size)} configurations: tune.grid_search over them with num_samples=1 "
                 "evaluates each exactly once." if size else "")
-        return ("Ray Tune: the default BasicVariantGenerator samples with replacement, so tune.choice / "
+        return ("In Ray Tune: the default BasicVariantGenerator samples with replacement, so tune.choice / "
                 "tune.qrandint spaces repeat configurations; OptunaSearch or HyperOptSearch skip known "
                 "configurations better, or make the discrete parameters continuous." + grid)
     if code == "collapsed-exploration":
-        return ("Ray Tune: give the search algorithm more random start-up trials (OptunaSearch(sampler="
+        return ("In Ray Tune: give the search algorithm more random start-up trials (OptunaSearch(sampler="
                 "optuna.samplers.TPESampler(n_startup_trials=...)), HyperOptSearch(n_initial_points=...)); with "
                 "PopulationBasedTraining, widen hyperparam_mutations or raise resample_probability.")
     if code == "high-failure-rate":
-        return ("Ray Tune: each failed trial's traceback is in error.txt in its trial folder; "
+        return ("In Ray Tune: each failed trial's traceback is in error.txt in its trial folder; "
                 "tune.RunConfig(failure_config=tune.FailureConfig(max_failures=...)) retries transient failures.")
     if code == "too-few-trials":
-        return "Ray Tune: raise tune.TuneConfig(num_samples=...)."
+        return "In Ray Tune: raise tune.TuneConfig(num_samples=...)."
     return None

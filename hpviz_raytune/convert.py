@@ -778,7 +778,7 @@ def _resolve(path: str | os.PathLike, filesystem: Any, trust: bool) -> tuple[str
         if not trust:
             raise hpviz.HpvizError(
                 f"{text!r} is a remote URI: hpviz reads remote experiment folders only with trust=True "
-                f"(hpviz.experiment(uri, trust=True), CLI --trust), since it then fetches files from that "
+                f"(hpviz.experiment(uri, trust=True), CLI --ray-experiment URI --trust), since it then fetches files from that "
                 f"location; {TRUST_ADDS}.")
         import pyarrow.fs
 
@@ -919,7 +919,8 @@ def experiment_from_dir(path: str | os.PathLike, options: Mapping[str, Any] | No
         raise hpviz.SchemaError(
             f"hpviz does not know which {what} to optimize for the Ray Tune experiment at {shown!r}: its JSON "
             f"state does not say. Pass hpviz.experiment(path, metric={example!r}, mode='min'|'max') (CLI: "
-            f"--ray-metric {example} --ray-mode min|max).{trust_hint} Reported metrics: {reported}.")
+            f"hpviz report --ray-experiment DIR --ray-metric {example} --ray-mode min|max).{trust_hint} "
+            f"Reported metrics: {reported}.")
     check_reported(records, objectives(metric, mode) or ())
     for note in notes:
         logger.warning("hpviz: %s", note)

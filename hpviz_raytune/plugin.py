@@ -24,7 +24,7 @@ if importlib.util.find_spec("ray") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": "raytune", "framework": "ray", "version": importlib.metadata.version("ray")}
+    return {"name": "raytune", "framework": "ray", "version": importlib.metadata.version("ray"), "demo": True}
 
 
 @hpviz.hookimpl
@@ -90,41 +90,41 @@ def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) ->
 
 @hpviz.hookimpl
 def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--trust`` (unpickle the experiment's saved Tuner state), ``--ray-metric``, ``--ray-mode``."""
-    try:
-        parser.add_argument("--trust", action="store_true",
-                            help="load pickled state from the source (Ray Tune: tuner.pkl and searcher state give "
-                                 "the exact param_space, metric/mode and scheduler settings); unpickling runs "
-                                 "code from the files, so only for sources you trust")
-    except argparse.ArgumentError:  # another adapter added the shared --trust already
-        pass
+    """``--ray-experiment DIR`` with ``--ray-metric``, ``--ray-mode`` and ``--trust``."""
+    parser.add_argument("--ray-experiment", metavar="DIR",
+                        help="Ray Tune experiment folder (or s3://... URI, with --trust), read with the options below")
     parser.add_argument("--ray-metric", metavar="NAME", action="append",
                         help="Ray Tune: the metric to optimize (repeat for several objectives)")
     parser.add_argument("--ray-mode", metavar="min|max", action="append", choices=["min", "max"],
                         help="Ray Tune: min or max, one per --ray-metric")
+    try:
+        parser.add_argument("--trust", action="store_true",
+                            help="load pickled state from the source (Ray Tune: tuner.pkl and the searcher state "
+                                 "give the exact param_space, metric/mode and scheduler settings); unpickling runs "
+                                 "code from the files, so only for sources you trust")
+    except argparse.ArgumentError:  # another adapter added the shared --trust already
+        pass
 
 
 @hpviz.hookimpl
 def hpviz_cli_source(args: argparse.Namespace) -> Any:
-    """A Ray experiment folder converted with ``--trust``/``--ray-metric``/``--ray-mode``; ``None`` otherwise."""
+    """The Experiment of ``--ray-experiment DIR`` (with ``--ray-metric``/``--ray-mode``/``--trust``); else ``None``."""
+    folder = getattr(args, "ray_experiment", None)
     metric, mode = getattr(args, "ray_metric", None), getattr(args, "ray_mode", None)
-    trust = bool(getattr(args, "trust", False))
-    source = getattr(args, "source", None)
-    if not (metric or mode or trust) or source is None:
-        return None
-    from hpviz_raytune.convert import experiment_from_dir, is_experiment_dir
-
-    if not is_experiment_dir(source):
+    if folder is None:
         if metric or mode:
-            raise hpviz.HpvizError(f"--ray-metric/--ray-mode need a Ray Tune experiment folder as SOURCE, got "
-                                   f"{source!r}")
+            raise hpviz.HpvizError("--ray-metric/--ray-mode need --ray-experiment DIR (the Ray Tune experiment "
+                                   "folder), e.g. hpviz report --ray-experiment ray_results/exp --ray-metric loss "
+                                   "--ray-mode min")
         return None
-    options: dict[str, Any] = {"trust": trust}
+    from hpviz_raytune.convert import experiment_from_dir
+
+    options: dict[str, Any] = {"trust": bool(getattr(args, "trust", False))}
     if metric:
         options["metric"] = metric[0] if len(metric) == 1 else metric
     if mode:
         options["mode"] = mode[0] if len(mode) == 1 else mode
-    return experiment_from_dir(source, options)
+    return experiment_from_dir(folder, options)
 
 
 @hpviz.hookimpl

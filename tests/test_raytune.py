@@ -543,7 +543,7 @@ def test_cli_report_on_experiment_dir(nested_run, tmp_path):
 
     grid, _, _ = nested_run
     out = tmp_path / "report.html"
-    assert main(["report", grid.experiment_path, "-o", str(out), "--quiet", "--trust"]) == 0
+    assert main(["report", "--ray-experiment", grid.experiment_path, "-o", str(out), "--quiet", "--trust"]) == 0
     assert out.is_file() and out.stat().st_size > 0
 
 

@@ -330,17 +330,28 @@ def test_remote_uri_needs_trust():
 # --------------------------------------------------------------------------- hooks and private Ray attributes
 
 
-def test_cli_arguments_and_source(hyperopt_run):
+def test_cli_arguments_and_source(hyperopt_run, tmp_path, capsys):
+    from hpviz.cli import main
+
     parser = argparse.ArgumentParser()
-    parser.add_argument("source")
+    parser.add_argument("source", nargs="?")
     pm = get_plugin_manager()
     pm.hook.hpviz_add_cli_arguments(parser=parser)
-    args = parser.parse_args([str(hyperopt_run), "--ray-metric", "loss", "--ray-mode", "min"])
+    args = parser.parse_args(["--ray-experiment", str(hyperopt_run), "--ray-metric", "loss", "--ray-mode", "min"])
     exp = pm.hook.hpviz_cli_source(args=args)
     assert exp.objectives == {"loss": "min"} and len(exp.trials) == 5
     assert plugin.hpviz_cli_source(args=parser.parse_args([str(hyperopt_run)])) is None
-    trusted = pm.hook.hpviz_cli_source(args=parser.parse_args([str(hyperopt_run), "--trust"]))
+    trusted = plugin.hpviz_cli_source(args=parser.parse_args(["--ray-experiment", str(hyperopt_run), "--trust"]))
     assert trusted.objectives == {"loss": "min"} and not trusted.space.inferred
+    with pytest.raises(hpviz.HpvizError, match="--ray-experiment DIR"):
+        plugin.hpviz_cli_source(args=parser.parse_args([str(hyperopt_run), "--ray-metric", "loss"]))
+    # the whole command line: the error names the options, the right options write the report
+    out = tmp_path / "r.html"
+    assert main(["report", str(hyperopt_run), "-o", str(out), "--quiet"]) != 0
+    assert "--ray-experiment DIR --ray-metric loss --ray-mode" in capsys.readouterr().err
+    assert main(["report", "--ray-experiment", str(hyperopt_run), "--ray-metric", "loss", "--ray-mode", "min",
+                 "-o", str(out), "--quiet"]) == 0
+    assert out.is_file()
 
 
 def test_space_code_advice_and_export_constraints_hooks():
@@ -358,7 +369,8 @@ def test_space_code_advice_and_export_constraints_hooks():
     assert "ASHAScheduler(grace_period=12)" in advice
     for code_ in ("duplicate-configs", "collapsed-exploration"):
         assert "Ray Tune" in pm.hook.hpviz_finding_advice(code=code_, evidence={}, framework="ray")
-    assert pm.hook.hpviz_finding_advice(code="pruner-misranks", evidence={}, framework="optuna") is None
+    assert plugin.hpviz_finding_advice(code="pruner-misranks", evidence={}, framework="optuna") is None
+    assert pm.hook.hpviz_finding_advice(code="pruner-misranks", evidence={}, framework="other") is None
     assert pm.hook.hpviz_export_constraints(framework="ray") == {"log_with_step": True, "change_kind": True}
 
 
