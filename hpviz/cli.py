@@ -70,6 +70,9 @@ def _parser(pm: Any) -> argparse.ArgumentParser:
                      help="output path: .html, .pdf, or a directory for PNGs (default: %(default)s)")
     rep.add_argument("--objective", help="objective to analyse (default: the primary one)")
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep.add_argument("--trust", action="store_true",
+                     help="allow loading pickled state from SOURCE; unpickling runs code from the files, so only "
+                          "for sources you trust (an adapter says what trust adds when it needs it)")
     for name, fn in _impls(pm, "hpviz_add_cli_arguments"):
         group = rep.add_argument_group(f"{name} options")
         try:
@@ -100,13 +103,15 @@ def _report(args: argparse.Namespace, pm: Any) -> int:
         if isinstance(exc, (SchemaError, InsufficientDataError)):
             raise  # the data, not the command line
         raise _UsageError(str(exc)) from exc
+    # An adapter whose options qualify the positional SOURCE reads it itself and sets args.source to None.
     if source is not None and args.source:
         raise _UsageError(f"give either SOURCE ({args.source!r}) or an adapter's source options, not both")
     if source is None:
         if not args.source:
             raise _UsageError("give a SOURCE (a saved .json experiment, or a source an installed adapter reads: "
                               "see `hpviz adapters`) or an adapter's source options")
-        source = args.source
+        options = {"trust": True} if args.trust else {}
+        source = hpviz.experiment(args.source, plugin_manager=pm, **options)
     exp = hpviz.experiment(source, plugin_manager=pm)
     report_options: dict[str, Any] = {"progress": _Progress(not args.quiet and sys.stderr.isatty())}
     if args.objective:

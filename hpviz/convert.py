@@ -58,7 +58,7 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
         if path.is_file() and path.suffix.lower() == ".json":
             from hpviz.io import load
 
-            check_options(options, (), "a saved experiment")
+            check_options(options, ("trust",), "a saved experiment")  # JSON never runs code: trust changes nothing
             return load(path)
     from hpviz.plugins import get_plugin_manager, status
 

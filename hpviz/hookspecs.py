@@ -113,6 +113,9 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     """Build the object to report on from the adapter's own CLI options.
 
     Return ``None`` when none of your options were given (the positional
-    SOURCE is then converted as usual). Raise ``hpviz.HpvizError`` with the
+    SOURCE is then converted as usual, with ``trust=True`` when the core
+    ``--trust`` flag is set). When your options qualify the positional
+    ``args.source`` (e.g. a metric name for a results folder), read it
+    yourself and set ``args.source = None`` so the CLI does not read it again. Raise ``hpviz.HpvizError`` with the
     fix when your options are incomplete. Dispatch: firstresult.
     """

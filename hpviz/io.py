@@ -255,6 +255,7 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
         "name": exp.name,
         "source": exp.source,
         "framework": exp.framework,
+        "notes": list(exp.notes),
         "objectives": [[k, v] for k, v in exp.objectives.items()],
         "rounds": [
             {
@@ -293,7 +294,7 @@ def experiment_from_dict(data: Any, where: str = "data") -> Experiment:
             for r in data["rounds"]
         ]
         exp = Experiment(rounds[0].space, dict(data["objectives"]), name=data.get("name"), source=data.get("source"),
-                         framework=data.get("framework"))
+                         framework=data.get("framework"), notes=data.get("notes") or ())
         exp._restore_rounds(rounds)
         for t in data["trials"]:
             exp.add(_trial_from_dict(t))

@@ -286,6 +286,7 @@ def _summary_html(exp: Experiment, objective: str) -> str:
     if best is not None:
         rows.append(("Best trial", f"#{best.number}: {esc(objective)} = {best.values[objective]:.6g}"))
     out = ["<table>"] + [f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows] + ["</table>"]
+    out += [f'<p class="note"><b>Note:</b> {esc(n)}</p>' for n in exp.notes]
     if best is not None and best.params:
         out.append("<table><tr><th>Best parameters</th><th>value</th></tr>")
         items = list(best.params.items())
@@ -375,6 +376,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
     lines = [f"Framework: {getattr(exp, 'framework', None) or exp.source or 'unknown'}",
              f"Objectives: {', '.join(f'{k} ({v})' for k, v in exp.objectives.items())}",
              f"Trials: {len(exp)} ({counts})", f"Rounds: {len(exp.rounds)}"]
+    lines += [f"Note: {n}" for n in exp.notes]
     best = exp.best(ctx.objective)
     if best is not None:
         lines.append(f"Best trial #{best.number}: {ctx.objective} = {best.values[ctx.objective]:.6g}")

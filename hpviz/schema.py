@@ -461,6 +461,10 @@ class Experiment:
         (``Experiment.framework``), e.g. the value an adapter's hooks match
         on for space export, native code and advice; ``None`` for
         experiments built by hand or from a table.
+    notes:
+        Sentences the converter wants every reader to see (an inferred or
+        empty search space, an order fallback, data it could not read). They
+        are saved with the experiment and shown at the top of every report.
     """
 
     def __init__(
@@ -471,6 +475,7 @@ class Experiment:
         name: str | None = None,
         source: str | None = None,
         framework: str | None = None,
+        notes: Iterable[str] = (),
     ):
         if framework is not None and not isinstance(framework, str):
             raise SchemaError(f"Experiment.framework must be a string id or None, got {type(framework).__name__}")
@@ -493,6 +498,10 @@ class Experiment:
         self.name = name
         self.source = source
         self.framework = framework
+        notes = [notes] if isinstance(notes, str) else list(notes)
+        if not all(isinstance(n, str) for n in notes):
+            raise SchemaError("Experiment.notes must be a list of strings")
+        self.notes: list[str] = notes
         self._rounds: list[Round] = [Round(0, space)]
         self._trials: dict[int, Trial] = {}
         for trial in trials:
@@ -670,7 +679,7 @@ class Experiment:
     def with_trials(self, trials: Iterable[Trial]) -> Experiment:
         """A copy with the same space, objectives and rounds but other trials."""
         exp = Experiment(self._rounds[0].space, self.objectives, name=self.name, source=self.source,
-                         framework=self.framework)
+                         framework=self.framework, notes=self.notes)
         exp._restore_rounds(self._rounds)
         for t in trials:
             exp.add(t)

@@ -392,8 +392,7 @@ def build_experiment(
     objs = objectives(metric, mode if mode is not None else "min")
     assert objs is not None
     check_reported(records, objs)
-    exp = hpviz.Experiment(space, objs, name=name, source=source, framework="ray")
-    exp.notes = notes
+    exp = hpviz.Experiment(space, objs, name=name, source=source, framework="ray", notes=notes)
     for rnd_space, changes, note in rounds:
         exp.next_round(rnd_space, changes, note)
 

@@ -97,13 +97,8 @@ def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Ray Tune: the metric to optimize (repeat for several objectives)")
     parser.add_argument("--ray-mode", metavar="min|max", action="append", choices=["min", "max"],
                         help="Ray Tune: min or max, one per --ray-metric")
-    try:
-        parser.add_argument("--trust", action="store_true",
-                            help="load pickled state from the source (Ray Tune: tuner.pkl and the searcher state "
-                                 "give the exact param_space, metric/mode and scheduler settings); unpickling runs "
-                                 "code from the files, so only for sources you trust")
-    except argparse.ArgumentError:  # another adapter added the shared --trust already
-        pass
+    # --trust is the core's flag: with it, tuner.pkl and the searcher state give the exact param_space,
+    # metric/mode and scheduler settings.
 
 
 @hpviz.hookimpl
@@ -111,6 +106,8 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     """The Experiment of ``--ray-experiment DIR`` (with ``--ray-metric``/``--ray-mode``/``--trust``); else ``None``."""
     folder = getattr(args, "ray_experiment", None)
     metric, mode = getattr(args, "ray_metric", None), getattr(args, "ray_mode", None)
+    if folder is None and (metric or mode) and getattr(args, "source", None):
+        folder, args.source = args.source, None  # `hpviz report DIR --ray-metric M`: the options qualify SOURCE
     if folder is None:
         if metric or mode:
             raise hpviz.HpvizError("--ray-metric/--ray-mode need --ray-experiment DIR (the Ray Tune experiment "

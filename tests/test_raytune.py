@@ -545,6 +545,15 @@ def test_cli_report_on_experiment_dir(nested_run, tmp_path):
     out = tmp_path / "report.html"
     assert main(["report", "--ray-experiment", grid.experiment_path, "-o", str(out), "--quiet", "--trust"]) == 0
     assert out.is_file() and out.stat().st_size > 0
+    # the positional SOURCE with the core --trust flag, and with Ray options that qualify it
+    positional = tmp_path / "positional.html"
+    assert main(["report", grid.experiment_path, "-o", str(positional), "--quiet", "--trust"]) == 0
+    assert positional.is_file() and positional.stat().st_size > 0
+    qualified = tmp_path / "qualified.html"
+    metric = next(iter(hpviz.experiment(grid.experiment_path, trust=True).objectives))
+    assert main(["report", grid.experiment_path, "--ray-metric", metric, "-o", str(qualified), "--quiet",
+                 "--trust"]) == 0
+    assert qualified.is_file()
 
 
 def test_demo_runs_two_rounds(tmp_path):

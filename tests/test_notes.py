@@ -1,0 +1,28 @@
+"""Experiment.notes: what a converter wants every reader to see is saved and shown in every report."""
+
+import pytest
+
+import hpviz
+
+
+def _exp(notes):
+    exp = hpviz.Experiment({"x": hpviz.Float(0.0, 1.0)}, "v", notes=notes)
+    for i in range(6):
+        exp.add(hpviz.Trial(i, {"x": i / 6}, {"v": float(i)}))
+    return exp
+
+
+def test_notes_round_trip_and_show_escaped_in_html(tmp_path):
+    exp = _exp(["The search space was inferred <from observed values>"])
+    exp.save(tmp_path / "e.json")
+    loaded = hpviz.load(tmp_path / "e.json")
+    assert loaded.notes == exp.notes
+    page = hpviz.report(loaded, tmp_path / "r.html").read_text()
+    assert "The search space was inferred &lt;from observed values&gt;" in page
+    assert "<from observed" not in page
+
+
+def test_notes_must_be_strings():
+    with pytest.raises(hpviz.SchemaError, match="notes"):
+        _exp([1, 2])
+    assert _exp("one sentence").notes == ["one sentence"]
