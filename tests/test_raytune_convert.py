@@ -335,6 +335,7 @@ def test_cli_arguments_and_source(hyperopt_run, tmp_path, capsys):
 
     parser = argparse.ArgumentParser()
     parser.add_argument("source", nargs="?")
+    parser.add_argument("--trust", action="store_true")  # the core's flag
     pm = get_plugin_manager()
     pm.hook.hpviz_add_cli_arguments(parser=parser)
     args = parser.parse_args(["--ray-experiment", str(hyperopt_run), "--ray-metric", "loss", "--ray-mode", "min"])
@@ -344,7 +345,10 @@ def test_cli_arguments_and_source(hyperopt_run, tmp_path, capsys):
     trusted = plugin.hpviz_cli_source(args=parser.parse_args(["--ray-experiment", str(hyperopt_run), "--trust"]))
     assert trusted.objectives == {"loss": "min"} and not trusted.space.inferred
     with pytest.raises(hpviz.HpvizError, match="--ray-experiment DIR"):
-        plugin.hpviz_cli_source(args=parser.parse_args([str(hyperopt_run), "--ray-metric", "loss"]))
+        plugin.hpviz_cli_source(args=parser.parse_args(["--ray-metric", "loss"]))
+    # Ray options qualify a positional SOURCE: the adapter reads it and marks it consumed
+    qualified = parser.parse_args([str(hyperopt_run), "--ray-metric", "loss", "--ray-mode", "min"])
+    assert plugin.hpviz_cli_source(args=qualified).objectives == {"loss": "min"} and qualified.source is None
     # the whole command line: the error names the options, the right options write the report
     out = tmp_path / "r.html"
     assert main(["report", str(hyperopt_run), "-o", str(out), "--quiet"]) != 0
