@@ -29,9 +29,16 @@ in the spirit of Lourie et al. ("Show Your Work with Confidence", NAACL
 highest CDF in the band gives the lower curve and the lowest the upper
 curve, for every n at once. The band covers the *population* expected best
 (whatever the estimator). The mass the band moves beyond the data goes to
-``bounds`` (the range the score can take, e.g. ``(0, 1)`` for accuracy);
-without ``bounds`` it goes to the observed extremes, which makes the band
-conditional on the scores never leaving the observed range.
+``bounds`` (the range the score can take, e.g. ``(0, 1)`` for accuracy, used
+automatically for accuracy-like objective names with values in [0, 1]);
+without bounds it goes to a tail extension of the observed extremes that is
+valid for tails up to a Pareto index of 3 (``hpviz.analysis._inference``).
+Measured simultaneous coverage at 95%: 0.91-1.00 on normal, Pareto, uniform
+and log-normal scores, N = 20-200 (``benchmarks/calibration.py``).
+
+Comparison: :func:`compare` tests each pair at equal budgets with a
+permutation max-T test over budgets (trials, seconds or steps), corrected
+over pairs by Holm (default) or Benjamini-Hochberg.
 
 Assumption: trials are i.i.d. draws from one distribution. That is exact for
 random search. For sequential (model-based) samplers the curve is the
@@ -44,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -55,6 +62,15 @@ from hpviz._columns import orientation, rankable_trials
 from hpviz._configs import config_groups
 from hpviz._expected import expected_max
 from hpviz._validate import Interval, Options, check, check_int, keywords_checked
+from hpviz.analysis._inference import (
+    CORRECTIONS,
+    PERMUTATIONS,
+    TAIL_SHAPE_MAX,
+    adjust,
+    correction_words,
+    equal_budget_test,
+    tail_extension,
+)
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Experiment, Trial
@@ -79,7 +95,7 @@ def _curves(y: np.ndarray, ns: np.ndarray, estimator: str, level: float | None,
         nan = np.full(len(ns), np.nan)
         return mean, nan, nan.copy()
     eps = _dkw_eps(level, N)
-    lo, hi = bounds_y if bounds_y is not None else (y[0], y[-1])
+    lo, hi = bounds_y if bounds_y is not None else tail_extension(y, int(ns[-1]), level)
     # Highest CDF in the band (mass moved down to `lo`) -> lowest expected max, and vice versa.
     lower = expected_max(np.concatenate([[lo], y]), np.concatenate([[min(1.0, eps)], np.minimum(1.0, F + eps)]), ns)
     upper = expected_max(np.concatenate([y, [hi]]), np.concatenate([np.maximum(0.0, F - eps), [1.0]]), ns)
@@ -116,6 +132,8 @@ class ExpectedBest:
     seconds:
         Expected wall time of n trials run one after another (``n`` times the
         mean trial duration), or ``None`` without timestamps.
+    band_method:
+        One line saying what the band is, its level and its assumption.
     """
 
     objective: str
@@ -130,6 +148,7 @@ class ExpectedBest:
     observed_best: float
     n_trials: int
     seconds: np.ndarray | None = None
+    band_method: str = ""
 
     def at(self, n: int) -> float:
         """The expected best after ``n`` trials."""
@@ -184,7 +203,10 @@ def _expected_best(exp: Experiment, objective: str | None, estimator: str, band:
             raise SchemaError(f"bounds {bounds!r} do not contain the observed {objective!r} values "
                               f"[{x.min():g}, {x.max():g}]")
         bounds = (lo, hi)
-        bounds_y = (lo, hi) if sign > 0 else (-hi, -lo)
+    else:
+        bounds = _known_bounds(objective, x)
+    if bounds is not None:
+        bounds_y = (bounds[0], bounds[1]) if sign > 0 else (-bounds[1], -bounds[0])
     ns = np.arange(1, int(n_max) + 1)
     mean_y, lower_y, upper_y = _curves(y, ns, estimator, band, bounds_y)
     mean, lower, upper = (mean_y, lower_y, upper_y) if sign > 0 else (-mean_y, -upper_y, -lower_y)
@@ -193,8 +215,17 @@ def _expected_best(exp: Experiment, objective: str | None, estimator: str, band:
     for arr in (ns, mean, lower, upper, seconds):
         if arr is not None:
             arr.flags.writeable = False
+    if band is None:
+        method = ""
+    elif bounds is not None:
+        method = (f"simultaneous {band:.0%} band (DKW on the score distribution, mass beyond the data at the "
+                  f"bounds {bounds[0]:g}..{bounds[1]:g}); assumes i.i.d. trials")
+    else:
+        method = (f"simultaneous {band:.0%} band (DKW on the score distribution plus a tail extension valid for "
+                  f"tails up to Pareto index {1 / TAIL_SHAPE_MAX:g}); assumes i.i.d. trials")
     return ExpectedBest(objective, direction, estimator, ns, mean, lower, upper, band, bounds,
-                        float(sign * y[-1]), N, seconds)
+                        float(sign * y[-1]), N, seconds, method)
+
 
 
 @keywords_checked
@@ -297,12 +328,15 @@ class Comparison:
     stable_from:
         Smallest n from which the ranking by expected best stays as at ``n_common``.
     winner:
-        The experiment whose band beats every other's at ``n_common``, else ``None``.
+        The experiment that beats every other (at some budget, never beaten),
+        else ``None``.
     segments:
-        Per pair, runs of budgets with the same verdict. "X beats Y at n"
-        means X's band lies entirely on the better side of Y's band.
+        Per pair, runs of budgets (in units of ``axis``) with the same verdict.
+        "X beats Y at b" means the equal-budget permutation test declares X
+        better at budget b, after the multiple-comparison correction.
     statement:
-        Plain-language verdict, one sentence per pair.
+        Plain-language verdict, one sentence per pair, then the test, the axis
+        and the correction.
     optimism:
         ``name -> observed best minus the mean of its top trials`` (>= 0, in
         the objective's units): how much of the observed best may be luck
@@ -314,7 +348,16 @@ class Comparison:
         That standard deviation pooled over all experiments, or ``None``.
     warnings:
         Winner's-curse, unequal-budget and within-noise warnings, in words.
+    axis:
+        Budget axis of the verdicts: ``"trials"``, ``"seconds"`` or ``"steps"``.
+    correction:
+        ``"holm"``, ``"bh"`` or ``"none"``.
+    alpha:
+        Error level of the verdicts (``1 - band``).
+    p_values:
+        ``(a, b) -> adjusted p-value`` of each pair's equal-budget test.
     """
+
 
     names: tuple[str, ...]
     objective: str
@@ -330,6 +373,10 @@ class Comparison:
     noise: Mapping[str, float | None]
     noise_level: float | None
     warnings: tuple[str, ...]
+    axis: str = "trials"
+    correction: str = "holm"
+    alpha: float = 0.05
+    p_values: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dataframe(self) -> pd.DataFrame:
         """Long table: ``name, n, mean, lower, upper`` (and ``seconds`` when every curve has it)."""
@@ -363,23 +410,32 @@ def _runs(status: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(status[s]), int(s) + 1, int(e)) for s, e in zip(starts, ends)]
 
 
-def _pair_sentence(a: str, b: str, segs: list[Segment], n_common: int, level: float) -> str:
+def _span(lo: Any, hi: Any, unit: str) -> str:
+    f = (lambda v: str(v)) if unit == "trials" else (lambda v: f"{v:.4g}")
+    if lo == hi:
+        return f"{f(lo)} {unit[:-1] if unit == 'trials' and lo == 1 else unit}"
+    return f"{f(lo)}-{f(hi)} {unit}"
+
+
+def _pair_sentence(a: str, b: str, segs: list[Segment], top: Any, unit: str, p: float) -> str:
+    first = segs[0].n_from
+    f = (lambda v: str(v)) if unit == "trials" else (lambda v: f"{v:.4g}")
     if all(s.winner is None for s in segs):
-        return (f"No difference between {a} and {b}: their {level:.0%} bands overlap at every budget "
-                f"from 1 to {n_common} trials")
+        return (f"No difference between {a} and {b} established at any budget from {f(first)} to {f(top)} "
+                f"{unit} (adjusted p = {p:.2g})")
     decided = [s for s in segs if s.winner is not None]
-    if len(decided) == 1 and decided[0].n_to == n_common:
+    if len(decided) == 1 and decided[0].n_to == top:
         s = decided[0]
-        if s.n_from == 1:
-            return f"{s.winner} beats {s.loser} at every budget from 1 to {n_common} trials"
-        return (f"{s.winner} beats {s.loser} for any budget above {s.n_from - 1} trials "
-                f"(checked up to {n_common}); below that no difference is established")
+        if s.n_from == first:
+            return f"{s.winner} beats {s.loser} at every budget from {f(first)} to {f(top)} {unit} (adjusted p = {p:.2g})"
+        return (f"{s.winner} beats {s.loser} from {f(s.n_from)} {unit} on (checked up to {f(top)}); "
+                f"below that no difference is established (adjusted p = {p:.2g})")
     parts = []
     for s in segs:
-        span = f"{s.n_from} trial" if s.n_from == s.n_to else f"{s.n_from}-{s.n_to} trials"
+        span = _span(s.n_from, s.n_to, unit)
         parts.append(f"no difference at {span}" if s.winner is None
                      else f"{s.winner} beats {s.loser} at {span}")
-    return f"{a} vs {b}: " + "; ".join(parts)
+    return f"{a} vs {b}: " + "; ".join(parts) + f" (adjusted p = {p:.2g})"
 
 
 def _names(exps: Sequence[Experiment], names: Sequence[str] | None) -> tuple[str, ...]:
@@ -432,23 +488,50 @@ def _ranking(mean: np.ndarray, labels: Sequence[str]) -> tuple[tuple[str, ...], 
     return ranking, int(differs[-1]) + 2 if len(differs) else 1
 
 
-def _verdicts(low: np.ndarray, high: np.ndarray, labels: Sequence[str], n_common: int,
-              band: float) -> tuple[list[Segment], list[str], str | None]:
-    """Per pair, runs of budgets with one verdict (bands apart or overlapping), their sentences, the winner."""
+def _verdicts(ys: Sequence[np.ndarray], costs: Sequence[np.ndarray], labels: Sequence[str], axis: str,
+              correction: str, alpha: float, permutations: int,
+              seed: int) -> tuple[list[Segment], list[str], str | None, dict[tuple[str, str], float], str]:
+    """Per pair, the equal-budget permutation test (corrected over pairs): segments, sentences, winner, p-values."""
     k = len(labels)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    tests = [equal_budget_test(ys[i], costs[i], ys[j], costs[j], permutations=int(permutations), seed=seed)
+             for i, j in pairs]
+    raw = np.array([t.p_value for t in tests])
+    adjusted = adjust(raw, correction)
+    threshold = _correction_level(adjusted, raw, alpha)
+    unit = {"trials": "trials", "seconds": "s", "steps": "steps"}[axis]
     segments: list[Segment] = []
     sentences = []
-    beats = np.zeros((k, k), dtype=bool)  # beats[i, j]: i beats j at n_common
-    for i in range(k):
-        for j in range(i + 1, k):
-            status = np.where(low[i] > high[j], 1, np.where(low[j] > high[i], 2, 0))
-            beats[i, j], beats[j, i] = status[-1] == 1, status[-1] == 2
-            segs = [Segment(labels[i], labels[j], None if v == 0 else labels[i] if v == 1 else labels[j], s, e)
-                    for v, s, e in _runs(status)]
-            segments.extend(segs)
-            sentences.append(_pair_sentence(labels[i], labels[j], segs, n_common, band))
+    p_values: dict[tuple[str, str], float] = {}
+    beats = np.zeros((k, k), dtype=bool)  # beats[i, j]: i beats j at some budget, j never beats i
+    for (i, j), test, p_adj, thr in zip(pairs, tests, adjusted, threshold):
+        p_values[(labels[i], labels[j])] = float(p_adj)
+        status = np.where(test.p_at <= thr, np.where(test.direction_at > 0, 1, 2), 0)
+        b = test.budgets
+        segs = [Segment(labels[i], labels[j], None if v == 0 else labels[i] if v == 1 else labels[j],
+                        _budget(b[s - 1], axis), _budget(b[e - 1], axis))
+                for v, s, e in _runs(status)]
+        segments.extend(segs)
+        beats[i, j] = (status == 1).any() and not (status == 2).any()
+        beats[j, i] = (status == 2).any() and not (status == 1).any()
+        sentences.append(_pair_sentence(labels[i], labels[j], segs, _budget(b[-1], axis), unit, float(p_adj)))
     winners = [labels[i] for i in range(k) if beats[i, np.arange(k) != i].all()]
-    return segments, sentences, winners[0] if winners else None
+    return segments, sentences, winners[0] if winners else None, p_values, correction_words(correction, alpha, len(pairs))
+
+
+def _correction_level(adjusted: np.ndarray, raw: np.ndarray, alpha: float) -> np.ndarray:
+    """Per pair, the raw p-value up to which its correction rejects (0 where the pair is not rejected).
+
+    Holm and Benjamini-Hochberg both reject the pairs with the smallest raw
+    p-values; a budget of a rejected pair is declared when its own max-T
+    p-value is at most the largest rejected raw p-value (conservative).
+    """
+    rejected = adjusted <= alpha
+    return np.where(rejected, float(raw[rejected].max()) if rejected.any() else 0.0, 0.0)
+
+
+def _budget(value: float, axis: str) -> Any:
+    return int(round(value)) if axis == "trials" else float(value)
 
 
 def _luck_and_noise(exps: Sequence[Experiment], labels: Sequence[str], resolved: Sequence[str],
@@ -503,6 +586,44 @@ def _noise_warnings(mean: np.ndarray, labels: Sequence[str], n_common: int, nois
     return out
 
 
+_AXES = ("trials", "seconds", "steps")
+_ACCURACY_LIKE = frozenset({"accuracy", "acc", "auc", "roc_auc", "f1", "precision", "recall", "iou", "dice",
+                            "balanced_accuracy", "top1", "top5", "map"})  # metrics bounded by [0, 1] by definition
+
+
+def _known_bounds(objective: str, x: np.ndarray) -> tuple[float, float] | None:
+    """``(0, 1)`` for accuracy-like metric names whose values all lie in [0, 1], else ``None``."""
+    words = {w for w in objective.lower().replace("-", "_").replace("/", "_").split("_") if w}
+    name = objective.lower().replace("-", "_")
+    if (name in _ACCURACY_LIKE or words & _ACCURACY_LIKE) and x.min() >= 0.0 and x.max() <= 1.0:
+        return (0.0, 1.0)
+    return None
+
+
+def _costs(trials: Sequence[Trial], axis: str, label: str) -> np.ndarray:
+    """Cost of each trial on the budget axis (1 per trial, wall-clock seconds, or training steps)."""
+    if axis == "trials":
+        return np.ones(len(trials))
+    out = np.empty(len(trials))
+    for i, t in enumerate(trials):
+        if axis == "seconds":
+            v = t.duration
+        elif t.budget is not None:
+            v = t.budget
+        elif t.log is not None and len(t.log):
+            steps = [float(s) for s, _ in t.log.points()]
+            v = max(steps) + (1.0 if min(steps) == 0 else 0.0)
+        else:
+            v = None
+        if v is None or not math.isfinite(v) or v <= 0:
+            need = ("start and finish times" if axis == "seconds"
+                    else "a positive Trial.budget or a log of steps")
+            raise SchemaError(f"compare(axis={axis!r}) needs {need} for every trial; trial {t.number} of "
+                              f"{label!r} has {v!r}. Use axis='trials' or record them.")
+        out[i] = float(v)
+    return out
+
+
 @keywords_checked
 def compare(
     *objs: Any,
@@ -512,8 +633,12 @@ def compare(
     band: float | None = 0.95,
     bounds: tuple[float, float] | None = None,
     noise_factor: float = 2.0,
+    axis: str = "trials",
+    correction: str = "holm",
+    permutations: int = PERMUTATIONS,
+    seed: int = 0,
 ) -> Comparison:
-    """Compare experiments (models or tuners) at equal numbers of trials.
+    """Compare experiments (models or tuners) at equal budgets, with a calibrated test.
 
     Parameters
     ----------
@@ -525,15 +650,27 @@ def compare(
         Objective name present in every experiment (default: each one's
         primary; directions must agree).
     estimator, bounds:
-        As in :func:`expected_best`.
+        As in :func:`expected_best` (they shape the drawn curves and bands).
     band:
-        Joint confidence level of all the bands (each is computed at the
-        Bonferroni level ``1 - (1 - band) / k``). ``None`` is not allowed
-        here: verdicts need bands.
+        The verdicts' error level is ``1 - band`` (default 5%), and the
+        curves' bands are drawn at the Bonferroni level ``1 - (1 - band) / k``
+        so that all k hold together. ``None`` is not allowed here.
     noise_factor:
         A difference between expected bests at ``n_common`` smaller than
         ``noise_factor`` times the noise standard deviation is flagged as
         within noise.
+    axis:
+        Budget axis of the verdicts: ``"trials"`` (default), ``"seconds"``
+        (wall-clock time of the trials run one after another) or ``"steps"``
+        (``Trial.budget``, else the last logged step, summed over trials).
+    correction:
+        Multiple-comparison control over the k(k-1)/2 pairs: ``"holm"``
+        (default; family-wise error <= 1 - band), ``"bh"``
+        (Benjamini-Hochberg; false discovery rate <= 1 - band) or ``"none"``.
+    permutations:
+        Permutations of the equal-budget test (default 1999).
+    seed:
+        Seed of the permutations (the result is deterministic given it).
 
     Returns
     -------
@@ -544,7 +681,17 @@ def compare(
     InsufficientDataError
         Fewer than two experiments, or one with no usable trial.
     SchemaError
-        Directions differ, an unknown objective, bad names or options.
+        Directions differ, an unknown objective, bad names or options, or a
+        missing cost for ``axis="seconds"``/``"steps"``.
+
+    Notes
+    -----
+    Each pair is tested at equal budget by construction: the statistic at
+    budget b is the difference of the unbiased expected best of the number of
+    each experiment's trials that fit in b; a permutation max-T test over the
+    budgets (each direction at half the level) gives one p-value per pair,
+    then corrected over pairs. Null hypothesis: the experiments' trials are
+    draws from one distribution. Measured rates: ``benchmarks/calibration.py``.
     """
     if len(objs) < 2:
         raise InsufficientDataError(f"compare needs at least two experiments, got {len(objs)}", have=len(objs), need=2)
@@ -552,16 +699,27 @@ def compare(
     if band is None:
         raise SchemaError("compare needs a band level in (0, 1) to tell differences from noise, got None")
     check("noise_factor", noise_factor, Interval(float, 0.0, None))
+    check("axis", axis, Options(_AXES))
+    check("correction", correction, Options(CORRECTIONS))
+    permutations = check_int("permutations", permutations, 99)
     exps = [_to_experiment(o) for o in objs]
     labels = _names(exps, names)
     resolved, direction = _resolve_objective(exps, labels, objective)
     k = len(exps)
-    level = 1.0 - (1.0 - float(band)) / k
+    alpha = round(1.0 - float(band), 12)
+    level = 1.0 - alpha / k
     curves = {lab: _expected_best(e, o, est, level, bounds, None) for lab, e, o in zip(labels, exps, resolved)}
     n_common = min(c.n_trials for c in curves.values())
-    mean, low, high = _common_views(curves, labels, direction, n_common)
+    mean, _, _ = _common_views(curves, labels, direction, n_common)
     ranking, stable_from = _ranking(mean, labels)
-    segments, sentences, winner = _verdicts(low, high, labels, n_common, float(band))
+    sign = -orientation(direction)
+    ys, costs = [], []
+    for lab, e, o in zip(labels, exps, resolved):
+        trials = rankable_trials(e, o)
+        ys.append(sign * np.array([t.values[o] for t in trials], dtype=float))
+        costs.append(_costs(trials, axis, lab))
+    segments, sentences, winner, p_values, how = _verdicts(ys, costs, labels, axis, correction, alpha,
+                                                           permutations, seed)
     optimism, noise, noise_level = _luck_and_noise(exps, labels, resolved, direction)
     warnings = [*_budget_warnings(curves, labels, n_common), _optimism_warning(optimism, labels),
                 *_noise_warnings(mean, labels, n_common, noise_level, noise_factor)]
@@ -575,9 +733,13 @@ def compare(
         stable_from=stable_from,
         winner=winner,
         segments=tuple(segments),
-        statement=" ".join(s + "." for s in sentences),
+        statement=" ".join(s + "." for s in sentences) + f" Equal-budget permutation test on {axis}, {how}.",
         optimism=MappingProxyType(optimism),
         noise=MappingProxyType(noise),
         noise_level=noise_level,
         warnings=tuple(warnings),
+        axis=axis,
+        correction=correction,
+        alpha=alpha,
+        p_values=MappingProxyType(p_values),
     )
