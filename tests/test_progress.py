@@ -154,20 +154,35 @@ def test_too_few_trials_threshold():
 
 
 def test_no_improvement_fires_on_a_plateau():
-    values = [10.0 - i for i in range(20)] + [5.0 + (i % 3) for i in range(40)]  # best -9 at trial 19
+    # Converged: after the best (-9 at trial 19) the search keeps proposing values within 0.002 of it.
+    values = [10.0 - i for i in range(20)] + [-9.0 + 0.001 * (1 + i % 3) for i in range(40)]
     d = hpviz.diagnose(seq_experiment(values))
     f = d.by_code("no-improvement")[0]
     assert f.evidence["last_improvement_trial"] == 19 and f.evidence["trials_since"] == 40
     assert f.evidence["relative_gain_since"] == 0.0 and "40 of 60" in f.message
+    assert f.evidence["spread_ratio"] < 0.02 and "converged" in f.message
     assert not d.by_code("still-improving")
+    # Values that wander far above the best without converging: an exhausted search finds its best
+    # in the first third of the run one time in three, so this is no evidence of a plateau.
+    wander = [10.0 - i for i in range(20)] + [5.0 + (i % 3) for i in range(40)]
+    assert not hpviz.diagnose(seq_experiment(wander)).by_code("no-improvement")
+    # Found at the very start and never beaten in 59 trials: an exhausted search would have (p = 1/60).
+    early = [-10.0] + list(np.random.default_rng(3).normal(size=59))
+    f = hpviz.diagnose(seq_experiment(early)).by_code("no-improvement")[0]
+    assert f.evidence["p_no_record"] == pytest.approx(1 / 60) and "exhausted search" in f.message
 
 
 def test_still_improving_fires_on_a_steady_descent():
     d = hpviz.diagnose(seq_experiment([100.0 - i for i in range(60)]))
     f = d.by_code("still-improving")[0]
-    # 15 trials of the last window gained 15 of the 59 units of total improvement.
-    assert f.evidence["window"] == 15 and f.evidence["relative_gain_last_window"] == pytest.approx(15 / 59)
+    # 15 new bests in the 15 trials of the last window; an exhausted search gives sum 1/t = 0.29.
+    assert f.evidence["window"] == 15 and f.evidence["records_in_window"] == 15
+    assert f.evidence["expected_records"] == pytest.approx(sum(1 / t for t in range(46, 61)))
+    assert f.evidence["p_value"] < 1e-20
     assert not d.by_code("no-improvement")
+    # One diverged first trial changes nothing (the old rule measured gains against it).
+    d2 = hpviz.diagnose(seq_experiment([1e9] + [100.0 - i for i in range(1, 60)]))
+    assert d2.by_code("still-improving") and not d2.by_code("no-improvement")
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -39,16 +39,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-RECORD_ALPHA = 0.05  # one-sided level of the record-count tests (measured: benchmarks/calibration.py)
-#: Window IQR <= 2% of the run's IQR: the values have narrowed 50x. Model-based runs that are still
-#: improving narrow 5-13x (measured on 5-d TPE runs at 60-100 trials), a converged run 100x or more.
-CONVERGED_SPREAD = 0.02
-#: Records in a converged window that gained < 1% of the run's robust total improvement (median of
-#: the first window's values minus the best) are noise-level luck, not progress.
-NOISE_GAIN = 0.01
-#: However the rest looks, a record in the last 10 trials means the run is not stalled.
-RECENT_RECORD_TRIALS = 10
-BOUNDARY_ALPHA = 0.05  # family-wise level of best-at-boundary over all parameters and both sides
+from hpviz.analysis.diagnose.thresholds import (  # noqa: E402  (thresholds live in one module)
+    BOUNDARY_ALPHA,
+    BOUNDARY_FRACTION,
+    CONVERGED_SPREAD,
+    EDGE_FRACTION,
+    NOISE_GAIN,
+    RECENT_RECORD_TRIALS,
+    RECORD_ALPHA,
+    TOP_FRACTION,
+    TOP_MIN,
+)
 
 
 def records(loss: np.ndarray) -> np.ndarray:
@@ -137,15 +138,6 @@ def edge_test(at_edge: np.ndarray, is_top: np.ndarray) -> EdgeTest:
     x = int((at_edge & is_top).sum())
     p = float(stats.hypergeom.sf(x - 1, N, K, k)) if x > 0 else 1.0
     return EdgeTest(x, k, K, N, p)
-
-
-#: Top trials: the best 10%, at least 10. With the best 5% (at least 5) the hypergeometric test had 50%
-#: power on TPE runs whose optimum lies beyond a bound (the sampler puts ~40% of its trials at that
-#: edge, so 5 of 5 top trials there is p ~ 0.01); with 10 it has 100% and no more false alarms.
-TOP_FRACTION = 0.10
-TOP_MIN = 10
-EDGE_FRACTION = 0.05  # the outer 5% of a range on its search scale
-BOUNDARY_FRACTION = 0.5  # effect size: at least half of the top trials at the edge
 
 
 @dataclass(frozen=True)
