@@ -475,19 +475,33 @@ def test_compare_rounds_known_values():
     d = cmp.deltas[0]
     assert (d.previous, d.current, d.m) == (0, 1, 3)
     assert d.best_previous == 3.0 and d.best_current == 1.5  # first 3 trials of each
-    assert d.beats is True and d.improvement == 1.5 and cmp.beats == {1: True}
+    # Better raw bests, but 5 and 3 trials cannot establish a difference at level 0.05.
+    assert d.beats is False and d.improvement == 1.5 and cmp.beats == {1: False}
+    assert "round 1 does not beat round 0 (equal-budget permutation test" in cmp.statement
     # E[min of 3 draws] from {1.5, 2, 2.5}: P(min=1.5) = 19/27, P(2) = 7/27, P(2.5) = 1/27
     assert d.expected_best_current == pytest.approx((19 * 1.5 + 7 * 2.0 + 1 * 2.5) / 27)
-    assert d.p_value < 0.5
     worse = hpviz.compare_rounds(_two_round_exp(r1, r0)).deltas[0]
-    assert worse.beats is False and worse.improvement < 0 and worse.p_value > 0.5
+    assert worse.beats is False and worse.improvement < 0
     assert list(cmp.best) == [1.0, 1.5]
+    rng = np.random.default_rng(5)
+    clear = hpviz.compare_rounds(_two_round_exp(list(rng.normal(2, 1, 30)), list(rng.normal(0, 1, 30))))
+    assert clear.deltas[0].beats is True and clear.deltas[0].p_value < 0.05
+
+
+def test_compare_rounds_from_one_distribution_rarely_claims_a_winner():
+    # Raw bests said "round 2 beats round 1" in about half of these; the test at level 0.05 in 1.7%.
+    rng = np.random.default_rng(55)
+    claims = sum(bool(hpviz.compare_rounds(_two_round_exp(list(rng.normal(size=25)),
+                                                          list(rng.normal(size=25)))).deltas[0].beats)
+                 for _ in range(30))
+    assert claims <= 3
 
 
 def test_compare_rounds_maximize_and_empty_round():
     cmp = hpviz.compare_rounds(_two_round_exp([0.5, 0.7], [0.9, 0.6], direction="max"))
     d = cmp.deltas[0]
-    assert d.best_previous == 0.7 and d.best_current == 0.9 and d.beats is True and d.improvement == pytest.approx(0.2)
+    assert d.best_previous == 0.7 and d.best_current == 0.9 and d.improvement == pytest.approx(0.2)
+    assert d.beats is False  # two trials per round: no claim
     exp = _two_round_exp([1.0, 2.0], [])
     exp.add(make_trial(exp.next_trial_number(), {"x": 0.1}, None, state="FAIL", objective="loss", round=1))
     cmp = hpviz.compare_rounds(exp)
@@ -615,7 +629,8 @@ def test_compare_rounds_best_is_feasible_and_table_has_verdicts():
     assert rc.best.tolist() == [1.0, 1.5] and rc.table["n_used"].tolist() == [3, 2]
     table = rc.to_dataframe()
     # equal counts: the first 2 of each round, 2.0 vs 1.5 (the infeasible 0.5 does not count)
-    assert table["beats_previous"].tolist() == [None, True] and rc.deltas[0].m == 2
+    # 3 and 2 trials: too few for the test to establish anything at level 0.05
+    assert table["beats_previous"].tolist() == [None, False] and rc.deltas[0].m == 2
     assert math.isnan(table.loc[0, "p_value"]) and table.loc[1, "improvement"] == pytest.approx(0.5)
     from hpviz.analysis.suggest import compare_rounds as old_path
 
@@ -640,3 +655,34 @@ def test_real_optuna_study_gets_no_log_scale_on_a_step_grid():
     # the same trials, from a framework that takes it (no adapter objects), do get the log scale
     exp.framework = None
     assert hpviz.suggest_space(exp).by_param()["w"].after.log
+
+
+# --------------------------------------------------------------------------- calibration (issue 15, item 11)
+
+
+def _shares_case(seed: int, n: int = 200) -> hpviz.Experiment:
+    """x1, x2 large; x3 a true 4.4% share; x4 none; c: 'bad' adds +2 over terms spanning ~10, 'b' is best."""
+    rng = np.random.default_rng(seed)
+    exp = hpviz.Experiment({"x1": F(0, 1), "x2": F(0, 1), "x3": F(0, 1), "x4": F(0, 1),
+                            "c": hpviz.Categorical(["a", "b", "bad"])}, {"loss": "min"})
+    X = rng.random((n, 4))
+    c = rng.integers(0, 3, n)
+    y = 8 * X[:, 0] + 5 * X[:, 1] + 2.173 * X[:, 2] + np.array([0.0, -0.3, 2.0])[c] + rng.normal(0, 0.5, n)
+    for i in range(n):
+        exp.add(hpviz.Trial(i, {"x1": X[i, 0], "x2": X[i, 1], "x3": X[i, 2], "x4": X[i, 3],
+                                "c": ["a", "b", "bad"][c[i]]}, {"loss": float(y[i])}))
+    return exp
+
+
+def test_bad_choice_is_dropped_by_its_effect_and_a_small_real_effect_is_not_fixed():
+    dropped = 0
+    for seed in range(6):
+        sug = hpviz.suggest_space(_shares_case(seed))
+        ch = {c.param: c for c in sug.changes}
+        assert "x3" not in ch or ch["x3"].action != "fix"  # true share 4.4% > 3%: was fixed in 20% of runs
+        assert ch.get("x4") is not None and ch["x4"].action == "fix"  # a zero effect still is
+        assert "upper bound" in ch["x4"].reason
+        if "c" in ch:
+            assert set(ch["c"].after.choices) == {"a", "b"}  # only the bad one ever goes
+            dropped += 1
+    assert dropped >= 4  # measured 0.88 (calibration.py); the old "none among the good" rule: 0.00

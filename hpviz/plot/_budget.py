@@ -74,7 +74,9 @@ class ExpectedBestDisplay(Display):
         if eb.n_trials == 1:
             note(ax, "1 trial: the curve is a single point")
         else:
-            note(ax, f"from {eb.n_trials} completed trials (i.i.d. assumption)")
+            method = getattr(eb, "band_method", "")  # one line: the band's level, method and assumption
+            note(ax, f"from {eb.n_trials} completed trials; {method}" if method
+                 else f"from {eb.n_trials} completed trials (i.i.d. assumption)")
         return ax
 
 

@@ -229,6 +229,7 @@ def suggest_space(
                   objective, 1.0 if direction == "min" else -1.0, imp, lims, notes,
                   export=_export_constraints(exp.framework), framework=exp.framework)
     ctx.signal = {name: signal_p(name, parent[name], ctx) for name in tested}
+    ctx.space = dict(parent.items())
     changes = [c for c in (_change_for(name, parent[name], ctx) for name in tested) if c is not None]
     space = parent.replace(**{c.param: c.after for c in changes}) if changes else parent
     return result(changes, space, imp, ctx.signal)

@@ -15,7 +15,7 @@ from hpviz._numbers import as_float
 from hpviz.analysis.suggest.thresholds import SuggestThresholds
 from hpviz.schema import Categorical, Float, Int, Param
 
-__all__ = ["Context", "search_values", "signal_p", "importance_gate", "fisher_greater"]
+__all__ = ["Context", "search_values", "signal_p", "importance_gate", "fisher_greater", "binned_bound"]
 
 
 @dataclass
@@ -37,6 +37,8 @@ class Context:
     signal: dict[str, float] = field(default_factory=dict)
     export: dict[str, Any] = field(default_factory=dict)  # hpviz_export_constraints of the framework
     framework: str | None = None
+    space: dict[str, Param] = field(default_factory=dict)  # the parent space (for the other parameters' effects)
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def allows(self, key: str) -> bool:
         """Whether the experiment's framework can take a change of this kind (absent: allowed)."""
@@ -95,3 +97,31 @@ def fisher_greater(a_in: int, a_n: int, b_in: int, b_n: int) -> float:
     from scipy.stats import fisher_exact
 
     return float(fisher_exact([[a_in, a_n - a_in], [b_in, b_n - b_in]], alternative="greater").pvalue)
+
+
+def binned_bound(name: str, param: Param, ctx: Context) -> tuple[float, float]:
+    """Binned main-effect share of ``name`` and its upper confidence bound (``hpviz.analysis._importance_stats``).
+
+    Computed on the objective minus the forest's main effects of the *other*
+    parameters: with random placement that removes their variance from the
+    bin means (tighter bound) without biasing this parameter's share.
+    """
+    from hpviz.analysis._importance_stats import bin_codes, main_effect_at, n_bins, share_upper_bound
+
+    if "additive" not in ctx.cache:
+        ctx.cache["additive"] = {k: ctx.sign * main_effect_at(ctx.imp, k, p, ctx.trials) for k, p in ctx.space.items()}
+    effects = ctx.cache["additive"]
+    others = sum((v for k, v in effects.items() if k != name), np.zeros(len(ctx.y)))
+    resid = ctx.y - others
+    if isinstance(param, Categorical):
+        codes = np.array([param.index(t.params[name]) if name in t.params and param.contains(t.params[name])
+                          else -1 for t in ctx.trials])
+        bins = len(param.choices)
+    else:
+        lo, hi = param.search_bounds
+        bins = n_bins(len(ctx.trials))
+        codes = bin_codes((search_values(name, param, ctx) - lo) / (hi - lo), bins)
+    est, upper = share_upper_bound(codes, resid, bins)
+    total = float(np.var(ctx.y, ddof=1))
+    scale = float(np.var(resid, ddof=1)) / total if total > 0 else 0.0
+    return est * scale, upper * scale

@@ -1,17 +1,16 @@
-"""``drop-choices``: choices none of whose trials are among the best, and significantly worse than the best choice."""
+"""``drop-choices``: choices clearly and significantly worse than the best choice (by their effect, not by one lucky trial)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from hpviz._numbers import fmt_p, fmt_value
+from hpviz.analysis._importance_stats import DROP_MAX_WIN, choice_effect
 from hpviz.analysis.suggest.context import Context
 from hpviz.schema import Categorical, Change
 
 
 def rule_drop(name: str, param: Categorical, ctx: Context) -> Change | None:
-    from scipy.stats import mannwhitneyu
-
     th = ctx.th
     codes = np.array([param.index(t.params[name]) if name in t.params else -1 for t in ctx.trials])
     counts = np.bincount(codes[codes >= 0], minlength=len(param.choices))
@@ -23,20 +22,21 @@ def rule_drop(name: str, param: Categorical, ctx: Context) -> Change | None:
     alpha = ctx.alpha / (len(judged) - 1)
     ref_y = ctx.y[codes == ref]
     dropped, parts = [], []
+    best_choice = codes[ctx.best]
     for c in judged:
-        if c == ref:
+        if c == ref or c == best_choice:  # never drop the reference or the best trial's choice
             continue
         mask = codes == c
         n_good = int(ctx.good[mask].sum())
-        if n_good:
-            continue
-        p = float(mannwhitneyu(ctx.y[mask], ref_y, alternative="greater").pvalue)
-        if p < alpha:
+        p, win = choice_effect(ctx.y[mask], ref_y)
+        if p < alpha and win <= DROP_MAX_WIN:
             dropped.append(c)
             parts.append(
-                f"{fmt_value(param.choices[c])}: none of its {int(counts[c])} trials among the best {int(ctx.good.sum())}; "
-                f"median {ctx.objective} {fmt_value(ctx.sign * medians[c])} vs {fmt_value(ctx.sign * medians[ref])} for "
-                f"{fmt_value(param.choices[ref])} (n={int(counts[ref])}), Mann-Whitney p={fmt_p(p)}"
+                f"{fmt_value(param.choices[c])}: {n_good} of its {int(counts[c])} trials among the best "
+                f"{int(ctx.good.sum())}; median {ctx.objective} {fmt_value(ctx.sign * medians[c])} vs "
+                f"{fmt_value(ctx.sign * medians[ref])} for {fmt_value(param.choices[ref])} (n={int(counts[ref])}); one "
+                f"of its trials beats one of {fmt_value(param.choices[ref])}'s with probability {win:.2f} "
+                f"(<= {DROP_MAX_WIN:g}), Mann-Whitney p={fmt_p(p)}"
             )
     if not dropped:
         return None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpviz._numbers import MISSING, fmt_p, fmt_value
-from hpviz.analysis.suggest.context import Context
+from hpviz.analysis._importance_stats import FIX_LEVEL
+from hpviz.analysis.suggest.context import Context, binned_bound
 from hpviz.schema import Categorical, Change, Float, Int, Param
 
 
@@ -17,6 +18,11 @@ def rule_fix(name: str, param: Param, ctx: Context) -> Change | None:
     ind, std = imp
     upper = ind + 2.0 * std
     if not upper < th.fix_max_importance:
+        return None
+    # The forest underestimates small shares; the binned estimate's upper confidence bound must also
+    # rule out a share at the threshold (hpviz.analysis._importance_stats; docs/suggestions.md).
+    binned, binned_upper = binned_bound(name, param, ctx)
+    if not binned_upper < th.fix_max_importance:
         return None
     # Only when some other parameter demonstrably matters (important, and a significant test):
     # on a noise objective every importance is a fluke, and fixing would only hide that.
@@ -43,7 +49,8 @@ def rule_fix(name: str, param: Param, ctx: Context) -> Change | None:
     else:
         value = param.choices[param.index(raw)]
     trial = ctx.trials[i]
-    reason = (f"importance {ind:.2g} ± {std:.2g} (mean + 2 std = {upper:.2g} < {th.fix_max_importance:g}; "
+    reason = (f"importance {ind:.2g} ± {std:.2g} (mean + 2 std = {upper:.2g}; binned estimate {binned:.2g}, "
+              f"{FIX_LEVEL:.0%} upper bound {binned_upper:.2g}; both < {th.fix_max_importance:g}; "
               f"{top_name!r} has {top:.2g}, test p={fmt_p(ctx.signal[top_name])}); fixed to {fmt_value(value)}, its value in the best trial "
               f"#{trial.number} ({ctx.objective}={fmt_value(ctx.value(i))})")
     return Change(name, "fix", param, Categorical([value]), reason)
