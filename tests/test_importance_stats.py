@@ -1,0 +1,139 @@
+"""Binned shares, additive null and pair significance (issue 15, items 9-11) against known truths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hpviz
+from hpviz import Experiment, Float, Trial
+from hpviz.analysis._importance_stats import (
+    additive_fit,
+    bin_codes,
+    binned_share,
+    choice_effect,
+    pair_pvalues,
+    share_upper_bound,
+)
+
+
+def test_binned_share_is_unbiased_for_a_small_linear_effect() -> None:
+    # y = c . x with shares 60/33/7%; the forest reads the 7% effect 31-55% low at n = 250.
+    rng = np.random.default_rng(10)
+    c = np.sqrt([0.60, 0.33, 0.07])
+    est = []
+    for _ in range(40):
+        U = rng.random((250, 3))
+        y = (U - 0.5) @ c
+        est.append(binned_share(bin_codes(U[:, 2], 12), y, 12)[0])
+    # Equal-width bins lose the within-bin part of a linear effect: 1 - 1/12^2 of it is kept.
+    assert np.mean(est) == pytest.approx(0.07 * (1 - 1 / 144), abs=0.01)
+
+
+def test_upper_bound_covers_a_small_share_and_excludes_nothing_on_noise() -> None:
+    rng = np.random.default_rng(11)
+    covered = 0
+    for _ in range(30):
+        U = rng.random((200, 2))
+        y = 0.5 * (U[:, 0] - 0.5) + rng.normal(0, 0.5, 200)  # share of x0: (0.25/12) / (0.25/12 + 0.25) = 0.077
+        est, upper = share_upper_bound(bin_codes(U[:, 0], 12), y, 12, seed=1)
+        covered += upper >= 0.077
+        assert est <= upper
+    assert covered >= 26  # one-sided 95% bound
+
+
+def test_additive_fit_recovers_additive_functions() -> None:
+    rng = np.random.default_rng(12)
+    U = rng.random((2000, 2))
+    codes = np.column_stack([bin_codes(U[:, j], 10) for j in range(2)])
+    y = np.floor(U[:, 0] * 10) + 2 * np.floor(U[:, 1] * 10)  # piecewise constant on the bins: exact
+    fit, dof = additive_fit(codes, y, np.array([10, 10]))
+    np.testing.assert_allclose(fit, y, atol=1e-6)
+    assert dof == 19
+
+
+def test_choice_effect_common_language_size() -> None:
+    p, win = choice_effect(np.array([3.0, 4.0, 5.0]), np.array([1.0, 2.0, 3.5]))
+    assert win == pytest.approx(1.0 / 9.0)  # only 3.0 < 3.5 among the 9 pairs
+    assert 0 < p < 0.2
+
+
+def _exp(U: np.ndarray, y: np.ndarray) -> Experiment:
+    exp = Experiment({f"x{j}": Float(0.0, 1.0) for j in range(U.shape[1])}, {"y": "min"})
+    for i in range(len(y)):
+        exp.add(Trial(i, {f"x{j}": float(U[i, j]) for j in range(U.shape[1])}, {"y": float(y[i])}))
+    return exp
+
+
+def test_pair_pvalues_flag_a_true_interaction_and_not_additive_terms() -> None:
+    rng = np.random.default_rng(13)
+    U = rng.random((150, 3))
+    y = 4 * (U[:, 0] - 0.5) * (U[:, 1] - 0.5) + 0.5 * np.sin(6 * U[:, 2]) + rng.normal(0, 0.05, 150)
+    exp = _exp(U, y)
+    p = pair_pvalues(exp, "y", hpviz.importance(exp, n_trees=16), refits=9)
+    assert p[("x0", "x1")] == pytest.approx(0.1)  # above all 9 additive-null refits
+    assert p[("x0", "x2")] > 0.1 and p[("x1", "x2")] > 0.1
+
+
+def test_importance_carries_binned_shares_and_optional_pair_pvalues() -> None:
+    rng = np.random.default_rng(14)
+    U = rng.random((120, 3))
+    exp = _exp(U, 4 * (U[:, 0] - 0.5) * (U[:, 1] - 0.5) + 2 * U[:, 2] + rng.normal(0, 0.05, 120))
+    imp = hpviz.importance(exp, n_trees=16)
+    assert imp.pairwise_p is None and list(imp.individual_binned.index) == list(imp.individual.index)
+    # x2 alone: (4/12) / (4/12 + 16/144 + 0.0025) = 0.746 of the variance (the product is pure interaction).
+    assert imp.individual_binned["x2"] == pytest.approx(0.746, abs=0.08)
+    tested = hpviz.importance(exp, n_trees=16, pair_test=4)
+    assert tested.pairwise_p[("x0", "x1")] == pytest.approx(0.2)
+    with pytest.raises(hpviz.SchemaError, match="pair_test"):
+        hpviz.importance(exp, pair_test=-1)
+
+
+def _two_rounds(seed: int, n: int = 200) -> Experiment:
+    """f = 4 x^2 + y: round 0 searched x in [-2, 2], round 1 the narrowed [-1, 1] (y in [0, 2] both)."""
+    rng = np.random.default_rng(seed)
+    exp = Experiment({"x": Float(-2, 2), "y": Float(0, 2)}, {"loss": "min"})
+    x, y = rng.uniform(-2, 2, n), rng.uniform(0, 2, n)
+    for i in range(n):
+        exp.add(Trial(i, {"x": x[i], "y": y[i]}, {"loss": float(4 * x[i] ** 2 + y[i] + rng.normal(0, 0.1))}))
+    exp.next_round(hpviz.SearchSpace({"x": Float(-1, 1), "y": Float(0, 2)}))
+    x, y = rng.uniform(-1, 1, n), rng.uniform(0, 2, n)
+    for i in range(n):
+        exp.add(Trial(n + i, {"x": x[i], "y": y[i]}, {"loss": float(4 * x[i] ** 2 + y[i] + rng.normal(0, 0.1))},
+                      round=1))
+    return exp
+
+
+def test_multi_round_importance_fits_values_as_sampled() -> None:
+    # Truth on round 1's space: shares x 0.81, y 0.19, no interaction; centred marginal of x at the
+    # bound x = 1: 4 - 4/3 = 2.67. Clipping round 0's trials onto [-1, 1] read it 7.3-8.8 and a pair 0.05-0.06.
+    imp = hpviz.importance(_two_rounds(1), n_trees=32)
+    assert imp.individual["x"] == pytest.approx(0.81, abs=0.06)
+    assert imp.individual["y"] == pytest.approx(0.19, abs=0.06)
+    assert imp.pairwise[("x", "y")] < 0.05 and imp.clipped["x"] == 0
+    m = imp.marginal("x")
+    assert float(m["value"].iloc[-1]) == 1.0
+    assert float(m["mean"].iloc[-1] - m["mean"].mean()) == pytest.approx(2.67, rel=0.3)
+    only0 = hpviz.importance(_two_rounds(1), rounds=0, n_trees=32)
+    assert only0.n_used == 200 and only0.excluded == {"other round": 200}
+    assert float(only0.marginal("x")["value"].iloc[-1]) == 2.0  # round 0's own space
+    union = hpviz.importance(_two_rounds(1), space="union", n_trees=32)
+    assert float(union.marginal("x")["value"].iloc[-1]) == 2.0
+    with pytest.raises(hpviz.SchemaError, match="rounds must be"):
+        hpviz.importance(_two_rounds(1), rounds=[5])
+    with pytest.raises(hpviz.SchemaError, match="space must be"):
+        hpviz.importance(_two_rounds(1), space="all")
+
+
+def test_screening_recovers_a_pure_interaction_among_dummies() -> None:
+    # (x0 - .5)(x1 - .5) is all interaction; with 20 dummies at n = 250 the forest reads 0.15 of 1.0.
+    rng = np.random.default_rng(0)
+    U = rng.random((250, 22))
+    exp = _exp(U, (U[:, 0] - 0.5) * (U[:, 1] - 0.5))
+    plain = hpviz.importance(exp, n_trees=32)
+    screened = hpviz.importance(exp, n_trees=32, screen=True)
+    assert plain.pairwise[("x0", "x1")] < 0.3 and screened.pairwise[("x0", "x1")] > 0.5
+    assert (screened.individual.drop(["x0", "x1"]) == 0).sum() >= 18  # all but a dummy or two screened out
+    assert np.ptp(screened.marginal("x5")["mean"]) == 0.0  # screened out: flat
+    small = hpviz.importance(_exp(U[:, :3], U[:, 0] + 0.1 * U[:, 2]), n_trees=16, screen=True)
+    assert small.individual["x2"] > 0  # fewer than SCREEN_MIN_PARAMS parameters: nothing screened
