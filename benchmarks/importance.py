@@ -89,7 +89,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n in 250/1000, d in 3/10, plus the hpviz-only targets")
     ap.add_argument("--optuna-budget", type=float, default=120.0, help="skip Optuna runs predicted to exceed this")
+    ap.add_argument("--bias", action="store_true", help="only the bias study of first-order shares (issue 15)")
+    ap.add_argument("--bias-reps", type=int, default=3, help="repetitions per cell of the bias study")
+    ap.add_argument("--bias-optuna", action="store_true", help="include Optuna's evaluator in the bias study")
+    ap.add_argument("--bias-cases", default="", help="comma-separated subset of: " + ",".join(CASES))
     args = ap.parse_args()
+    if args.bias:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        bias_study(args.bias_reps, args.bias_optuna, [c for c in args.bias_cases.split(",") if c])
+        return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sizes = (250, 1000) if args.quick else (250, 1000, 4000)
     dims = (3, 10) if args.quick else (3, 10, 30)
@@ -128,6 +136,104 @@ def main() -> None:
         verdict = "ok" if t_pairs < limit else "MISSED"
         print(f"  n={n:>6} d={d:>3}: {t_pairs:6.2f} s (target < {limit:.0f} s: {verdict}); "
               f"x1 {acc['x1']:.3f} x2 {acc['x2']:.3f} S13 {acc['S13']:.3f} S23 {acc['S23']:.3f}")
+
+
+# --------------------------------------------------------------------------- bias study (--bias, issue 15 item 10)
+
+
+def _g_truth(a: np.ndarray) -> np.ndarray:
+    v = 1.0 / (3.0 * (1.0 + a) ** 2)
+    return v / (np.prod(1.0 + v) - 1.0)
+
+
+G_A = np.array([0.0, 1.0, 4.5, 9.0, 99.0, 99.0])
+LIN_C = np.sqrt(np.array([0.60, 0.33, 0.07]))  # shares 60%, 33%, 7%
+CASES = {
+    # name: (dimension, function of U in [0,1]^d, first-order truth, true pair (i, j, share) or None)
+    "ishigami": (3, lambda U: (lambda X: np.sin(X[:, 0]) + 7 * np.sin(X[:, 1]) ** 2
+                               + 0.1 * X[:, 2] ** 4 * np.sin(X[:, 0]))(-math.pi + 2 * math.pi * U),
+                 np.array([0.3139, 0.4424, 0.0]), (0, 2, 0.2437)),
+    "sobol-G": (6, lambda U: np.prod((np.abs(4 * U - 2) + G_A) / (1 + G_A), axis=1), _g_truth(G_A), None),
+    "linear": (3, lambda U: (U - 0.5) @ LIN_C * math.sqrt(12), LIN_C**2, None),
+    "product": (2, lambda U: (U[:, 0] - 0.5) * (U[:, 1] - 0.5), np.array([0.0, 0.0]), (0, 1, 1.0)),
+}
+
+
+def _binned(U: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from hpviz.analysis._importance_stats import bin_codes, binned_share, n_bins
+
+    b = n_bins(len(y))
+    return np.array([binned_share(bin_codes(U[:, j], b), y, b)[0] for j in range(U.shape[1])])
+
+
+def _residual_binned(exp: Experiment, imp, U: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Binned share on the objective minus the forest's main effects of the other parameters."""
+    from hpviz.analysis._importance_stats import bin_codes, binned_share, main_effect_at, n_bins
+
+    b = n_bins(len(y))
+    space = exp.all_params()
+    effects = {k: main_effect_at(imp, k, space[k], exp.trials) for k in imp.params}
+    total = sum(effects.values())
+    out = []
+    for j in range(U.shape[1]):
+        resid = y - (total - effects[f"p{j}"])
+        out.append(binned_share(bin_codes(U[:, j], b), resid, b)[0] * np.var(resid, ddof=1) / np.var(y, ddof=1))
+    return np.array(out)
+
+
+def bias_study(reps: int, with_optuna: bool, cases: list[str] | None = None) -> None:
+    print("\nBias of first-order shares: mean over reps of (estimate - truth), by case, n and dummies.")
+    print("forest = hpviz.importance (64 trees); screen = the same with screen=True; binned = noise-corrected variance of bin means on the raw")
+    print("trials; resid = the same on the objective minus the forest's other main effects; optuna = FanovaImportanceEvaluator (n <= 1000).")
+    head = f"{'case':9s} {'n':>5} {'dum':>3} | {'param':5s} {'truth':>6} | {'forest':>7} {'screen':>7} {'binned':>7} {'resid':>7} {'optuna':>7}"
+    print(head)
+    print("-" * len(head))
+    for name, (d, fn, truth, pair) in CASES.items():
+        if cases and name not in cases:
+            continue
+        for n in (250, 1000, 4000):
+            for dummies in (0, 20):
+                est = {k: [] for k in ("forest", "screened", "binned", "resid", "optuna", "pair", "pair_s")}
+                for r in range(reps):
+                    rng = np.random.default_rng(1000 * r + n + dummies)
+                    U = rng.random((n, d + dummies))
+                    y = fn(U[:, :d])
+                    exp = Experiment({f"p{j}": Float(0.0, 1.0) for j in range(d + dummies)}, {"y": "min"})
+                    for i in range(n):
+                        exp.add(Trial(i, {f"p{j}": float(U[i, j]) for j in range(d + dummies)}, {"y": float(y[i])}))
+                    imp = hpviz.importance(exp, pairs=pair is not None, n_trees=64, seed=r)
+                    est["forest"].append([imp.individual[f"p{j}"] for j in range(d)])
+                    if pair is not None:
+                        est["pair"].append(imp.pairwise[(f"p{pair[0]}", f"p{pair[1]}")])
+                    scr = hpviz.importance(exp, pairs=pair is not None, n_trees=64, seed=r, screen=True)
+                    est["screened"].append([scr.individual[f"p{j}"] for j in range(d)])
+                    if pair is not None:
+                        est["pair_s"].append(scr.pairwise[(f"p{pair[0]}", f"p{pair[1]}")])
+                    est["binned"].append(_binned(U, y)[:d])
+                    est["resid"].append(_residual_binned(exp, imp, U, y)[:d])
+                    if with_optuna and n <= 1000:
+                        est["optuna"].append(_optuna_shares(U, y, d))
+                for j in range(d):
+                    cells = []
+                    for k in ("forest", "screened", "binned", "resid", "optuna"):
+                        cells.append(f"{np.mean([e[j] for e in est[k]]) - truth[j]:>+7.3f}" if est[k] else f"{'-':>7}")
+                    print(f"{name:9s} {n:>5} {dummies:>3} | p{j:<4d} {truth[j]:>6.3f} | " + " ".join(cells), flush=True)
+                if pair is not None:
+                    print(f"{name:9s} {n:>5} {dummies:>3} | S{pair[0]}{pair[1]}   {pair[2]:>6.3f} | "
+                          f"{np.mean(est['pair']) - pair[2]:>+7.3f} {np.mean(est['pair_s']) - pair[2]:>+7.3f} "
+                          f"(forest pair share, without and with screen=True)", flush=True)
+
+
+def _optuna_shares(U: np.ndarray, y: np.ndarray, d: int) -> list[float]:
+    dists = {f"p{j}": optuna.distributions.FloatDistribution(0.0, 1.0) for j in range(U.shape[1])}
+    study = optuna.create_study()
+    study.add_trials([optuna.trial.create_trial(params={f"p{j}": float(U[i, j]) for j in range(U.shape[1])},
+                                                distributions=dists, value=float(y[i])) for i in range(len(y))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imp = optuna.importance.get_param_importances(
+            study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0), normalize=False)
+    return [imp[f"p{j}"] for j in range(d)]
 
 
 if __name__ == "__main__":
