@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpviz._numbers import fmt, pct
-from hpviz.analysis._findings_stats import EdgeHit, boundary_hits
+from hpviz.analysis import _findings_stats as fstats  # module import: _findings_stats reads thresholds
 from hpviz.analysis.diagnose._space import levels, numeric_params, search_positions, top_level
 from hpviz.analysis.diagnose.registry import Context, rule
 from hpviz.analysis.diagnose.result import Finding
@@ -23,7 +23,7 @@ from hpviz.analysis.diagnose.thresholds import EDGE_FRACTION, MIN_LEVELS, MIN_TR
 from hpviz.schema import Float, Int
 
 
-def _sentence(name: str, p: Float | Int, hit: EdgeHit, n_params: int) -> str:
+def _sentence(name: str, p: Float | Int, hit: fstats.EdgeHit, n_params: int) -> str:
     side, t = hit.side, hit.test
     lo, hi = p.search_bounds
     edge = float(p.from_search_scale(lo + EDGE_FRACTION * (hi - lo) if side == "low"
@@ -57,7 +57,7 @@ def boundary(ctx: Context) -> list[Finding]:
     if not tested:
         return []
     U = np.column_stack([t[2] for t in tested])
-    hits = boundary_hits(U, cols.loss[use], at_low=np.column_stack([t[3] for t in tested]),
+    hits = fstats.boundary_hits(U, cols.loss[use], at_low=np.column_stack([t[3] for t in tested]),
                          at_high=np.column_stack([t[4] for t in tested]))
     if not hits:
         return []

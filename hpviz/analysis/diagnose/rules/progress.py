@@ -20,14 +20,14 @@ from __future__ import annotations
 import numpy as np
 
 from hpviz._numbers import fmt, pct
-from hpviz.analysis._findings_stats import Stagnation, records, stagnation
+from hpviz.analysis import _findings_stats as fstats  # module import: _findings_stats reads thresholds
 from hpviz.analysis.diagnose._space import window
 from hpviz.analysis.diagnose.registry import Context, rule
 from hpviz.analysis.diagnose.result import Finding
 from hpviz.analysis.diagnose.thresholds import CONVERGED_SPREAD, MIN_TRIALS
 
 
-def _no_improvement(ctx: Context, st: Stagnation, best: float, best_trial: int) -> Finding:
+def _no_improvement(ctx: Context, st: fstats.Stagnation, best: float, best_trial: int) -> Finding:
     sign = ctx.cols.sign
     n, W = st.n, st.window
     if st.spread_ratio <= CONVERGED_SPREAD:
@@ -47,7 +47,7 @@ def _no_improvement(ctx: Context, st: Stagnation, best: float, best_trial: int) 
         "spread_ratio": st.spread_ratio, "p_no_record": st.p_no_record, "best_value": float(sign * best)})
 
 
-def _still_improving(ctx: Context, st: Stagnation, z: np.ndarray, best: float, best_trial: int) -> Finding:
+def _still_improving(ctx: Context, st: fstats.Stagnation, z: np.ndarray, best: float, best_trial: int) -> Finding:
     sign = ctx.cols.sign
     n, W, r = st.n, st.window, st.records_in_window
     ref = float(z[: n - W].min())
@@ -70,8 +70,8 @@ def progress(ctx: Context) -> list[Finding]:
     use = cols.rankable
     z = cols.loss[use]
     numbers = cols.numbers[use]
-    st = stagnation(z, window(z.size))
-    i_best = int(np.flatnonzero(records(z))[-1])
+    st = fstats.stagnation(z, window(z.size))
+    i_best = int(np.flatnonzero(fstats.records(z))[-1])
     best, best_trial = float(z[i_best]), int(numbers[i_best])
     if st.stalled:
         return [_no_improvement(ctx, st, best, best_trial)]
