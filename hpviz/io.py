@@ -22,11 +22,11 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hpviz._output import atomic_write
 from hpviz.errors import SchemaError
 from hpviz.reservoir import ReservoirLog
 from hpviz.schema import (
@@ -54,54 +54,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 FORMAT = "hpviz-experiment"
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one.
-
-    The data goes to a temporary file in the same directory, is flushed to
-    disk, then renamed over ``path`` (an atomic rename on POSIX and Windows).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file 0600; give it the mode a plain open() would (or the old file's).
-        os.chmod(tmp, _target_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def _read_umask() -> int:
-    # os.umask can only be read by setting it: do it once, at import, not while callbacks run in threads.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-_UMASK = _read_umask()
-
-
-def _target_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        return 0o666 & ~_UMASK
 
 
 # --------------------------------------------------------------------------- value encoding
