@@ -51,6 +51,7 @@ __all__ = [
     "OutputPathError",
     "OutputTarget",
     "check_output_path",
+    "check_file_path",
     "atomic_write",
     "write_report_file",
     "write_report_folder",
@@ -172,6 +173,17 @@ def _file_target(p: Path) -> Path:
     return real
 
 
+def check_file_path(path: str | os.PathLike) -> Path:
+    """Check that a file may be written at ``path`` (any suffix); return it with ``~`` expanded.
+
+    The parent folder must exist and be writable; a folder or a special file at ``path`` is refused;
+    a symlink is fine (it is written through).
+    """
+    shown = _expand(path)
+    _check_parent(_file_target(shown).parent, shown)
+    return shown
+
+
 # --------------------------------------------------------------------------- atomic files
 
 
@@ -287,9 +299,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
 
     Returns the path as given (``~`` expanded).
     """
-    shown = _expand(path)
+    shown = check_file_path(path)
     target = _file_target(shown)
-    _check_parent(target.parent, shown)
     if isinstance(data, str):
         data = data.encode("utf-8")
     clean_stale_temporaries(target.parent, target.name)
