@@ -36,7 +36,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,8 +288,11 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes | str]) -> Path:
     """Write ``data`` to ``path`` so a reader sees the old file or the new one, never half of one.
+
+    ``data`` is bytes, a str (written as UTF-8), or an iterable of them written one after the other
+    (a large file streamed without ever holding all of it in memory).
 
     The data goes to a locked temporary file of hpviz's naming in the same folder, is flushed to
     disk, then renamed over ``path`` (atomic on POSIX and Windows). The file keeps the old file's
@@ -301,8 +304,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     """
     shown = check_file_path(path)
     target = _file_target(shown)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
     clean_stale_temporaries(target.parent, target.name)
     mode = _target_mode(target)
     fd, tmp = _create_temp(target, shown)
@@ -311,9 +312,10 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
             os.fchmod(fd, mode)
         else:  # pragma: no cover
             os.chmod(tmp, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        for chunk in ([data] if isinstance(data, (bytes, bytearray, str)) else data):
+            view = memoryview(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            while view:
+                view = view[os.write(fd, view):]
         os.fsync(fd)
         os.replace(tmp, target)
     except BaseException:

@@ -29,7 +29,9 @@ and the field, and loading a file of size S takes time O(S).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import gc
 import json
 import math
 import os
@@ -110,10 +112,22 @@ def _encode(value: Any) -> Any:
 
 
 def _encode_column(values: list) -> list:
-    """``_encode`` of each value, with a fast path for the finite floats, ints and strings logs are made of."""
+    """``_encode`` of each value; a column of finite floats, ints or strings (the usual log) is kept as is."""
+    types = set(map(type, values))
+    if types <= _PLAIN:
+        if float not in types:
+            return values
+        try:
+            if all(map(math.isfinite, values)):
+                return values
+        except (OverflowError, TypeError):  # a huge int, or strings among the numbers
+            pass
     isfinite = math.isfinite
     return [v if (type(v) is float and isfinite(v)) or type(v) is int or type(v) is str else _encode(v)
             for v in values]
+
+
+_PLAIN = frozenset({float, int, str, bool, type(None)})
 
 
 _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -166,6 +180,13 @@ def _decode(value: Any, where: str = "value", depth: int = 0) -> Any:
 def _decode_column(values: Any, where: str) -> list:
     """A log column: checked and decoded in one pass, left as is when it holds only plain scalars."""
     values = _list(values, where)
+    types = set(map(type, values))  # C-speed screening of the usual all-float / all-int columns
+    if types <= _PLAIN:
+        if int not in types:
+            return values
+        ints = values if len(types) == 1 else [v for v in values if type(v) is int]
+        if -MAX_INT <= min(ints) and max(ints) <= MAX_INT:
+            return values
     for i, v in enumerate(values):
         t = type(v)
         if t is float or t is str or v is None or t is bool or (t is int and -MAX_INT <= v <= MAX_INT):
@@ -402,7 +423,8 @@ def _round_from_dict(r: Any, i: int) -> Round:
     )
 
 
-def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
+def experiment_to_dict(exp: Experiment, *, trials: bool = True) -> dict[str, Any]:
+    """The JSON-able dict of ``exp`` in the current schema version (``trials=False``: without its trials)."""
     from hpviz import __version__
 
     return {
@@ -424,7 +446,7 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
             }
             for r in exp.rounds
         ],
-        "trials": [_trial_to_dict(t) for t in exp.trials],
+        "trials": [_trial_to_dict(t) for t in exp.trials] if trials else [],
     }
 
 
@@ -485,8 +507,33 @@ def migrate(data: Any, where: str = "data") -> dict[str, Any]:
 def save(exp: Experiment, path: str | os.PathLike) -> Path:
     """Write ``exp`` to ``path`` as versioned JSON, atomically (``~`` expanded; the folder must exist)."""
     path = check_file_path(path)  # before the work: a bad path fails at once, naming it
-    text = json.dumps(experiment_to_dict(exp), allow_nan=False, separators=(",", ":"))
-    return atomic_write(path, text)
+    return atomic_write(path, _json_chunks(exp))
+
+
+def _json_chunks(exp: Experiment, size: int = 1 << 20):
+    """The JSON text of ``exp`` in pieces of about ``size`` characters, one trial encoded at a time.
+
+    The same text as ``json.dumps(experiment_to_dict(exp))``, but memory holds one trial's dict and
+    one piece of text at a time, not the whole file twice over.
+    """
+    def dumps(obj: Any) -> str:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+
+    head = experiment_to_dict(exp, trials=False)
+    head["trials"] = []
+    text = dumps(head)
+    assert text.endswith('"trials":[]}')
+    parts, length = [text[:-2]], 0
+    with _no_gc():
+        for i, trial in enumerate(exp.trials):
+            piece = dumps(_trial_to_dict(trial))
+            parts.append("," + piece if i else piece)
+            length += len(piece)
+            if length >= size:
+                yield "".join(parts)
+                parts, length = [], 0
+    parts.append("]}")
+    yield "".join(parts)
 
 
 def load(path: str | os.PathLike) -> Experiment:
@@ -504,11 +551,31 @@ def load(path: str | os.PathLike) -> Experiment:
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{path} is not a UTF-8 hpviz JSON file (byte {exc.start})") from None
     try:
-        data = json.loads(text)
+        with _no_gc():
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(f"{path} is corrupted: invalid JSON at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise SchemaError(f"{path} is corrupted: values nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal of thousands of digits
         raise SchemaError(f"{path} is corrupted: {exc}") from None
-    return experiment_from_dict(data, where=str(path))
+    del text
+    with _no_gc():
+        return experiment_from_dict(data, where=str(path))
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while millions of small acyclic objects are built or encoded.
+
+    Collections triggered by the allocations would rescan the growing heap again and again (more
+    than half of the time of a large load); nothing built here forms cycles. The previous state is
+    restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -55,7 +55,8 @@ class ReservoirLog:
     (0, 99)
     """
 
-    __slots__ = ("capacity", "seed", "seen", "_next", "_first", "_last", "_res", "_w", "_rng", "_draws", "_seed")
+    __slots__ = ("capacity", "seed", "seen", "_next", "_first", "_last", "_res", "_w", "_rng", "_draws", "_seed",
+                 "_keys")
 
     def __init__(self, capacity: int = 512, seed: int | None = None):
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 2:
@@ -69,6 +70,9 @@ class ReservoirLog:
         self._first: tuple | None = None
         self._last: tuple | None = None
         self._res: list[tuple] = []  # sample of the points between first and last
+        # Kept points (first and sample) are stored packed (see _pack): named metrics with the log's usual
+        # names as a bare value or a tuple of values, a third of the memory of one dict per point.
+        self._keys: tuple | None = None
         self._w = 1.0
         # Python's Mersenne Twister: ~20x cheaper per draw than a NumPy Generator. Reseeded every
         # _RNG_BLOCK draws, so (seed, number of draws) restores it in O(_RNG_BLOCK) and keeps saved logs small.
@@ -81,6 +85,8 @@ class ReservoirLog:
         draws = self._draws
         if draws % _RNG_BLOCK == 0 or self._rng is None:
             self._rng = _block_rng(self._seed, draws)
+            for _ in range(draws % _RNG_BLOCK):  # a restored log: replay to its position in the block
+                self._rng.random()
         self._draws = draws + 1
         return self._rng.random()
 
@@ -103,13 +109,13 @@ class ReservoirLog:
     def _offer(self, prev: tuple | None, n: int) -> None:
         k = self.capacity - 2
         if n == 1:  # the very first point is kept apart, forever
-            self._first, self._last = self._last, None
+            self._first, self._last = self._pack(self._last), None
             self._next = 3
             return
         m = n - 2  # ``prev`` is the m-th point between first and last
         rnd = self._rand
         if m <= k:
-            self._res.append(prev)
+            self._res.append(self._pack(prev))
             if m < k:
                 self._next = n + 1
                 return
@@ -119,12 +125,47 @@ class ReservoirLog:
             return
         else:
             # This runs ~k*ln(n/k) times; the rest of append is a counter.
-            self._res[int(rnd() * k)] = prev
+            self._res[int(rnd() * k)] = self._pack(prev)
             self._w *= math.exp(math.log(1.0 - rnd()) / k)
         # Skip length of Algorithm L: floor(log(u) / log(1 - W)), u in (0, 1].
         denominator = math.log1p(-self._w) if self._w > 0.0 else -0.0
         skip = math.log(1.0 - rnd()) / denominator if denominator != 0.0 else math.inf
         self._next = n + (int(skip) if skip < 2**62 else 2**62) + 1
+
+    # ------------------------------------------------------------------ packed storage
+    def _pack(self, point: tuple) -> tuple:
+        """``(step, value)`` as stored: a dict with the log's metric names (in order) becomes its single
+        value or a tuple of its values; a scalar stays bare while the log has seen no dict; anything
+        else is wrapped in :class:`_Raw`. The first dict kept fixes the log's names."""
+        if self._keys is None and type(point[1]) is dict:
+            self._set_keys(tuple(point[1]))
+        return _pack_with(self._keys, point)
+
+    def _packed(self, points: list[tuple]) -> list[tuple]:
+        """Points of an empty log packed at once (the names fixed by the first dict among them)."""
+        first_dict = next((v for _, v in points if type(v) is dict), None)
+        if first_dict is not None:
+            self._keys = tuple(first_dict)
+        return [_pack_with(self._keys, p) for p in points]
+
+    def _set_keys(self, keys: tuple) -> tuple:
+        """Fix the log's metric names; the bare scalars kept so far get wrapped (once per log)."""
+        self._keys = keys
+        if self._first is not None:
+            self._first = (self._first[0], _Raw(self._first[1]))
+        self._res[:] = [(s, _Raw(v)) for s, v in self._res]  # in place: _offer holds the list
+        return keys
+
+    def _unpack(self, point: tuple) -> tuple:
+        step, x = point
+        if type(x) is _Raw:
+            return (step, x.value)
+        keys = self._keys
+        if keys is None:
+            return point
+        if len(keys) == 1:
+            return (step, {keys[0]: x})
+        return (step, dict(zip(keys, x)))
 
     # ------------------------------------------------------------------ reading
     def __len__(self) -> int:
@@ -138,10 +179,12 @@ class ReservoirLog:
         return dict(value) if isinstance(value, dict) else {"value": value}
 
     def _raw(self) -> list[tuple]:
+        """Kept points in slot order (first, sample, last) as appended: ``(step, scalar or dict)``."""
+        unpack = self._unpack
         pts = []
         if self._first is not None:
-            pts.append(self._first)
-        pts.extend(self._res)
+            pts.append(unpack(self._first))
+        pts.extend(map(unpack, self._res))
         if self._last is not None:
             pts.append(self._last)
         return pts
@@ -197,9 +240,6 @@ class ReservoirLog:
         ``value``), False when every point has named metrics, else the positions of the scalar
         ones. ``absent`` lists, per metric, the positions of points that lack it.
         """
-        pts = self._raw()
-        steps = [p[0] for p in pts]
-        kinds = [not isinstance(p[1], dict) for p in pts]
         state: dict[str, Any] = {
             "capacity": self.capacity,
             "seed": self.seed,
@@ -208,8 +248,14 @@ class ReservoirLog:
             "w": self._w,
             "rng": [self._seed, self._draws],
             "ends": [self._first is not None, self._last is not None],
-            "steps": steps,
         }
+        fast = self._packed_columns()
+        if fast is not None:
+            state["steps"], state["scalar"], state["columns"] = fast
+            return state
+        pts = self._raw()
+        state["steps"] = [p[0] for p in pts]
+        kinds = [not isinstance(p[1], dict) for p in pts]
         if all(kinds):
             state["scalar"] = True
             state["columns"] = {"value": [p[1] for p in pts]} if pts else {}
@@ -235,6 +281,29 @@ class ReservoirLog:
         if absent:
             state["absent"] = absent
         return state
+
+    def _packed_columns(self) -> tuple[list, bool, dict] | None:
+        """``(steps, scalar, columns)`` straight from the packed points, when they are all uniform."""
+        packed = []
+        if self._first is not None:
+            packed.append(self._first)
+        packed.extend(self._res)
+        keys = self._keys
+        if self._last is not None:
+            step, value = self._last
+            if keys is None and type(value) is dict:
+                return None
+            packed.append(_pack_with(keys, self._last))
+        values = [x for _, x in packed]
+        if _Raw in set(map(type, values)):
+            return None
+        steps = [s for s, _ in packed]
+        if keys is None:
+            return steps, True, ({"value": values} if packed else {})
+        if len(keys) == 1:
+            return steps, False, {keys[0]: values}
+        cols = list(zip(*values)) if packed else [() for _ in keys]
+        return steps, False, {k: list(c) for k, c in zip(keys, cols)}
 
     @classmethod
     def from_state(cls, state: Any) -> ReservoirLog:
@@ -276,26 +345,27 @@ class ReservoirLog:
         if not isinstance(columns, dict) or any(not isinstance(c, list) or len(c) != n for c in columns.values()):
             raise SchemaError(f"log.columns must map metric names to lists of {n} values")
         scalar = state.get("scalar")
+        log = cls(capacity=capacity, seed=seed)
         if scalar is True:
             if n and list(columns) != ["value"]:
                 raise SchemaError("log.columns of a scalar log must be exactly {'value': [...]}")
-            values = columns.get("value", [])
-            pts = list(zip(steps, values))
+            pts = list(zip(steps, columns.get("value", [])))
+        elif scalar is False and not state.get("absent") and columns:
+            # the usual case: every point has the same metrics; packed without building a dict per point
+            log._keys = tuple(columns)
+            cols = list(columns.values())
+            pts = list(zip(steps, cols[0] if len(cols) == 1 else zip(*cols)))
         else:
-            pts = _dict_points(steps, columns, scalar, state.get("absent") or {}, n)
-        log = cls(capacity=capacity, seed=seed)
+            pts = log._packed(_dict_points(steps, columns, scalar, state.get("absent") or {}, n))
         log.seen = seen
         log._next = _INF if nxt is None else nxt
         log._w = float(w)
         i, j = (1 if ends[0] else 0), (n - 1 if ends[1] else n)
         log._first = pts[0] if ends[0] else None
-        log._last = pts[-1] if ends[1] else None
+        log._last = log._unpack(pts[-1]) if ends[1] else None
         log._res = pts[i:j]
         log._seed = rng_seed
-        log._draws = draws
-        log._rng = _block_rng(rng_seed, draws - draws % _RNG_BLOCK)
-        for _ in range(draws % _RNG_BLOCK):
-            log._rng.random()
+        log._draws = draws  # the generator is rebuilt at the next draw (most loaded logs never draw again)
         return log
 
     @classmethod
@@ -326,14 +396,38 @@ class ReservoirLog:
                 raise SchemaError(f"log.{name}: a scalar point needs its 'value'")
             rows.append((point[0], point[1]["value"] if point[2] else dict(point[1])))
         log = cls(capacity=2 if len(rows) <= 2 else len(rows))  # placeholder, replaced below
-        log._first = rows[0] if ends[0] else None
+        packed = log._packed(rows)
+        log._first = packed[0] if ends[0] else None
         log._last = rows[-1] if ends[1] and rows else None
-        log._res = rows[(1 if ends[0] else 0):(len(rows) - 1 if ends[1] else len(rows))]
+        log._res = packed[(1 if ends[0] else 0):(len(rows) - 1 if ends[1] else len(rows))]
         new = log.to_state()
         new.update({k: state.get(k) for k in ("capacity", "seed", "seen", "next", "w")})
         new["rng"] = [state.get("rng_seed"), min(state.get("rng_draws"), _MAX_DRAWS)
                       if isinstance(state.get("rng_draws"), int) else state.get("rng_draws")]
         return cls.from_state(new)
+
+
+class _Raw:
+    """A kept value stored as appended (a scalar in a log of named metrics, or a dict with other names)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def _pack_with(keys: tuple | None, point: tuple) -> tuple:
+    """A point packed for the metric names ``keys`` (see :meth:`ReservoirLog._pack`)."""
+    step, value = point
+    if keys is None:
+        return point if type(value) is not dict else (step, _Raw(value))
+    if type(value) is dict and len(value) == len(keys):
+        if len(keys) == 1:
+            if keys[0] in value:
+                return (step, value[keys[0]])
+        elif tuple(value) == keys:
+            return (step, tuple(value.values()))
+    return (step, _Raw(value))
 
 
 def _block_rng(seed: int, draws: int) -> random.Random:

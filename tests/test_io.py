@@ -293,3 +293,11 @@ def test_an_experiment_without_parameters_round_trips(tmp_path):
         exp.add(Trial(i, {}, {"loss": float(i)}))
     back = hpviz.load(exp.save(tmp_path / "e.json"))
     assert len(back.space) == 0 and [t.values["loss"] for t in back.trials] == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_streamed_save_is_the_plain_json_of_the_experiment(tmp_path):
+    exp = _rich_experiment()
+    text = exp.save(tmp_path / "e.json").read_text()
+    assert text == json.dumps(hpviz.io.experiment_to_dict(exp), allow_nan=False, separators=(",", ":"))
+    pieces = list(hpviz.io._json_chunks(exp, size=10))  # many pieces, same text
+    assert len(pieces) > 3 and "".join(pieces) == text
