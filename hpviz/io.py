@@ -151,7 +151,7 @@ def _decode(value: Any, where: str = "value", depth: int = 0) -> Any:
     if len(value) == 1:
         (tag, inner), = value.items()
         if tag == "$float":
-            if inner not in _FLOATS:
+            if type(inner) is not str or inner not in _FLOATS:
                 raise SchemaError(f"{where}: $float must be 'nan', 'inf' or '-inf', got {_short(inner)}")
             return _FLOATS[inner]
         if tag == "$tuple":
