@@ -124,15 +124,30 @@ sys.path.insert(0, {root!r})
 import hpviz
 from hpviz.testing import make_experiment
 exps = [make_experiment(n, log_steps=30, seed=n) for n in (30, 300)]
+kind, path = {kind!r}, {path!r}
+if kind.endswith("-write"):  # render two different reports once, then only write them, over and over
+    import pathlib
+    from hpviz._output import check_output_path, write_report_file, write_report_folder
+    scratch = pathlib.Path({scratch!r})
+    variants = []
+    for i, (exp, views) in enumerate(zip(exps, ({views!r}, {views!r}[:1]))):
+        out = hpviz.report(exp, scratch / (f"v{{i}}.html" if kind == "html-write" else f"v{{i}}"), views=views)
+        variants.append(out.read_bytes() if kind == "html-write" else
+                        {{p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}})
+    target = check_output_path(path)
 print("ready", flush=True)
 i = 0
 while True:
     exp = exps[i % 2]
     i += 1
-    if {kind!r} == "save":
-        exp.save({path!r})
+    if kind == "save":
+        exp.save(path)
+    elif kind == "html-write":
+        write_report_file(target, variants[i % 2])
+    elif kind == "dir-write":
+        write_report_folder(target, variants[i % 2])
     else:
-        hpviz.report(exp, {path!r}, views={views!r})
+        hpviz.report(exp, path, views={views!r})
 """
 
 
@@ -143,7 +158,7 @@ def _check(kind: str, path: Path) -> bool:
             return True
         except Exception:  # noqa: BLE001 - counted as broken
             return False
-    if kind == "html":
+    if kind.startswith("html"):
         return _html_complete(path.read_bytes())
     return _folder_complete(path)
 
@@ -151,9 +166,12 @@ def _check(kind: str, path: Path) -> bool:
 def sigkill(kills: int, folder: Path, rng: random.Random) -> dict:
     counts = {}
     small = make_experiment(12, seed=1)
-    for kind, name in (("save", "exp.json"), ("html", "r.html"), ("dir", "rep")):
+    for kind, name in (("save", "exp.json"), ("html", "r.html"), ("dir", "rep"), ("html-write", "r.html"),
+                       ("dir-write", "rep")):
         where = folder / f"kill-{kind}"
         where.mkdir()
+        scratch = folder / f"scratch-{kind}"
+        scratch.mkdir()
         path = where / name
         if kind == "save":
             small.save(path)
@@ -163,10 +181,11 @@ def sigkill(kills: int, folder: Path, rng: random.Random) -> dict:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         for _ in range(kills):
             proc = subprocess.Popen(
-                [sys.executable, "-c", WRITER.format(root=str(ROOT), kind=kind, path=str(path), views=VIEWS)],
+                [sys.executable, "-c", WRITER.format(root=str(ROOT), kind=kind, path=str(path), views=VIEWS,
+                                                     scratch=str(scratch))],
                 stdout=subprocess.PIPE, env=env, cwd=str(where))
             proc.stdout.readline()
-            time.sleep(rng.uniform(0.0, 1.5))
+            time.sleep(rng.uniform(0.0, 1.5 if kind in ("html", "dir") else 0.3))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             proc.stdout.close()
@@ -265,7 +284,8 @@ def main() -> None:
         r = concurrent_reader(args.trials, folder)
         print(f"   {args.trials} trials in {r['seconds']:.1f} s; {r['reads']} reads, {r['incomplete']} incomplete "
               f"(target 0); final reports complete: {r['final complete']}")
-        print(f"2. SIGKILL at random moments (0-1.5 s) of a writer in a loop, {args.kills} kills per kind")
+        print(f"2. SIGKILL at random moments of a writer in a loop, {args.kills} kills per kind (save: exp.save; "
+              "html, dir: hpviz.report, mostly rendering; html-write, dir-write: the writes alone)")
         for kind, c in sigkill(args.kills, folder, rng).items():
             print(f"   {kind:>5}: {c['broken']} broken files of {c['kills']} kills, {c['mid-write']} of them mid-write "
                   f"(target 0 broken); "
