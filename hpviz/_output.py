@@ -148,7 +148,12 @@ def check_output_path(path: str | os.PathLike, *, kinds: tuple[str, ...] = ("htm
                                       "or a .html/.pdf file name")
             real = Path(os.path.realpath(p))
             _check_parent(real, p)
-            _folder_manifest(real, p)
+            lock = _lock_folder(real, shared=True)  # not while another hpviz process is mid-write
+            try:
+                _folder_manifest(real, p)
+            finally:
+                if lock is not None:
+                    os.close(lock)
         else:
             _check_parent(p.parent, p)
     else:
@@ -438,13 +443,17 @@ def _write_manifest(folder: Path, files: Mapping[str, list], previous: Mapping[s
     atomic_write(folder / MANIFEST, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
-def _lock_folder(folder: Path) -> int | None:
-    """Serialize hpviz writers of one folder (other processes included); released when the fd closes."""
+def _lock_folder(folder: Path, *, shared: bool = False) -> int | None:
+    """Serialize hpviz writers of one folder (other processes included), and checks against writes
+    (``shared``); released when the fd closes."""
     if fcntl is None:  # pragma: no cover
         return None
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
     except OSError:
         os.close(fd)
         return None

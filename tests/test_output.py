@@ -317,3 +317,38 @@ def test_sigkill_during_save_keeps_the_old_file_and_the_next_save_cleans_up(tmp_
     make_experiment(3, seed=0).save(path)
     assert path.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["exp.json"]  # temporaries of the killed writers are gone
+
+
+def test_concurrent_writers_and_checkers_of_one_folder_never_see_a_foreign_file(tmp_path):
+    """Writers take the folder's lock, checks a shared one: a check never catches a write half-way."""
+    import threading
+
+    folder = tmp_path / "rep"
+    big = b"x" * 2_000_000  # files large enough for writes and checks to overlap
+    sets = [{"a.png": b"A%d" % i + big, "b.png": b"B%d" % i + big, "index.html": b"I%d" % i} if i % 2 else
+            {"a.png": b"A%d" % i + big, "c.png": b"C%d" % i + big, "index.html": b"I%d" % i} for i in range(20)]
+    errors = []
+
+    def writer(offset):
+        try:
+            for files in sets[offset::2]:
+                write_report_folder(check_output_path(folder), files)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    def checker():
+        try:
+            for _ in range(60):
+                check_output_path(folder)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    write_report_folder(check_output_path(folder), sets[0])
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (0, 1)] + [threading.Thread(target=checker)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    names = sorted(p.name for p in folder.iterdir())
+    assert names in ([MANIFEST, "a.png", "b.png", "index.html"], [MANIFEST, "a.png", "c.png", "index.html"])
