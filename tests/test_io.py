@@ -301,3 +301,9 @@ def test_streamed_save_is_the_plain_json_of_the_experiment(tmp_path):
     assert text == json.dumps(hpviz.io.experiment_to_dict(exp), allow_nan=False, separators=(",", ":"))
     pieces = list(hpviz.io._json_chunks(exp, size=10))  # many pieces, same text
     assert len(pieces) > 3 and "".join(pieces) == text
+
+
+@pytest.mark.parametrize("when", [1e20, -1e20, math.nan, math.inf])
+def test_out_of_range_epoch_seconds_are_schema_errors(when):
+    with pytest.raises(SchemaError, match="Trial.started must be epoch seconds within the years"):
+        Trial(0, started=when)
