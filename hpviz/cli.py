@@ -96,7 +96,9 @@ def _parser(pm: Any) -> argparse.ArgumentParser:
 
 def _report(args: argparse.Namespace, pm: Any) -> int:
     import hpviz
+    from hpviz._output import check_output_path
 
+    check_output_path(args.output)  # before loading the source: a bad -o fails in milliseconds
     try:
         source: Any = pm.hook.hpviz_cli_source(args=args)
     except HpvizError as exc:

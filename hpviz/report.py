@@ -19,9 +19,7 @@ import html
 import io
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,9 +32,6 @@ from hpviz.schema import Experiment
 __all__ = ["report"]
 
 log = logging.getLogger("hpviz.report")
-
-_MARKER = ".hpviz-report"
-
 
 class _Skip(Exception):
     """A view that does not apply (or whose analysis is not installed): a note, not a failure."""
@@ -408,34 +403,12 @@ def _index_html(ctx: _Context, rendered: list[_Rendered], title: str | None) -> 
 
 
 def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
-    """One PNG per view plus index.html, built next to ``path`` and swapped in."""
-    from hpviz.io import atomic_write
+    """One PNG per view plus index.html, by the folder rule of :mod:`hpviz._output`."""
+    from hpviz._output import check_output_path, write_report_folder
 
     files = {f"{r.key}.png": r.png for r in rendered if r.png is not None}
     files["index.html"] = _index_html(ctx, rendered, title).encode("utf-8")
-    if path.exists() and any(path.iterdir()) and not (path / _MARKER).exists():
-        # A folder the user already uses for other things: never delete what is in it.
-        for name, data in files.items():
-            atomic_write(path / name, data)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = None
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        (tmp / _MARKER).write_text("written by hpviz.report; the folder is replaced on the next report\n")
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{os.getpid()}"
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except BaseException:
-        if old is not None and not path.exists():
-            os.replace(old, path)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    write_report_folder(check_output_path(path, kinds=("dir",)), files)
 
 
 #: The report's own keyword options (conversion options are checked by the converter); also
@@ -484,26 +457,17 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     pathlib.Path
         The path written.
     """
+    from hpviz._output import check_output_path
     from hpviz.convert import experiment
 
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
         from hpviz.plot._display import check_options
 
         check_options("hpviz.report", options, OPTIONS)
+    target = check_output_path(path)  # before any work (docs/report.md, "Output paths")
+    path, fmt = target.path, target.kind
     exp = experiment(obj, **options)
     objective = exp.objective(objective)
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if path.is_dir() or suffix == "":
-        if path.exists() and not path.is_dir():
-            raise SchemaError(f"report path {str(path)!r} is a file without suffix: use .html, .pdf or a directory")
-        fmt = "dir"
-    elif suffix in (".html", ".htm"):
-        fmt = "html"
-    elif suffix == ".pdf":
-        fmt = "pdf"
-    else:
-        raise SchemaError(f"report path {str(path)!r}: use a .html or .pdf file, or a directory (no suffix)")
     if isinstance(views, str):
         views = [views]
     if views is not None:

@@ -280,7 +280,10 @@ def _as_datetime(value: Any, field_name: str) -> _dt.datetime | None:
     if value is None or isinstance(value, _dt.datetime):
         return value
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return _dt.datetime.fromtimestamp(float(value), tz=_dt.timezone.utc)
+        try:
+            return _dt.datetime.fromtimestamp(float(value), tz=_dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):  # 1e20, NaN, beyond year 9999
+            raise SchemaError(f"{field_name} must be epoch seconds within the years 1..9999, got {value!r}") from None
     if isinstance(value, str):
         try:
             return _dt.datetime.fromisoformat(value)

@@ -335,6 +335,7 @@ def test_callback_records_incrementally_and_never_stops_fmin(tmp_path, caplog):
 def test_callback_writes_periodic_reports(tmp_path):
     space = {"x": hp.uniform("x", -1, 1), "k": hp.choice("k", ["a", "b"])}
     path = tmp_path / "live" / "report.html"
+    path.parent.mkdir()  # hpviz writes into existing folders only (docs/report.md, "Output paths")
     written: list[int] = []
     cb = HpvizCallback(space, report_path=path, every=4, report_options={"views": ["progress"]})
 

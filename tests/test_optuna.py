@@ -607,6 +607,7 @@ def test_demo_runs_two_rounds_through_the_hook(tmp_path: Path) -> None:
 
 def test_callback_writes_periodic_and_on_demand_reports(tmp_path: Path) -> None:
     # report_options reach hpviz.report (one cheap view keeps the test fast)
+    (tmp_path / "live").mkdir()  # hpviz writes into existing folders only (docs/report.md, "Output paths")
     cb = HpvizCallback(report_path=tmp_path / "live" / "report.html", every=4,
                        report_options={"views": ["progress"]})
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), study_name="periodic")

@@ -103,3 +103,86 @@ def test_state_round_trip_continues_identically():
 def test_bad_capacity():
     with pytest.raises(SchemaError, match="capacity"):
         ReservoirLog(capacity=1)
+
+
+def test_points_are_sorted_by_step_when_appended_out_of_order():
+    log = ReservoirLog(capacity=8, seed=0)
+    for step in (5, 3, 9, 1, 7, 2):
+        log.append(step, loss=float(step))
+    assert [s for s, _ in log.points()] == [1, 2, 3, 5, 7, 9]
+    assert all(v["loss"] == float(s) for s, v in log.points())
+    steps, values = log.series("loss")
+    assert list(steps) == [1, 2, 3, 5, 7, 9] and list(values) == [1, 2, 3, 5, 7, 9]
+    # equal steps keep their append order (the first point first, the last one last)
+    tie = ReservoirLog(capacity=8, seed=0)
+    for value in (1.0, 2.0, 3.0):
+        tie.append(0, value)
+    assert [v["value"] for _, v in tie.points()] == [1.0, 2.0, 3.0]
+    # a full reservoir fed a shuffled stream: every read is sorted
+    shuffled = ReservoirLog(capacity=16, seed=1)
+    for step in np.random.default_rng(0).permutation(5000):
+        shuffled.append(int(step), 0.0)
+    kept = [s for s, _ in shuffled.points()]
+    assert kept == sorted(kept) and len(kept) == 16
+
+
+def test_generator_position_is_restored_in_one_block_of_draws():
+    """The saved position (seed, draws) restores in <= _RNG_BLOCK draws however long the log ran."""
+    from hpviz.reservoir import _RNG_BLOCK
+
+    log = _filled(100_000, capacity=128, seed=3)
+    state = log.to_state()
+    assert state["rng"][1] > _RNG_BLOCK  # several reseeds happened
+    clone = ReservoirLog.from_state(state)
+    for i in range(100_000, 200_000):
+        log.append(i, float(i))
+        clone.append(i, float(i))
+    assert clone == log
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("capacity", 1, "capacity"),
+        ("seen", -1, "seen"),
+        ("next", 0, "next"),
+        ("w", 2.0, "w must be a number in"),
+        ("rng", [1, 2**60], r"rng\[1\]"),
+        ("ends", [True], "ends"),
+        ("scalar", "yes", "scalar"),
+        ("absent", {"value": [99]}, "absent"),
+    ],
+)
+def test_bad_states_are_schema_errors(field, value, message):
+    state = _filled(100, capacity=8).to_state()
+    state[field] = value
+    if field == "absent":
+        state["scalar"] = False
+    with pytest.raises(SchemaError, match=message):
+        ReservoirLog.from_state(state)
+
+
+def test_packed_storage_reads_back_every_kind_of_point():
+    """Kept points are stored packed; what comes back is what was appended, whatever the mix."""
+    cases = {
+        "scalars": [(i, float(i)) for i in range(30)],
+        "one metric": [(i, {"loss": float(i)}) for i in range(30)],
+        "two metrics": [(i, {"loss": float(i), "acc": i / 30}) for i in range(30)],
+        "scalar then named": [(0, 1.0), (1, 2.0)] + [(i, {"loss": float(i)}) for i in range(2, 30)],
+        "named then scalar": [(i, {"loss": float(i)}) for i in range(20)] + [(i, float(i)) for i in range(20, 30)],
+        "other names and order": [(i, {"a": i, "b": -i} if i % 3 else {"b": -i, "a": i}) for i in range(30)]
+        + [(30, {"c": None})],
+    }
+    for name, pts in cases.items():
+        log = ReservoirLog(capacity=64, seed=0)
+        for step, value in pts:
+            if isinstance(value, dict):
+                log.append(step, **value)
+            else:
+                log.append(step, value)
+        want = [(s, v if isinstance(v, dict) else {"value": v}) for s, v in pts]
+        assert log.points() == want, name
+        back = ReservoirLog.from_state(log.to_state())
+        assert back.points() == want and back == log, name
+        if name != "other names and order":  # columns keep one metric order per log, not per point
+            assert [list(v) for _, v in back.points()] == [list(v) for _, v in want], name
