@@ -26,3 +26,16 @@ def test_notes_must_be_strings():
     with pytest.raises(hpviz.SchemaError, match="notes"):
         _exp([1, 2])
     assert _exp("one sentence").notes == ["one sentence"]
+
+
+def test_no_parameters_or_no_trials_report_says_not_enough_data(tmp_path, caplog):
+    import logging
+
+    empty = hpviz.Experiment({}, "v")
+    no_params = hpviz.Experiment({}, "v", [hpviz.Trial(i, {}, {"v": float(i)}) for i in range(5)])
+    for i, exp in enumerate((empty, no_params)):
+        with pytest.raises(hpviz.InsufficientDataError, match="parameter"):
+            hpviz.importance(exp)
+        with caplog.at_level(logging.WARNING):
+            page = hpviz.report(exp, tmp_path / f"r{i}.html").read_text()
+        assert "view failed" not in page and "Traceback" not in caplog.text

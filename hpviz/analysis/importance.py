@@ -782,7 +782,9 @@ def importance(
     if pair_test and not pairs:
         raise SchemaError("pair_test needs pairs=True")
     if not exp.all_params():
-        raise SchemaError("importance needs a search space with at least one parameter")
+        # nothing to attribute variance to: too little data (a study with no trials yet), not a malformed one
+        raise InsufficientDataError("importance needs at least one searched parameter; this experiment has none "
+                                    "(no trials yet, or a space that holds no parameter)")
     selected, analysed, fit_ranges = _round_spaces(exp, rounds, space)
     used, excluded = _usable_trials(exp, objective, selected)
     enc = _encode(exp, used, analysed, fit_ranges)
