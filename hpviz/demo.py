@@ -118,7 +118,6 @@ def log_round_done(callback: Any, round_index: int) -> None:
     """Log the best validation accuracy after demo round ``round_index`` (0-based)."""
     import logging
 
-    exp = callback.experiment  # None for an Optuna callback that has recorded nothing yet
-    best = exp.best() if exp is not None else None
+    best = callback.experiment.best()  # an empty experiment before the first trial, never None
     logging.getLogger("hpviz").info("hpviz demo: round %d done, best %s = %s", round_index + 1, DEMO_OBJECTIVE,
                                     None if best is None else round(best.values[DEMO_OBJECTIVE], 4))

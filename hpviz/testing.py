@@ -130,8 +130,18 @@ class AdapterConformance:
       failure status, as the framework allows). ``hpviz.experiment(native_result,
       **options)`` must convert it.
     - ``export_space(space)`` -> native space, and ``import_space(native)`` -> SearchSpace.
-    - ``run_with_callback(tmp_path, report_path, n_trials)`` -> the hpviz callback
-      object after a run with it plugged in, whose ``report_path`` may be unwritable.
+    - ``make_callback(**options)`` -> the adapter's live callback (a
+      :class:`hpviz.recording.Recorder`) for the conformance run, with ``options``
+      (``report_path``, ``every``, ``report_options``, or unknown names) passed on.
+    - ``run_recorded(tmp_path, callback, n_trials)`` -> ``(native_result, options)``:
+      the same run as ``run`` with ``callback`` plugged in (and the framework's
+      end-of-run call, if it has one); the result converts offline like ``run``'s.
+
+    The callback tests hold every adapter to one contract: unknown options and
+    bad report paths fail at construction, ``cb.experiment`` is an Experiment
+    (a snapshot) before the first trial, ``report()`` on an empty callback raises
+    the same error, ``next_round`` returns the round index, a failing report never
+    stops the run, and the live record equals the offline conversion trial for trial.
     """
 
     framework: str = ""
@@ -147,10 +157,13 @@ class AdapterConformance:
     def import_space(self, native: Any) -> SearchSpace:  # pragma: no cover
         raise NotImplementedError
 
-    def run_with_callback(self, tmp_path: Path, report_path: Path, n_trials: int) -> Any:  # pragma: no cover
+    def make_callback(self, **options: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
 
-    # the contract -----------------------------------------------------------
+    def run_recorded(self, tmp_path: Path, callback: Any, n_trials: int) -> tuple[Any, dict[str, Any]]:  # pragma: no cover
+        raise NotImplementedError
+
+    # the contract: conversion -----------------------------------------------
     def _converted(self, tmp_path: Path) -> Experiment:
         import hpviz
 
@@ -199,13 +212,92 @@ class AdapterConformance:
         native = self.export_space(CONFORMANCE_SPACE)
         assert self.import_space(native) == CONFORMANCE_SPACE
 
+    # the contract: the live callback (hpviz.recording.Recorder) ----------------
+    def test_callback_rejects_unknown_options_listing_the_allowed_ones(self) -> None:
+        import pytest
+
+        with pytest.raises(TypeError) as info:
+            self.make_callback(reprot_path="r.html")
+        message = str(info.value)
+        assert "reprot_path" in message and "report_path" in message and "every" in message
+        with pytest.raises(TypeError) as info:
+            self.make_callback(report_options={"format": "pdf"})
+        assert "format" in str(info.value) and "views" in str(info.value)
+
+    def test_callback_rejects_bad_report_paths_at_construction(self, tmp_path: Path, monkeypatch: Any) -> None:
+        import pytest
+
+        from hpviz.errors import SchemaError
+
+        blocker = tmp_path / "a-file"
+        blocker.write_text("a file where a folder should be")
+        for bad in (tmp_path / "report.txt", blocker / "report.html", blocker / "sub" / "report.pdf"):
+            with pytest.raises(SchemaError) as info:
+                self.make_callback(report_path=bad)
+            assert str(bad) in str(info.value)  # the user's path, not a temporary file's
+        with pytest.raises(SchemaError, match="every"):
+            self.make_callback(every=0)
+        monkeypatch.setenv("HOME", str(tmp_path))
+        cb = self.make_callback(report_path="~/reports/r.html")
+        assert cb.report_path == tmp_path / "reports" / "r.html"
+
+    def test_callback_before_the_first_trial(self) -> None:
+        import pytest
+
+        from hpviz.errors import InsufficientDataError
+        from hpviz.recording import EMPTY_REPORT_MESSAGE, Recorder
+
+        cb = self.make_callback()
+        assert isinstance(cb, Recorder)
+        exp = cb.experiment
+        assert isinstance(exp, Experiment) and len(exp) == 0 and exp.framework == self.framework
+        assert cb.experiment is not exp  # a snapshot per access
+        assert cb.n_recorded == 0 and cb.round == 0
+        with pytest.raises(InsufficientDataError, match=EMPTY_REPORT_MESSAGE):
+            cb.report()
+
     def test_callback_survives_unwritable_report(self, tmp_path: Path, caplog: Any) -> None:
-        blocker = tmp_path / "not-a-dir"
-        blocker.write_text("a file where the report's directory should be")
+        import pytest
+
+        folder = tmp_path / "reports"
+        folder.mkdir()
+        cb = self.make_callback(report_path=folder / "report.html", every=2)
+        folder.rmdir()  # the location breaks after construction, during the run
+        folder.write_text("a file where the report's folder should be")
         with caplog.at_level(logging.WARNING):
-            cb = self.run_with_callback(tmp_path, blocker / "report.html", self.n_trials)
+            self.run_recorded(tmp_path, cb, self.n_trials)
+            cb.wait()
         assert len(cb.experiment.trials) == self.n_trials
-        assert any("hpviz" in r.getMessage().lower() for r in caplog.records if r.levelno >= logging.WARNING)
+        warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert any(m.startswith("hpviz:") and str(folder) in m for m in warned), warned
+        with pytest.raises(Exception):  # noqa: B017 - asked for directly, the failure propagates
+            cb.report()
+
+    def test_live_callback_equals_offline_conversion(self, tmp_path: Path) -> None:
+        import pickle
+
+        import hpviz
+        from hpviz.schema import Change
+
+        out = tmp_path / "live" / "report.html"
+        cb = self.make_callback(report_path=out, every=3, report_options={"views": ["progress"]})
+        native, options = self.run_recorded(tmp_path, cb, self.n_trials)
+        live, offline = cb.experiment, hpviz.experiment(native, **options)
+        assert live.framework == self.framework and cb.n_recorded == self.n_trials
+        assert live.objectives == offline.objectives and live.space == offline.space
+        assert _comparable(live) == _comparable(offline)  # trial for trial: numbers, states, params, values
+        # the final report waits for a periodic one in flight and is complete
+        assert cb.report() == out and out.stat().st_size > 0
+        # a pickled copy (some frameworks pickle callbacks) records the same
+        back = pickle.loads(pickle.dumps(cb))
+        assert _comparable(back.experiment) == _comparable(live)
+        # next_round returns the new round's index; a snapshot taken before does not change
+        narrow = CONFORMANCE_SPACE.replace(x=Float(-1.0, 2.0))
+        change = Change("x", "shrink", CONFORMANCE_SPACE["x"], narrow["x"], "conformance")
+        assert cb.next_round(narrow, [change]) == 1 == cb.round
+        exp = cb.experiment
+        assert len(exp.rounds) == 2 and exp.rounds[1].space == narrow and exp.rounds[1].changes == (change,)
+        assert all(t.round == 0 for t in exp.trials) and len(live.rounds) == 1
 
 
 def _comparable(exp: Experiment) -> list:

@@ -1,10 +1,12 @@
 """``HpvizCallback``: record a Ray Tune run live and write the hpviz report when it ends.
 
-Ray runs callbacks in the driver process, on the main thread, one at a time,
-so no lock is needed (and none may be held: Ray pickles the callback when the
-``Tuner`` is constructed). Every hook is wrapped: an exception inside hpviz is
-logged as a warning on the ``"hpviz"`` logger and never reaches Tune, where it
-would abort ``fit()``.
+A thin adapter on :class:`hpviz.recording.Recorder`: the Tune hooks only
+update one plain-data record per trial. Ray runs callbacks in the driver
+process, on the main thread, one at a time; it pickles the callback when the
+``Tuner`` is constructed, which the Recorder allows (its lock and renderer are
+dropped when pickled and rebuilt when unpickled). Every hook is wrapped in the
+Recorder's never-fatal guard: an exception inside hpviz is logged as a warning
+and never reaches Tune, where it would abort ``fit()``.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
 import hpviz
+from hpviz.recording import Recorder
+from hpviz_raytune._compat import tuner_callbacks
 from hpviz_raytune.convert import (
     TunerState,
     build_experiment,
@@ -37,21 +41,19 @@ logger = logging.getLogger("hpviz")
 
 
 def _safe(method: Any) -> Any:
-    """Run a Tune hook so that nothing it raises reaches Tune (it would abort ``fit()``)."""
+    """Run a Tune hook in the Recorder's guard (nothing it raises reaches Tune: it would abort ``fit()``),
+    holding the Recorder's lock (the background renderer reads the records)."""
 
     @functools.wraps(method)
     def wrapper(self: HpvizCallback, *args: Any, **kwargs: Any) -> Any:
-        try:
+        with self._guard(f"HpvizCallback.{method.__name__}"), self._lock:
             return method(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - a visualization bug must never kill a tuning run
-            logger.warning("hpviz: HpvizCallback.%s failed (%s: %s); the Tune run continues",
-                           method.__name__, type(exc).__name__, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
-            return None
+        return None
 
     return wrapper
 
 
-class HpvizCallback(Callback):
+class HpvizCallback(Callback, Recorder):
     """Record a Ray Tune run into an :class:`hpviz.Experiment` and write the report at the end.
 
     Use it as ``tune.RunConfig(callbacks=[HpvizCallback(...)])``.
@@ -64,26 +66,21 @@ class HpvizCallback(Callback):
         recovered from the experiment's saved searcher state when the run
         ends, else inferred from the observed configs (marked ``inferred``).
     report_path:
-        Where to write the report (``.html``, ``.pdf`` or a directory) when
-        the experiment ends (and every ``every`` results). ``None``: no report.
+        Where to write the report (``.html``, ``.pdf`` or a folder) when the
+        experiment ends (the end waits for it) and, with ``every``, during
+        the run. ``None``: no report. See :class:`hpviz.recording.Recorder`.
     metric, mode:
         The objective and ``"min"``/``"max"``. Default: the Tuner's
         ``TuneConfig(metric=..., mode=...)``, read from the experiment
         directory; if neither is known, a warning says what to pass.
-    log_capacity:
-        Points kept per trial in its :class:`hpviz.ReservoirLog`.
-    every:
-        Also write the report every this many results (``None``: only at the end).
-    name:
-        Name of the experiment (default: the Ray experiment's name).
+    log_capacity, every, name, report_options:
+        See :class:`hpviz.recording.Recorder`: ``every`` counts finished
+        trials, as in every adapter. ``name`` defaults to the Ray experiment's name.
     space:
         An :class:`hpviz.SearchSpace` instead of ``param_space``.
-
-    Attributes
-    ----------
-    experiment:
-        The run so far as an :class:`hpviz.Experiment` (built on access).
     """
+
+    framework = "ray"
 
     def __init__(
         self,
@@ -96,76 +93,65 @@ class HpvizCallback(Callback):
         *,
         name: str | None = None,
         space: hpviz.SearchSpace | None = None,
+        report_options: Mapping[str, Any] | None = None,
+        **unknown: Any,
     ):
-        if mode not in (None, "min", "max"):
+        if mode not in (None, "min", "max") and not unknown:
             raise hpviz.SchemaError(f"HpvizCallback(mode=...) must be 'min' or 'max', got {mode!r}")
-        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-            raise hpviz.SchemaError(f"HpvizCallback(every=...) must be a positive integer or None, got {every!r}")
-        if isinstance(log_capacity, bool) or not isinstance(log_capacity, int) or log_capacity < 2:
-            raise hpviz.SchemaError(f"HpvizCallback(log_capacity=...) must be an integer >= 2, got {log_capacity!r}")
-        self.metric = metric
-        self.mode = mode
-        self.report_path = None if report_path is None else str(report_path)
-        self.log_capacity = log_capacity
-        self.every = every
-        self.name = name
-        self._declared_space: hpviz.SearchSpace | None = None
+        if metric is not None and not isinstance(metric, str) and not unknown:
+            raise hpviz.SchemaError(f"HpvizCallback(metric=...) must be a metric name, got {metric!r}")
+        declared: hpviz.SearchSpace | None = None
         self._space_notes: list[str] = []
         if space is not None:
-            self._declared_space = space if isinstance(space, hpviz.SearchSpace) else hpviz.SearchSpace(space)
-        elif param_space is not None:
+            declared = space if isinstance(space, hpviz.SearchSpace) else hpviz.SearchSpace(space)
+        elif param_space is not None and not unknown:
             try:
-                self._declared_space, self._space_notes = from_tune_with_notes(param_space)
+                declared, self._space_notes = from_tune_with_notes(param_space)
             except Exception as exc:  # noqa: BLE001 - fall back to recovery/inference, say why
                 logger.warning("hpviz: cannot convert param_space (%s: %s); the space will be recovered from the "
                                "experiment directory or inferred", type(exc).__name__, exc)
+        super().__init__(report_path=report_path, every=every, log_capacity=log_capacity, name=name,
+                         report_options=report_options, space=declared, unknown=unknown)
+        self.metric = metric
+        self.mode = mode
         self._init_state()
 
     def _init_state(self) -> None:
         self._records: dict[str, dict[str, Any]] = {}
-        self._next_number = 0
-        self._rounds: list[tuple[hpviz.SearchSpace, tuple, str | None]] = []
-        self._round = 0
         # What the experiment directory said (metric, mode, scheduler, space), plain data only.
         self._saved = TunerState()
         self._read_dirs: list[str] = []
         self._locations: list[tuple[str, Any]] = []
-        self._since_report = 0
         self._warned: set[str] = set()
         self._saved_name: str | None = None
 
-    # ------------------------------------------------------------------ public
+    # ------------------------------------------------------------------ Recorder hooks
     @property
-    def experiment(self) -> hpviz.Experiment:
-        """The recorded trials as an :class:`hpviz.Experiment` (a new object on each access)."""
-        return build_experiment(
+    def default_objectives(self) -> dict[str, str]:  # type: ignore[override]
+        return {self._metric() or "value": self._mode() or "min"}
+
+    def _refresh(self) -> None:
+        """Rebuild the experiment from the trial records (caller holds the lock)."""
+        if not self._records:
+            self._exp = None
+            return
+        self._exp = build_experiment(
             self._records.values(), space=self._space(), metric=self._metric(), mode=self._mode(),
-            rounds=self._rounds, scheduler=self._saved.scheduler, name=self.name or self._default_name(),
+            rounds=self._rounds[1:], scheduler=self._saved.scheduler, name=self.name or self._saved_name,
         )
 
-    def report(self, path: str | os.PathLike | None = None, **options: Any) -> Path:
-        """Write the report now (to ``path`` or ``report_path``); errors propagate here."""
-        target = path if path is not None else self.report_path
-        if target is None:
-            raise hpviz.SchemaError("HpvizCallback.report needs a path (none given and no report_path set)")
-        return hpviz.report(self.experiment, target, **options)
+    def _as_space(self, space: Any) -> hpviz.SearchSpace:
+        """An :class:`hpviz.SearchSpace`, a mapping of hpviz params, or a native ``param_space``."""
+        if isinstance(space, hpviz.SearchSpace):
+            return space
+        values = list(space.values()) if isinstance(space, Mapping) else []
+        if values and all(isinstance(v, (hpviz.Float, hpviz.Int, hpviz.Categorical)) for v in values):
+            return hpviz.SearchSpace(space)
+        return from_tune_with_notes(space)[0]
 
-    def next_round(self, space: hpviz.SearchSpace | Mapping[str, Any], changes: Iterable[Any] = (),
-                   note: str | None = None) -> None:
-        """Start a steering round: trials started from now on belong to it.
-
-        ``space`` is an :class:`hpviz.SearchSpace` (e.g. ``suggest_space(...).space``)
-        or a native ``param_space``. Use the same callback for the next
-        ``Tuner`` (with ``param_space=to_tune(space)``).
-        """
-        if not isinstance(space, hpviz.SearchSpace):
-            values = list(space.values()) if isinstance(space, Mapping) else []
-            if values and all(isinstance(v, (hpviz.Float, hpviz.Int, hpviz.Categorical)) for v in values):
-                space = hpviz.SearchSpace(space)
-            else:
-                space = from_tune_with_notes(space)[0]
-        self._rounds.append((space, tuple(changes), note))
-        self._round = len(self._rounds)
+    @property
+    def _declared_space(self) -> hpviz.SearchSpace | None:
+        return self._rounds[0][0]
 
     @classmethod
     def from_tuner(cls, tuner: Any) -> HpvizCallback | None:
@@ -173,16 +159,13 @@ class HpvizCallback(Callback):
 
         Reads the Tuner's run config (a private Ray attribute; ``None`` if that changes).
         """
-        try:
-            callbacks = tuner._local_tuner.get_run_config().callbacks or ()
-        except Exception:  # noqa: BLE001 - Ray internals moved
-            return None
+        callbacks = tuner_callbacks(tuner) or []  # None when Ray internals moved
         return next((cb for cb in callbacks if isinstance(cb, cls)), None)
 
     # ------------------------------------------------------------------ Tune hooks
     @_safe
     def setup(self, stop: Any = None, num_samples: Any = None, total_num_samples: Any = None, **info: Any) -> None:
-        self._since_report = 0
+        pass
 
     @_safe
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -206,17 +189,13 @@ class HpvizCallback(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         rec = self._records.get(trial.trial_id) or self._record(trial)
         log_result(rec, result, self.log_capacity)
-        if self.every is not None and self.report_path is not None:
-            self._since_report += 1
-            if self._since_report >= self.every:
-                self._since_report = 0
-                self._write_report()
 
     @_safe
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         rec = self._record(trial)
         rec["status"] = "TERMINATED"
         rec["finished"] = time.time()
+        self._trials_recorded(1)
 
     @_safe
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -229,9 +208,14 @@ class HpvizCallback(Callback):
                 rec["attrs"]["error"] = lines[-1][:500]
         except Exception:  # noqa: BLE001 - the message is a nicety
             pass
+        self._trials_recorded(1)
 
-    @_safe
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        with self._guard("HpvizCallback.on_experiment_end"), self._lock:
+            self._end_records(trials)
+        self._end_of_run_report()  # awaited: complete when fit() returns
+
+    def _end_records(self, trials: list) -> None:
         # When a run is interrupted, Ray stops the unfinished trials (live status TERMINATED,
         # on_trial_complete called) but saves them as PENDING to resume them: the saved state, written
         # right before this hook, is the truth the offline converter sees too.
@@ -249,8 +233,6 @@ class HpvizCallback(Callback):
             found = read_tuner_state(self._locations)
             if found.space is not None:
                 self._saved.space, self._saved.space_source = found.space, found.space_source
-        if self.report_path is not None:
-            self._write_report()
 
     # ------------------------------------------------------------------ checkpointing (Tuner.restore)
     @_safe
@@ -259,30 +241,29 @@ class HpvizCallback(Callback):
         if not self._records:
             return None
         return {
-            "version": 1,
+            "version": 2,
             "records": {k: dict(v) for k, v in self._records.items()},
-            "next_number": self._next_number,
+            "max_number": self._max_number,
             "rounds": list(self._rounds),
-            "round": self._round,
+            "recorded": self._recorded,
         }
 
     @_safe
     def set_state(self, state: dict[str, Any]) -> None:
-        if not state or state.get("version") != 1:
+        if not state or state.get("version") != 2:
             return
         self._records = dict(state["records"])
-        self._next_number = int(state["next_number"])
+        self._max_number = int(state["max_number"])
         self._rounds = list(state["rounds"])
-        self._round = int(state["round"])
+        self._recorded = int(state["recorded"])
 
     # ------------------------------------------------------------------ internals
     def _record(self, trial: Any) -> dict[str, Any]:
         rec = self._records.get(trial.trial_id)
         if rec is None:
-            rec = new_record(trial.trial_id, self._next_number, trial.config or {},
+            rec = new_record(trial.trial_id, self._take_number(), trial.config or {},
                              searched=dict(getattr(trial, "evaluated_params", None) or {}) or None,
-                             round_index=self._round, capacity=self.log_capacity)
-            self._next_number += 1
+                             round_index=self.round, capacity=self.log_capacity)
             try:
                 rec["attrs"]["resources"] = dict(trial.placement_group_factory.required_resources)
             except Exception:  # noqa: BLE001
@@ -316,9 +297,6 @@ class HpvizCallback(Callback):
                                       "mode='min'|'max'). Recording everything; the first reported metric is "
                                       "used meanwhile.")
 
-    def _default_name(self) -> str | None:
-        return self._saved_name
-
     def _metric(self) -> str | None:
         metric = self.metric or self._saved.metric
         if metric is None and self._records:
@@ -343,10 +321,3 @@ class HpvizCallback(Callback):
         if key not in self._warned:
             self._warned.add(key)
             logger.warning(message)
-
-    def _write_report(self) -> None:
-        try:
-            hpviz.report(self.experiment, self.report_path)
-        except Exception as exc:  # noqa: BLE001 - retried at the next report point
-            logger.warning("hpviz: writing the report to %s failed (%s: %s); the Tune run continues",
-                           self.report_path, type(exc).__name__, exc)

@@ -146,11 +146,13 @@ class TestRayConformance(AdapterConformance):
     def import_space(self, native):
         return from_tune(native)
 
-    def run_with_callback(self, tmp_path, report_path, n_trials):
-        cb = HpvizCallback(param_space=to_tune(CONFORMANCE_SPACE), report_path=report_path, metric="loss",
-                           mode="min")
-        _fit(conformance_trainable, to_tune(CONFORMANCE_SPACE), tmp_path, "cb", [cb], num_samples=n_trials)
-        return cb
+    def make_callback(self, **options):
+        return HpvizCallback(param_space=to_tune(CONFORMANCE_SPACE), metric="loss", mode="min", **options)
+
+    def run_recorded(self, tmp_path, callback, n_trials):
+        grid = _fit(conformance_trainable, to_tune(CONFORMANCE_SPACE), tmp_path, "cb", [callback],
+                    num_samples=n_trials, max_concurrent=1)
+        return grid, {}
 
     def test_callback_agrees_with_converter(self, tmp_path):
         grid, _ = self.run(tmp_path, self.n_trials)
@@ -367,28 +369,31 @@ def test_get_state_set_state_round_trip(nested_run):
     fresh.set_state(state)
     assert [(t.number, t.params, t.values) for t in fresh.experiment.trials] == [
         (t.number, t.params, t.values) for t in cb.experiment.trials]
-    assert fresh._next_number == 6
+    assert fresh._max_number == 5 and fresh.n_recorded == cb.n_recorded
 
 
 def test_every_writes_the_report_during_the_run(tmp_path):
     from ray.tune.experiment import Trial
 
     out = tmp_path / "live.html"
-    cb = HpvizCallback(param_space={"x": tune.uniform(0, 1)}, report_path=out, metric="loss", mode="min", every=3)
-    trials = [Trial("t", config={"x": 0.25 * (k + 1)}, stub=True) for k in range(2)]  # real Trial objects, no run
+    cb = HpvizCallback(param_space={"x": tune.uniform(0, 1)}, report_path=out, metric="loss", mode="min", every=2,
+                       report_options={"views": ["progress"]})
+    trials = [Trial("t", config={"x": 0.25 * (k + 1)}, stub=True) for k in range(3)]  # real Trial objects, no run
     for t in trials:
         cb.on_trial_start(iteration=0, trials=trials, trial=t)
     for i in range(2):
         for t in trials:
-            assert not out.exists()
             cb.on_trial_result(iteration=i, trials=trials, trial=t,
                                result={"loss": t.config["x"] + i, "training_iteration": i + 1, "done": False})
-            if i == 1 and t is trials[0]:
-                assert out.is_file() and out.stat().st_size > 0  # the 3rd result wrote it
-                out.unlink()
+    cb.on_trial_complete(iteration=2, trials=trials, trial=trials[0])
+    cb.wait()
+    assert not out.exists()  # every=2 counts finished trials, as in every adapter
+    cb.on_trial_complete(iteration=2, trials=trials, trial=trials[1])
+    cb.wait()  # rendered in the background
+    assert out.is_file() and out.stat().st_size > 0
     exp = cb.experiment
-    assert [t.state for t in exp.trials] == [TS.RUNNING, TS.RUNNING]
-    assert [t.values["loss"] for t in exp.trials] == [1.25, 1.5]
+    assert [t.state for t in exp.trials] == [TS.COMPLETE, TS.COMPLETE, TS.RUNNING]
+    assert [t.values["loss"] for t in exp.trials] == [1.25, 1.5, 1.75]
 
 
 def test_nan_inf_and_missing_metric_values():
@@ -414,7 +419,7 @@ def test_callback_argument_errors():
         HpvizCallback(mode="maximize")
     with pytest.raises(hpviz.SchemaError, match="every"):
         HpvizCallback(every=0)
-    with pytest.raises(hpviz.SchemaError, match="report_path"):
+    with pytest.raises(hpviz.InsufficientDataError):
         HpvizCallback().report()
 
 

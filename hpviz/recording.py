@@ -1,0 +1,589 @@
+"""Recorder: the one base every framework callback builds on.
+
+A framework callback (``hpviz_optuna.HpvizCallback``, ``hpviz_raytune.HpvizCallback``,
+``hpviz_hyperopt.HpvizCallback``, ...) subclasses :class:`Recorder` and only
+translates the framework's native trials and hook methods (after Ray Tune's
+``LoggerCallback``, whose sinks implement ``log_trial_start/result/end`` on
+shared bookkeeping). The Recorder owns everything else, so it behaves the
+same in every framework:
+
+- option validation at construction (``report_path``, ``every``,
+  ``log_capacity``, ``report_options``; unknown keyword arguments are a
+  ``TypeError`` listing the allowed ones);
+- the never-fatal guard: a failure inside hpviz during a run is logged as a
+  warning with its cause, the run continues, the next report retries;
+- ``cb.experiment`` (a snapshot, never ``None``), ``cb.report(path=None)``,
+  ``cb.next_round(space, changes)`` (returns the new round's index),
+  ``cb.round``, ``cb.n_recorded``;
+- trial numbering across several studies / ``Trials`` objects / tuners;
+- the ``every=`` schedule, rendered in the background by one renderer that
+  coalesces requests (never more than one report in flight), in a separate
+  process so the optimization keeps its interpreter;
+- UTC timestamps for the times a callback takes itself (:func:`utc`, :func:`now`);
+- ``Experiment.framework`` set to the adapter's id.
+
+The core names no framework: adapters pass their id as the ``framework``
+class attribute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import inspect
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hpviz.errors import InsufficientDataError, SchemaError
+from hpviz.schema import Change, Experiment, SearchSpace, TrialState
+
+__all__ = ["Recorder", "utc", "now", "check_report_path", "EMPTY_REPORT_MESSAGE"]
+
+logger = logging.getLogger(__name__)
+
+#: Message of the ``InsufficientDataError`` that ``report()`` raises before the first trial (every adapter).
+EMPTY_REPORT_MESSAGE = "the callback has recorded no trial yet; nothing to report"
+
+#: Report suffixes a callback accepts (no suffix: a folder of PNGs).
+REPORT_SUFFIXES = (".html", ".htm", ".pdf")
+
+#: Seconds the background render process waits for work before it exits (it restarts on demand).
+RENDER_IDLE_SECONDS = 60.0
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def utc(value: Any, *, naive: str = "utc") -> _dt.datetime | None:
+    """An aware UTC datetime from a datetime or an epoch in seconds (``None`` stays ``None``).
+
+    ``naive`` says what a naive datetime means: ``"utc"`` or ``"local"`` (the
+    machine's local time, as some frameworks store it).
+    """
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            if naive == "local":
+                return value.astimezone(_dt.timezone.utc)
+            return value.replace(tzinfo=_dt.timezone.utc)
+        return value.astimezone(_dt.timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return _dt.datetime.fromtimestamp(float(value), tz=_dt.timezone.utc)
+    return None
+
+
+def now() -> _dt.datetime:
+    """The current time, aware UTC."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def check_report_path(path: str | os.PathLike, what: str = "report_path") -> Path:
+    """Validate an output path for a report before any work; returns it with ``~`` expanded.
+
+    Accepts ``.html``/``.htm``/``.pdf`` files and folders (no suffix: one PNG
+    per view). Missing folders are fine when they can be created (the nearest
+    existing one is a writable folder). Raises :class:`hpviz.SchemaError`
+    naming the user's path and the fix; checks only the file system metadata
+    (milliseconds).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise SchemaError(f"{what} must be a path (str or os.PathLike), got {type(path).__name__}")
+    raw = os.fspath(path)
+    if isinstance(raw, bytes):
+        raw = os.fsdecode(raw)
+    if not raw.strip():
+        raise SchemaError(f"{what} is empty: give a .html or .pdf file, or a folder for PNGs")
+    target = Path(raw).expanduser()
+    suffix = target.suffix.lower()
+    if suffix and suffix not in REPORT_SUFFIXES and not target.is_dir():
+        raise SchemaError(f"{what} {raw!r}: the suffix {target.suffix!r} is not a report format; "
+                          "use a .html or .pdf file, or a folder (no suffix) for one PNG per view")
+    if target.exists():
+        if not suffix and not target.is_dir():
+            raise SchemaError(f"{what} {raw!r} is an existing file without suffix: use .html, .pdf or a folder")
+        if suffix and target.is_dir() and suffix in REPORT_SUFFIXES:
+            raise SchemaError(f"{what} {raw!r} is an existing folder; give a file path inside it")
+        writable_dir = target if target.is_dir() else target.parent
+        if not os.access(target, os.W_OK) or not os.access(writable_dir, os.W_OK):
+            raise SchemaError(f"{what} {raw!r} is not writable (check its permissions or pick another path)")
+        return target
+    parent = target.parent
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise SchemaError(f"{what} {raw!r}: {str(parent)!r} is a file, not a folder; pick another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SchemaError(f"{what} {raw!r}: the folder {str(parent)!r} is not writable; pick another path")
+    return target
+
+
+def _report_keywords() -> tuple[str, ...]:
+    """Keyword options :func:`hpviz.report` takes (its signature is the single source)."""
+    import hpviz
+
+    params = inspect.signature(hpviz.report).parameters.values()
+    return tuple(p.name for p in params
+                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("obj", "path"))
+
+
+def _positive_int_or_none(value: Any, name: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise SchemaError(f"{name} must be a positive integer or None, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- background rendering
+
+
+class _Renderer:
+    """One background thread that renders the latest requested report; requests coalesce.
+
+    ``request()`` never blocks. While a report renders, any number of new
+    requests collapse into one pending render, which starts from the newest
+    state when the current one is done: at most one report is in flight.
+    """
+
+    def __init__(self, render: Any):
+        self._render = render
+        self._cond = threading.Condition()
+        self._pending = False
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def request(self) -> None:
+        with self._cond:
+            self._pending = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hpviz-report-renderer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._pending:
+                    self._cond.wait(timeout=RENDER_IDLE_SECONDS)
+                    if not self._pending:
+                        self._thread = None
+                        return
+                self._pending = False
+                self._busy = True
+            try:
+                self._render()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def wait(self, *, cancel_pending: bool = False) -> None:
+        """Block until no render is in flight (and none pending unless cancelled)."""
+        with self._cond:
+            if cancel_pending:
+                self._pending = False
+            while self._busy or (self._pending and self._thread is not None and self._thread.is_alive()):
+                self._cond.wait()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy or self._pending
+
+
+def _render_in_process(exp: Experiment, target: Path | None, options: Mapping[str, Any]) -> Path:
+    import hpviz
+
+    if target is None:
+        return hpviz.report(exp, **options)
+    if target.suffix:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    return hpviz.report(exp, target, **options)
+
+
+def _render_in_subprocess(exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
+    """Render the report in a fresh interpreter (keeps the optimization's interpreter free).
+
+    The experiment goes over as hpviz's versioned JSON (never pickled).
+    """
+    from hpviz.io import save
+
+    root = str(Path(__file__).resolve().parent.parent)
+    with tempfile.TemporaryDirectory(prefix="hpviz-render-") as tmp:
+        data = save(exp, Path(tmp) / "experiment.json")
+        request = json.dumps({"experiment": str(data), "path": str(target), "options": dict(options)})
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p], env.get("PYTHONPATH", "")])
+        env.setdefault("MPLBACKEND", "Agg")
+        proc = subprocess.run([sys.executable, "-m", "hpviz.recording"], input=request, text=True,
+                              capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise RuntimeError(lines[-1] if lines else f"the report process exited with code {proc.returncode}")
+    return target
+
+
+def _render_main() -> int:
+    """Entry point of the render process: one JSON request on stdin."""
+    import hpviz
+
+    request = json.loads(sys.stdin.read())
+    exp = hpviz.load(request["experiment"])
+    _render_in_process(exp, Path(request["path"]), request["options"])
+    return 0
+
+
+# --------------------------------------------------------------------------- the Recorder
+
+
+class Recorder:
+    """Shared bookkeeping of every hpviz framework callback (subclass it in an adapter).
+
+    Parameters
+    ----------
+    report_path:
+        Where reports go: a ``.html`` or ``.pdf`` file, or a folder (one PNG
+        per view). ``~`` is expanded. Checked at construction: a wrong suffix
+        or a location that cannot be written raises :class:`hpviz.SchemaError`
+        naming the path. Missing folders are created when the report is written.
+    every:
+        Request a report to ``report_path`` after every ``every`` recorded
+        (finished) trials; ``None``: no periodic reports. Periodic reports
+        render in the background (see Notes).
+    log_capacity:
+        Points kept per trial in its :class:`hpviz.ReservoirLog`.
+    name:
+        Name of the experiment (default: the framework's name for the run).
+    report_options:
+        Keyword options of :func:`hpviz.report` (checked at construction).
+
+    Notes
+    -----
+    **Never fatal.** Nothing hpviz does during a run reaches the framework:
+    a failure is logged as a warning on the ``"hpviz.recording"`` logger
+    (messages start with ``"hpviz:"`` and give the cause), the run goes on,
+    and the next report retries. Only what you call yourself
+    (:meth:`report`, :meth:`next_round`, the constructor) raises.
+
+    **Background reports.** A due periodic report is a request to one
+    renderer thread; requests that arrive while it renders collapse into one,
+    so at most one report is in flight and the optimization never waits for
+    one. The renderer writes from a snapshot in a separate Python process
+    (the experiment passed as hpviz JSON), so rendering does not compete
+    with the optimization for the interpreter lock. :meth:`report` waits for
+    a report in flight, then writes the complete final report itself.
+
+    **Thread safety.** Recording and snapshots are serialized by one lock.
+    The lock, the renderer and its thread are dropped when the callback is
+    pickled (some frameworks pickle callbacks) and rebuilt when unpickled.
+    """
+
+    #: The adapter's framework id, stored as ``Experiment.framework``.
+    framework: ClassVar[str | None] = None
+    #: Default objectives before the framework tells (e.g. before the first trial).
+    default_objectives: ClassVar[Mapping[str, str]] = {"value": "min"}
+
+    def __init__(
+        self,
+        *,
+        report_path: str | os.PathLike | None = None,
+        every: int | None = None,
+        log_capacity: int = 512,
+        name: str | None = None,
+        report_options: Mapping[str, Any] | None = None,
+        space: SearchSpace | None = None,
+        unknown: Mapping[str, Any] | None = None,
+    ):
+        if unknown:
+            allowed = self.allowed_options()
+            raise TypeError(f"{type(self).__name__}() got unknown keyword argument(s) {sorted(unknown)}; "
+                            f"allowed: {', '.join(allowed)}")
+        self.report_path: Path | None = None if report_path is None else check_report_path(report_path)
+        self.every = _positive_int_or_none(every, f"{type(self).__name__}(every=...)")
+        if isinstance(log_capacity, bool) or not isinstance(log_capacity, int) or log_capacity < 2:
+            raise SchemaError(f"{type(self).__name__}(log_capacity=...) must be an integer >= 2, got {log_capacity!r}")
+        self.log_capacity = log_capacity
+        if name is not None and not isinstance(name, str):
+            raise SchemaError(f"{type(self).__name__}(name=...) must be a string, got {type(name).__name__}")
+        self.name = name
+        self.report_options = self._check_report_options(report_options)
+        if space is not None and not isinstance(space, SearchSpace):
+            space = SearchSpace(space)
+        # One entry per round: (space or None while still inferred, changes, note).
+        self._rounds: list[tuple[SearchSpace | None, tuple[Change, ...], str | None]] = [(space, (), None)]
+        self._declared = space is not None
+        self._offsets: dict[Hashable, int] = {}
+        self._max_number = -1
+        self._recorded = 0
+        self._since_report = 0
+        self._exp: Experiment | None = None  # live experiment, kept up to date by the adapter
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        """State that is never pickled: the lock and the renderer."""
+        self._lock = threading.RLock()
+        self._render_lock = threading.Lock()  # one report written at a time
+        self._renderer = _Renderer(self._render_periodic)
+        self._subprocess_ok = True
+
+    @classmethod
+    def allowed_options(cls) -> list[str]:
+        """Keyword arguments the callback's constructor takes."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return [p.name for p in params if p.name not in ("self", "unknown")
+                and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+    @staticmethod
+    def _check_report_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+        if options is None:
+            return {}
+        if not isinstance(options, Mapping):
+            raise TypeError(f"report_options must be a dict of hpviz.report options, got {type(options).__name__}")
+        allowed = _report_keywords()
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise TypeError(f"report_options has unknown option(s) {unknown}; hpviz.report takes: "
+                            f"{', '.join(allowed)}")
+        return dict(options)
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ("_lock", "_render_lock", "_renderer"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    # ------------------------------------------------------------------ adapter hooks
+    def _refresh(self) -> None:
+        """Bring ``self._exp`` up to date (caller holds the lock). Adapters override it."""
+
+    def _catch_up(self) -> None:
+        """Read trials the framework finished without calling the callback (caller holds the lock).
+
+        Called only on the user's own reads (:attr:`experiment`, :meth:`report`), never from the
+        background renderer, so an adapter may read the framework's objects here.
+        """
+
+    def _as_space(self, space: Any) -> SearchSpace:
+        """A round's space from what the user passed (adapters also accept native spaces)."""
+        return space if isinstance(space, SearchSpace) else SearchSpace(space)
+
+    def _on_round(self, index: int, space: SearchSpace) -> None:
+        """Called (under the lock) after round ``index`` started; adapters may update their state."""
+
+    # ------------------------------------------------------------------ adapter helpers
+    @contextlib.contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        """Never fatal: log an hpviz failure as a warning with its cause and carry on."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - a visualization bug must never stop the user's run
+            logger.warning("hpviz: %s failed (%s: %s); the run continues", what, type(exc).__name__, exc,
+                           exc_info=logger.isEnabledFor(logging.DEBUG))
+
+    def _offset_for(self, source: Hashable, lowest: int) -> int:
+        """Number offset of a source of trials (a study, a ``Trials`` object...). Caller holds the lock.
+
+        The first source keeps its own numbers; a later one is numbered after
+        every trial seen so far, from ``lowest`` (the lowest native number it
+        may still report).
+        """
+        offset = self._offsets.get(source)
+        if offset is None:
+            offset = 0 if not self._offsets else self._max_number + 1 - lowest
+            self._offsets[source] = offset
+        return offset
+
+    def _take_number(self, number: int | None = None) -> int:
+        """Note that trial ``number`` exists (default: the next free one) and return it. Caller holds the lock."""
+        if number is None:
+            number = self._max_number + 1
+        self._max_number = max(self._max_number, number)
+        return number
+
+    def _rounds_into(self, exp: Experiment) -> Experiment:
+        """Add rounds 1.. of the recorder to a freshly built experiment (round 0 is its space)."""
+        for space, changes, note in self._rounds[1:]:
+            exp.next_round(space if space is not None else exp.space, changes, note)
+        return exp
+
+    def _trials_recorded(self, n: int = 1) -> None:
+        """Count ``n`` newly finished trials and request a periodic report when one is due."""
+        if n <= 0:
+            return
+        with self._lock:
+            self._recorded += n
+            self._since_report += n
+            due = self.every is not None and self.report_path is not None and self._since_report >= self.every
+            if due:
+                self._since_report = 0
+        if due:
+            self._renderer.request()
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def n_recorded(self) -> int:
+        """Finished trials recorded so far."""
+        return self._recorded
+
+    @property
+    def round(self) -> int:
+        """Index of the current round (trials recorded from now on get it)."""
+        return len(self._rounds) - 1
+
+    @property
+    def experiment(self) -> Experiment:
+        """A snapshot of what has been recorded, as an :class:`hpviz.Experiment`.
+
+        A new object on each access (never ``None``: before the first trial
+        it is an empty experiment over the declared space, if any, with the
+        objectives known so far). It shares the recorded (frozen) trials, so
+        taking it is cheap, and it does not change as the run goes on:
+        read ``cb.experiment`` again for newer trials. Changing it never
+        changes what the callback records.
+        """
+        with self._lock:
+            self._catch_up()
+            return self._snapshot()
+
+    def _snapshot(self) -> Experiment:
+        """Caller holds the lock."""
+        self._refresh()
+        exp = self._exp
+        if exp is None:
+            space = self._rounds[0][0] or SearchSpace({})
+            exp = self._rounds_into(Experiment(space, dict(self.default_objectives), name=self.name,
+                                               framework=self.framework))
+            return exp
+        trials = []
+        for t in exp.trials:
+            if t.log is not None and t.state in (TrialState.RUNNING, TrialState.WAITING):
+                # a running trial's log still grows: give the snapshot its own copy
+                t = replace(t, log=type(t.log).from_state(t.log.to_state()))
+            trials.append(t)
+        snap = exp.with_trials(trials)
+        snap.framework = self.framework
+        if self.name is not None:
+            snap.name = self.name
+        return snap
+
+    def next_round(self, space: Any, changes: Iterable[Change] = (), note: str | None = None) -> int:
+        """Start a new steering round: trials recorded from now on carry its index.
+
+        ``space`` is the space the next trials search (an :class:`hpviz.SearchSpace`,
+        e.g. ``suggest_space(cb.experiment).space``, or the framework's native
+        space); ``changes`` how it was derived (:class:`hpviz.Change` objects).
+        Returns the index of the round that trials recorded next belong to.
+        Called before any trial and without a declared space, it declares
+        round 0's space (and returns 0).
+        """
+        space = self._as_space(space)
+        changes = tuple(changes)
+        for change in changes:
+            if not isinstance(change, Change):
+                raise SchemaError(f"next_round changes must be hpviz.Change objects, got {type(change).__name__}")
+        if note is not None and not isinstance(note, str):
+            raise SchemaError(f"next_round note must be a string, got {type(note).__name__}")
+        with self._lock:
+            if self._recorded == 0 and self._exp is None and len(self._rounds) == 1 and not self._declared:
+                self._rounds = [(space, (), note)]
+                self._declared = True
+                self._on_round(0, space)
+                return 0
+            self._refresh()  # trials recorded so far belong to the previous round
+            if self._exp is not None:
+                self._exp.next_round(space, changes, note)
+            self._rounds.append((space, changes, note))
+            index = len(self._rounds) - 1
+            self._on_round(index, space)
+            return index
+
+    # ------------------------------------------------------------------ reports
+    def _render_periodic(self) -> None:
+        """Renderer thread: write the report of the current state; never raises."""
+        with self._guard(f"writing the report to {self.report_path}"):
+            with self._lock:
+                snap = self._snapshot()
+            if len(snap) == 0 or self.report_path is None:
+                return
+            with self._render_lock:
+                self._write(snap, self.report_path, background=True)
+
+    def _write(self, exp: Experiment, target: Path | None, *, background: bool = False) -> Path:
+        if background and self._subprocess_ok and target is not None and sys.executable:
+            try:
+                json.dumps(self.report_options)
+            except (TypeError, ValueError):
+                pass  # e.g. a progress callable: render in this process
+            else:
+                try:
+                    return _render_in_subprocess(exp, target, self.report_options)
+                except OSError as exc:  # no interpreter to start: render here from now on
+                    logger.info("hpviz: cannot start a render process (%s); rendering in-process", exc)
+                    self._subprocess_ok = False
+        return _render_in_process(exp, target, self.report_options)
+
+    def report(self, path: str | os.PathLike | None = None) -> Path:
+        """Write the complete report now and return its path.
+
+        Writes to ``path``, else ``report_path``, else hpviz's default
+        (``hpviz-report.html``). Waits for a periodic report in flight first
+        (and replaces a pending one). Unlike periodic reports, errors
+        propagate: you asked for it.
+
+        Raises
+        ------
+        hpviz.InsufficientDataError
+            No trial has been recorded yet (the same error in every adapter).
+        hpviz.SchemaError
+            ``path`` is not a report path that can be written.
+        """
+        target = check_report_path(path, "report(path=...)") if path is not None else self.report_path
+        with self._lock:
+            self._catch_up()
+            snap = self._snapshot()
+        if len(snap) == 0:
+            raise InsufficientDataError(EMPTY_REPORT_MESSAGE, have=0, need=1)
+        return self._write_final(snap, target)
+
+    def _write_final(self, snap: Experiment, target: Path | None) -> Path:
+        """Wait for a periodic report in flight (replacing a pending one), then write ``snap`` here."""
+        self._renderer.wait(cancel_pending=target == self.report_path)
+        with self._render_lock:
+            return self._write(snap, target)
+
+    def _end_of_run_report(self) -> None:
+        """For adapters whose framework signals the end of the run: the final report, awaited, never fatal."""
+        if self.report_path is None:
+            return
+        with self._guard(f"writing the report to {self.report_path}"):
+            with self._lock:
+                snap = self._snapshot()
+            if len(snap):
+                self._write_final(snap, self.report_path)
+
+    def wait(self) -> None:
+        """Block until no periodic report is in flight or pending."""
+        self._renderer.wait()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(report_path={self.report_path!r}, every={self.every!r}, "
+                f"recorded={self._recorded}, round={self.round})")
+
+
+if __name__ == "__main__":
+    sys.exit(_render_main())
