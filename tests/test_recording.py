@@ -1,0 +1,212 @@
+"""hpviz.recording.Recorder on its own: a framework-free sink built on it (no framework, no mocks of one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import pickle
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hpviz
+from hpviz import Float, ReservoirLog, SearchSpace, Trial, TrialState
+from hpviz.recording import EMPTY_REPORT_MESSAGE, Recorder, check_report_path, utc
+
+SPACE = SearchSpace({"x": Float(-1.0, 1.0)})
+
+
+class ListRecorder(Recorder):
+    """The smallest adapter: it is handed hpviz trials (a real adapter translates native ones)."""
+
+    framework = "list"
+
+    def __init__(self, report_path: Any = None, every: int | None = None, *, name: str | None = None,
+                 report_options: Any = None, **unknown: Any):
+        super().__init__(report_path=report_path, every=every, name=name, report_options=report_options,
+                         space=SPACE, unknown=unknown)
+        self._exp = hpviz.Experiment(SPACE, {"loss": "min"}, name=name, framework=self.framework)
+
+    def record(self, x: float, state: TrialState = TrialState.COMPLETE, log: ReservoirLog | None = None) -> None:
+        with self._lock:
+            number = self._take_number()
+            values = {"loss": x * x} if state is TrialState.COMPLETE else {}
+            self._exp.add(Trial(number, {"x": x}, values, state, log=log, round=self.round))
+        if state.finished:
+            self._trials_recorded(1)
+
+
+class SlowWriter(ListRecorder):
+    """Records what each report saw and how many reports ran at once (renders take ``delay`` s)."""
+
+    delay = 0.15
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.writes: list[tuple[int, float, float, bool]] = []  # (trials, start, end, background)
+        self.active = 0
+        self.max_active = 0
+
+    def _write(self, exp: hpviz.Experiment, target: Path | None, *, background: bool = False) -> Path:
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        start = time.perf_counter()
+        time.sleep(self.delay)
+        self.active -= 1
+        self.writes.append((len(exp), start, time.perf_counter(), background))
+        return Path(target) if target is not None else Path("hpviz-report.html")
+
+
+def test_utc_conversions() -> None:
+    aware = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert utc(aware) == dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc)
+    assert utc(dt.datetime(2026, 1, 1, 12)) == dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+    naive_local = dt.datetime(2026, 1, 1, 12)
+    assert utc(naive_local, naive="local") == naive_local.astimezone(dt.timezone.utc)
+    assert utc(0.0) == dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    assert utc(None) is None and utc(float("nan")) is None and utc(True) is None
+
+
+def test_report_paths_are_checked_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert check_report_path(tmp_path / "new" / "deeper" / "r.pdf") == tmp_path / "new" / "deeper" / "r.pdf"
+    assert check_report_path(tmp_path / "pngs") == tmp_path / "pngs"  # a folder of PNGs
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for bad, why in ((tmp_path / "r.txt", "suffix"), (blocker / "r.html", "is a file"), (blocker, "without suffix"),
+                     ("", "empty"), (3, "must be a path")):
+        with pytest.raises(hpviz.SchemaError, match=why) as info:
+            check_report_path(bad)
+        if isinstance(bad, Path):
+            assert str(bad) in str(info.value)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert check_report_path("~/r.html") == tmp_path / "r.html"
+
+
+def test_unknown_options_name_the_allowed_ones() -> None:
+    with pytest.raises(TypeError, match=r"\['evrey'\].*report_path, every, name, report_options"):
+        ListRecorder(evrey=5)
+    assert ListRecorder.allowed_options() == ["report_path", "every", "name", "report_options"]
+    with pytest.raises(TypeError, match=r"\['dpi_'\].*dpi"):
+        ListRecorder(report_options={"dpi_": 50})
+    with pytest.raises(hpviz.SchemaError, match="every"):
+        ListRecorder(every=True)
+
+
+def test_empty_recorder_contract() -> None:
+    rec = ListRecorder()
+    exp = rec.experiment
+    assert len(exp) == 0 and exp.framework == "list" and exp.space == SPACE
+    with pytest.raises(hpviz.InsufficientDataError, match=EMPTY_REPORT_MESSAGE) as info:
+        rec.report()
+    assert (info.value.have, info.value.need) == (0, 1)
+
+
+def test_snapshot_is_independent_and_copies_growing_logs() -> None:
+    rec = ListRecorder()
+    log = ReservoirLog(capacity=8)
+    log.append(1, loss=1.0)
+    rec.record(0.5)
+    rec.record(0.1, TrialState.RUNNING, log=log)
+    snap = rec.experiment
+    log.append(2, loss=0.5)  # the running trial reports again
+    assert snap.trials[1].log.seen == 1 and rec.experiment.trials[1].log.seen == 2
+    assert snap.trials[0] is rec.experiment.trials[0]  # finished trials are shared, not copied
+    snap.next_round(SPACE)
+    assert len(rec.experiment.rounds) == 1 and rec.n_recorded == 1
+
+
+def test_next_round_returns_the_index_and_rounds_number_on() -> None:
+    rec = ListRecorder()
+    rec.record(0.5)
+    narrow = SearchSpace({"x": Float(0.0, 1.0)})
+    change = hpviz.Change("x", "shrink", SPACE["x"], narrow["x"], "test")
+    assert rec.next_round(narrow, [change]) == 1 == rec.round
+    rec.record(0.25)
+    exp = rec.experiment
+    assert [(t.number, t.round) for t in exp.trials] == [(0, 0), (1, 1)]
+    assert exp.rounds[1].changes == (change,) and exp.rounds[1].parent_space == SPACE
+    with pytest.raises(hpviz.SchemaError, match="Change"):
+        rec.next_round(narrow, ["shrink x"])
+
+
+def test_periodic_reports_coalesce_never_overlap_and_never_block(tmp_path: Path) -> None:
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    t0 = time.perf_counter()
+    for i in range(30):
+        rec.record(i / 30)
+    recording = time.perf_counter() - t0
+    rec.wait()
+    assert recording < rec.delay  # 30 due reports, and the trials never waited for one
+    assert rec.max_active == 1  # never more than one report in flight
+    assert 1 <= len(rec.writes) <= 3  # requests that arrive while one renders collapse into one
+    assert rec.writes[-1][0] == 30  # the last report saw every trial
+    assert all(background for *_, background in rec.writes)
+
+
+def test_report_waits_for_the_report_in_flight(tmp_path: Path) -> None:
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    rec.record(0.3)
+    time.sleep(0.02)  # the periodic report is rendering now
+    rec.report()
+    periodic, final = rec.writes
+    assert periodic[3] and not final[3] and final[1] >= periodic[2]  # the final one started after
+    assert rec.max_active == 1
+
+
+def test_concurrent_recording_loses_nothing(tmp_path: Path) -> None:
+    rec = SlowWriter(tmp_path / "r.html", every=3)
+    rec.delay = 0.01
+    threads = [threading.Thread(target=lambda k=k: [rec.record((k * 50 + i) / 200) for i in range(50)])
+               for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rec.wait()
+    assert [t.number for t in rec.experiment.trials] == list(range(200)) and rec.n_recorded == 200
+
+
+def test_pickling_drops_the_lock_and_the_renderer(tmp_path: Path) -> None:
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    rec.record(0.5)  # the renderer thread is running now
+    back = pickle.loads(pickle.dumps(rec))
+    rec.wait()
+    assert back._lock is not rec._lock and [t.params for t in back.experiment.trials] == [{"x": 0.5}]
+    back.record(0.1)
+    back.wait()
+    assert back.writes[-1][0] == 2
+
+
+def test_a_failing_report_is_a_warning_with_its_cause(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "out"
+    rec = ListRecorder(folder / "r.html", every=1, report_options={"views": ["progress"]})
+    folder.write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING, logger="hpviz"):
+        rec.record(0.5)
+        rec.wait()
+    (message,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert message.startswith("hpviz: writing the report to") and str(folder) in message
+    assert "the run continues" in message
+    folder.unlink()  # the next report retries, and works
+    rec.record(0.2)
+    rec.wait()
+    assert (folder / "r.html").is_file()
+
+
+def _images(html: str) -> list[str]:
+    return re.findall(r"data:image/png;base64,[A-Za-z0-9+/=]+", html)
+
+
+def test_background_report_equals_the_final_report(tmp_path: Path) -> None:
+    # the periodic report renders in a separate process from hpviz JSON; the same images come out
+    rec = ListRecorder(tmp_path / "bg.html", every=4, report_options={"views": ["progress"]})
+    for i in range(4):
+        rec.record((i - 1.5) / 2)
+    rec.wait()
+    background = (tmp_path / "bg.html").read_text()
+    final = rec.report(tmp_path / "final.html").read_text()
+    assert _images(background) and _images(background) == _images(final)
