@@ -19,6 +19,8 @@ same in every framework:
 - the ``every=`` schedule, rendered in the background by one renderer that
   coalesces requests (never more than one report in flight), in a separate
   process so the optimization keeps its interpreter;
+- ``live=True``: one display in a Jupyter cell, updated at most
+  :data:`LIVE_MAX_PER_SECOND` times a second, ending with the report link;
 - UTC timestamps for the times a callback takes itself (:func:`utc`, :func:`now`);
 - ``Experiment.framework`` set to the adapter's id.
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import html
 import inspect
 import json
 import logging
@@ -39,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -47,7 +51,7 @@ from typing import Any, ClassVar
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Change, Experiment, SearchSpace, TrialState
 
-__all__ = ["Recorder", "utc", "now", "check_report_path", "EMPTY_REPORT_MESSAGE"]
+__all__ = ["Recorder", "utc", "now", "check_report_path", "live_view", "EMPTY_REPORT_MESSAGE", "LIVE_MAX_PER_SECOND"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ EMPTY_REPORT_MESSAGE = "the callback has recorded no trial yet; nothing to repor
 
 #: Report suffixes a callback accepts (no suffix: a folder of PNGs).
 REPORT_SUFFIXES = (".html", ".htm", ".pdf")
+
+#: Live view: updates per second at most (each takes a snapshot: cheap, but not free).
+LIVE_MAX_PER_SECOND = 2.0
 
 #: Seconds the background render process waits for work before it exits (it restarts on demand).
 RENDER_IDLE_SECONDS = 60.0
@@ -243,6 +250,54 @@ def _render_main() -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- live view
+
+
+def _best_so_far(exp: Experiment) -> list[float]:
+    """The running best of the primary objective over the finished trials with a finite value."""
+    sign = 1.0 if exp.objectives[exp.primary] == "min" else -1.0
+    values = [sign * t.values[exp.primary] for t in exp.completed()]
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else min(out[-1], v))
+    return [sign * v for v in out]
+
+
+def _sparkline(points: list[float], width: int = 240, height: int = 40) -> str:
+    if len(points) < 2:
+        return ""
+    lo, hi = min(points), max(points)
+    span = (hi - lo) or 1.0
+    xy = " ".join(f"{width * i / (len(points) - 1):.1f},{height - 2 - (height - 4) * (p - lo) / span:.1f}"
+                  for i, p in enumerate(points))
+    return (f'<svg width="{width}" height="{height}" role="img" aria-label="best so far">'
+            f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{xy}"/></svg>')
+
+
+def live_view(exp: Experiment, *, updates: int = 0, report: Path | None = None) -> dict[str, str]:
+    """The live view's MIME bundle (``text/html`` and ``text/plain``) for an experiment so far."""
+    counts = {k: v for k, v in exp.count_by_state().items() if v}
+    best = exp.best()
+    name = exp.name or "experiment"
+    states = ", ".join(f"{v} {k.lower()}" for k, v in counts.items()) or "no trial yet"
+    obj = exp.primary
+    best_text = (f"best {obj} = {best.values[obj]:.6g} (trial {best.number})" if best is not None
+                 else f"no finished trial with a finite {obj} yet")
+    text = f"hpviz: {name}: {len(exp)} trials ({states}), round {len(exp.rounds) - 1}; {best_text}"
+    parts = [f'<div class="hpviz-live" data-hpviz-updates="{updates}" data-hpviz-trials="{len(exp)}">',
+             f"<b>hpviz</b> &mdash; {html.escape(name)}: {len(exp)} trials ({html.escape(states)}), "
+             f"round {len(exp.rounds) - 1}<br>{html.escape(best_text)}"]
+    line = _sparkline(_best_so_far(exp))
+    if line:
+        parts.append(f"<br>{line}")
+    if report is not None:
+        uri = html.escape(Path(report).resolve().as_uri(), quote=True)
+        parts.append(f'<br>Report: <a href="{uri}" target="_blank">{html.escape(str(report))}</a>')
+        text += f"; report: {report}"
+    parts.append("</div>")
+    return {"text/html": "".join(parts), "text/plain": text}
+
+
 # --------------------------------------------------------------------------- the Recorder
 
 
@@ -266,6 +321,11 @@ class Recorder:
         Name of the experiment (default: the framework's name for the run).
     report_options:
         Keyword options of :func:`hpviz.report` (checked at construction).
+    live:
+        Keep one display in the Jupyter cell updated during the run (trial
+        counts, best so far and its curve), at most :data:`LIVE_MAX_PER_SECOND`
+        times a second, ending with a link to the report when one is written.
+        Needs IPython (outside a notebook it prints the text summary).
 
     Notes
     -----
@@ -302,6 +362,7 @@ class Recorder:
         name: str | None = None,
         report_options: Mapping[str, Any] | None = None,
         space: SearchSpace | None = None,
+        live: bool = False,
         unknown: Mapping[str, Any] | None = None,
     ):
         if unknown:
@@ -317,6 +378,15 @@ class Recorder:
             raise SchemaError(f"{type(self).__name__}(name=...) must be a string, got {type(name).__name__}")
         self.name = name
         self.report_options = self._check_report_options(report_options)
+        if not isinstance(live, bool):
+            raise SchemaError(f"{type(self).__name__}(live=...) must be True or False, got {live!r}")
+        if live:
+            import importlib.util
+
+            if importlib.util.find_spec("IPython") is None:
+                raise SchemaError(f"{type(self).__name__}(live=True) shows the run in a Jupyter cell and needs "
+                                  "IPython: pip install ipython (or run it in Jupyter)")
+        self.live = live
         if space is not None and not isinstance(space, SearchSpace):
             space = SearchSpace(space)
         # One entry per round: (space or None while still inferred, changes, note).
@@ -335,6 +405,10 @@ class Recorder:
         self._render_lock = threading.Lock()  # one report written at a time
         self._renderer = _Renderer(self._render_periodic)
         self._subprocess_ok = True
+        self._live_lock = threading.Lock()
+        self._live_handle: Any = None
+        self._live_last = -math.inf
+        self._live_updates = 0
 
     @classmethod
     def allowed_options(cls) -> list[str]:
@@ -359,7 +433,7 @@ class Recorder:
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_render_lock", "_renderer"):
+        for key in ("_lock", "_render_lock", "_renderer", "_live_lock", "_live_handle"):
             state.pop(key, None)
         return state
 
@@ -433,6 +507,32 @@ class Recorder:
                 self._since_report = 0
         if due:
             self._renderer.request()
+        if self.live:
+            self._live_update()
+
+    def _live_update(self, *, report: Path | None = None) -> None:
+        """Refresh the live display: throttled, skipped while another thread updates it, never fatal."""
+        final = report is not None
+        if not self._live_lock.acquire(blocking=final):
+            return
+        try:
+            moment = time.monotonic()
+            if not final and moment - self._live_last < 1.0 / LIVE_MAX_PER_SECOND:
+                return
+            self._live_last = moment
+            with self._guard("updating the live view"):
+                with self._lock:
+                    snap = self._snapshot()
+                self._live_updates += 1
+                bundle = live_view(snap, updates=self._live_updates, report=report)
+                if self._live_handle is None:
+                    from IPython.display import display
+
+                    self._live_handle = display(bundle, raw=True, display_id=True)
+                else:
+                    self._live_handle.update(bundle, raw=True)
+        finally:
+            self._live_lock.release()
 
     # ------------------------------------------------------------------ public state
     @property
@@ -564,7 +664,10 @@ class Recorder:
         """Wait for a periodic report in flight (replacing a pending one), then write ``snap`` here."""
         self._renderer.wait(cancel_pending=target == self.report_path)
         with self._render_lock:
-            return self._write(snap, target)
+            written = self._write(snap, target)
+        if self.live:
+            self._live_update(report=written)
+        return written
 
     def _end_of_run_report(self) -> None:
         """For adapters whose framework signals the end of the run: the final report, awaited, never fatal."""

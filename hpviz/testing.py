@@ -252,9 +252,10 @@ class AdapterConformance:
         exp = cb.experiment
         assert isinstance(exp, Experiment) and len(exp) == 0 and exp.framework == self.framework
         assert cb.experiment is not exp  # a snapshot per access
-        assert cb.n_recorded == 0 and cb.round == 0
+        assert cb.n_recorded == 0 and cb.round == 0 and cb.live is False
         with pytest.raises(InsufficientDataError, match=EMPTY_REPORT_MESSAGE):
             cb.report()
+        assert "live" in type(cb).allowed_options()  # the live view is a Recorder feature of every adapter
 
     def test_callback_survives_unwritable_report(self, tmp_path: Path, caplog: Any) -> None:
         import pytest

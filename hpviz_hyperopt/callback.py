@@ -60,7 +60,7 @@ class HpvizCallback(Recorder):
         The Hyperopt space passed to ``fmin`` (needed to decode ``choice``
         indices), or an hpviz ``SearchSpace`` that you export with
         :func:`hpviz_hyperopt.to_hyperopt`.
-    report_path, every, log_capacity, name, report_options:
+    report_path, every, log_capacity, name, report_options, live:
         See :class:`hpviz.recording.Recorder` (checked at construction;
         ``every`` counts recorded trials). Hyperopt has no end-of-run hook:
         call ``cb.report()`` after ``fmin`` for the final report.
@@ -96,6 +96,7 @@ class HpvizCallback(Recorder):
         report_options: Mapping[str, Any] | None = None,
         early_stop_fn: Callable[..., Any] | None = None,
         curve_key: str = CURVE_KEY,
+        live: bool = False,
         **unknown: Any,
     ):
         if space is None and not unknown:
@@ -106,7 +107,7 @@ class HpvizCallback(Recorder):
             raise SchemaError(f"HpvizCallback(early_stop_fn=...) must be callable, got {type(early_stop_fn).__name__}")
         hp_space, self._desc = self._describe(space) if space is not None else (None, {})
         super().__init__(report_path=report_path, every=every, log_capacity=log_capacity, name=name,
-                         report_options=report_options, space=hp_space, unknown=unknown)
+                         report_options=report_options, space=hp_space, live=live, unknown=unknown)
         self.objective = objective
         self.early_stop_fn = early_stop_fn
         self.curve_key = curve_key

@@ -32,7 +32,7 @@ class HpvizCallback(Recorder):
 
     Parameters
     ----------
-    report_path, every, log_capacity, name, report_options:
+    report_path, every, log_capacity, name, report_options, live:
         See :class:`hpviz.recording.Recorder` (checked at construction;
         ``every`` counts recorded trials). ``name`` defaults to the study name.
     space:
@@ -66,10 +66,11 @@ class HpvizCallback(Recorder):
         space: SearchSpace | Mapping[str, Any] | None = None,
         name: str | None = None,
         report_options: Mapping[str, Any] | None = None,
+        live: bool = False,
         **unknown: Any,
     ):
         super().__init__(report_path=report_path, every=every, log_capacity=log_capacity, name=name,
-                         report_options=report_options, space=space, unknown=unknown)
+                         report_options=report_options, space=space, live=live, unknown=unknown)
         self._inferred: dict[str, list[Any]] = {}  # round-0 parameter -> hpviz params seen (inferred space)
         self._seen_dists: set[Any] = set()
         self._study: tuple[dict[str, str], str | None] | None = None  # (objectives, first study's name)

@@ -73,7 +73,7 @@ class HpvizCallback(Callback, Recorder):
         The objective and ``"min"``/``"max"``. Default: the Tuner's
         ``TuneConfig(metric=..., mode=...)``, read from the experiment
         directory; if neither is known, a warning says what to pass.
-    log_capacity, every, name, report_options:
+    log_capacity, every, name, report_options, live:
         See :class:`hpviz.recording.Recorder`: ``every`` counts finished
         trials, as in every adapter. ``name`` defaults to the Ray experiment's name.
     space:
@@ -94,6 +94,7 @@ class HpvizCallback(Callback, Recorder):
         name: str | None = None,
         space: hpviz.SearchSpace | None = None,
         report_options: Mapping[str, Any] | None = None,
+        live: bool = False,
         **unknown: Any,
     ):
         if mode not in (None, "min", "max") and not unknown:
@@ -111,7 +112,7 @@ class HpvizCallback(Callback, Recorder):
                 logger.warning("hpviz: cannot convert param_space (%s: %s); the space will be recovered from the "
                                "experiment directory or inferred", type(exc).__name__, exc)
         super().__init__(report_path=report_path, every=every, log_capacity=log_capacity, name=name,
-                         report_options=report_options, space=declared, unknown=unknown)
+                         report_options=report_options, space=declared, live=live, unknown=unknown)
         self.metric = metric
         self.mode = mode
         self._init_state()
