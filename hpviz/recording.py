@@ -163,8 +163,9 @@ class _Renderer:
     state when the current one is done: at most one report is in flight.
     """
 
-    def __init__(self, render: Any):
+    def __init__(self, render: Any, on_idle: Any = None):
         self._render = render
+        self._on_idle = on_idle
         self._cond = threading.Condition()
         self._pending = False
         self._busy = False
@@ -183,11 +184,18 @@ class _Renderer:
             with self._cond:
                 if not self._pending:
                     self._cond.wait(timeout=RENDER_IDLE_SECONDS)
-                    if not self._pending:
-                        self._thread = None
-                        return
-                self._pending = False
-                self._busy = True
+                if not self._pending:
+                    self._thread = None
+                    idle = True
+                else:
+                    idle = False
+                    self._pending = False
+                    self._busy = True
+            if idle:
+                if self._on_idle is not None:
+                    with contextlib.suppress(Exception):
+                        self._on_idle()
+                return
             try:
                 self._render()
             finally:
@@ -218,35 +226,110 @@ def _render_in_process(exp: Experiment, target: Path | None, options: Mapping[st
     return hpviz.report(exp, target, **options)
 
 
-def _render_in_subprocess(exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
-    """Render the report in a fresh interpreter (keeps the optimization's interpreter free).
+class _RenderWorker:
+    """A long-lived render process (started on the first periodic report, stopped when idle).
 
-    The experiment goes over as hpviz's versioned JSON (never pickled).
+    It keeps the optimization's interpreter free and pays the imports once.
+    One request at a time: one JSON line in (the experiment as an hpviz JSON
+    file, never a pickle), one JSON line out.
     """
-    from hpviz.io import save
 
-    root = str(Path(__file__).resolve().parent.parent)
-    with tempfile.TemporaryDirectory(prefix="hpviz-render-") as tmp:
-        data = save(exp, Path(tmp) / "experiment.json")
-        request = json.dumps({"experiment": str(data), "path": str(target), "options": dict(options)})
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p], env.get("PYTHONPATH", "")])
-        env.setdefault("MPLBACKEND", "Agg")
-        proc = subprocess.run([sys.executable, "-m", "hpviz.recording"], input=request, text=True,
-                              capture_output=True, env=env, check=False)
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        raise RuntimeError(lines[-1] if lines else f"the report process exited with code {proc.returncode}")
-    return target
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._stderr: Any = None
+        self._lock = threading.Lock()  # render() and close() never overlap
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._close()
+            root = str(Path(__file__).resolve().parent.parent)
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p], env.get("PYTHONPATH", "")])
+            env.setdefault("MPLBACKEND", "Agg")
+            self._stderr = tempfile.TemporaryFile(mode="w+", prefix="hpviz-render-")
+            self._proc = subprocess.Popen([sys.executable, "-m", "hpviz.recording", "--serve"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
+        return self._proc
+
+    def _failure(self, what: str) -> RuntimeError:
+        tail = ""
+        if self._stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stderr.seek(0)
+                lines = [ln for ln in self._stderr.read().splitlines() if ln.strip()]
+                tail = f": {lines[-1]}" if lines else ""
+        self._close()
+        return RuntimeError(f"{what}{tail}")
+
+    def render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
+        with self._lock:
+            return self._render(exp, target, options)
+
+    def _render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
+        from hpviz.io import save
+
+        with tempfile.TemporaryDirectory(prefix="hpviz-render-") as tmp:
+            data = save(exp, Path(tmp) / "experiment.json")
+            request = json.dumps({"experiment": str(data), "path": str(target), "options": dict(options)})
+            proc = self._ensure()
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(request + "\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+            except (OSError, ValueError) as exc:
+                raise self._failure(f"the report process stopped ({exc})") from None
+            if not line:
+                raise self._failure("the report process exited")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error") or "the report process failed")
+        return target
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError, ValueError):
+                assert proc.stdin is not None
+                proc.stdin.close()  # the process exits at the end of its input
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout,):
+                with contextlib.suppress(OSError, ValueError):
+                    if stream is not None:
+                        stream.close()
+        if self._stderr is not None:
+            with contextlib.suppress(OSError):
+                self._stderr.close()
+            self._stderr = None
 
 
-def _render_main() -> int:
-    """Entry point of the render process: one JSON request on stdin."""
+def _serve() -> int:
+    """The render process: one JSON request per input line, one JSON reply per output line."""
+    replies = sys.stdout
+    sys.stdout = sys.stderr  # nothing the report prints may mix with the replies
     import hpviz
+    import hpviz.report  # noqa: F401 - pay the imports before the first request
 
-    request = json.loads(sys.stdin.read())
-    exp = hpviz.load(request["experiment"])
-    _render_in_process(exp, Path(request["path"]), request["options"])
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            exp = hpviz.load(request["experiment"])
+            _render_in_process(exp, Path(request["path"]), request["options"])
+            reply: dict[str, Any] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - the parent logs it as a warning
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
     return 0
 
 
@@ -338,9 +421,10 @@ class Recorder:
     **Background reports.** A due periodic report is a request to one
     renderer thread; requests that arrive while it renders collapse into one,
     so at most one report is in flight and the optimization never waits for
-    one. The renderer writes from a snapshot in a separate Python process
-    (the experiment passed as hpviz JSON), so rendering does not compete
-    with the optimization for the interpreter lock. :meth:`report` waits for
+    one. The renderer writes from a snapshot in one long-lived render process
+    (the experiment passed as hpviz JSON, never pickled; the process pays the
+    imports once and ends after :data:`RENDER_IDLE_SECONDS` without work), so
+    rendering does not compete with the optimization for the interpreter lock. :meth:`report` waits for
     a report in flight, then writes the complete final report itself.
 
     **Thread safety.** Recording and snapshots are serialized by one lock.
@@ -403,7 +487,8 @@ class Recorder:
         """State that is never pickled: the lock and the renderer."""
         self._lock = threading.RLock()
         self._render_lock = threading.Lock()  # one report written at a time
-        self._renderer = _Renderer(self._render_periodic)
+        self._worker = _RenderWorker()
+        self._renderer = _Renderer(self._render_periodic, on_idle=self._worker.close)
         self._subprocess_ok = True
         self._live_lock = threading.Lock()
         self._live_handle: Any = None
@@ -433,7 +518,7 @@ class Recorder:
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("_lock", "_render_lock", "_renderer", "_live_lock", "_live_handle"):
+        for key in ("_lock", "_render_lock", "_renderer", "_worker", "_live_lock", "_live_handle"):
             state.pop(key, None)
         return state
 
@@ -631,7 +716,7 @@ class Recorder:
                 pass  # e.g. a progress callable: render in this process
             else:
                 try:
-                    return _render_in_subprocess(exp, target, self.report_options)
+                    return self._worker.render(exp, target, self.report_options)
                 except OSError as exc:  # no interpreter to start: render here from now on
                     logger.info("hpviz: cannot start a render process (%s); rendering in-process", exc)
                     self._subprocess_ok = False
@@ -689,4 +774,4 @@ class Recorder:
 
 
 if __name__ == "__main__":
-    sys.exit(_render_main())
+    sys.exit(_serve())

@@ -210,3 +210,24 @@ def test_background_report_equals_the_final_report(tmp_path: Path) -> None:
     background = (tmp_path / "bg.html").read_text()
     final = rec.report(tmp_path / "final.html").read_text()
     assert _images(background) and _images(background) == _images(final)
+
+
+def test_one_render_process_serves_the_periodic_reports_and_stops_when_idle(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_IDLE_SECONDS", 1.0)
+    rec = ListRecorder(tmp_path / "r.html", every=2, report_options={"views": ["progress"]})
+    rec.record(0.1)
+    rec.record(0.2)
+    rec.wait()
+    proc = rec._worker._proc
+    assert proc is not None and proc.poll() is None and (tmp_path / "r.html").is_file()
+    rec.record(0.3)
+    rec.record(0.4)
+    rec.wait()
+    assert rec._worker._proc is proc  # the imports are paid once
+    deadline = time.monotonic() + 60
+    while rec._worker._proc is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rec._worker._proc is None and proc.wait(timeout=30) == 0  # idle: the process ended cleanly
