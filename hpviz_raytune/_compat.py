@@ -29,6 +29,7 @@ __all__ = [
     "result_grid_metric_mode",
     "scheduler_metric_mode",
     "saved_searcher_settings",
+    "trial_storage",
 ]
 
 
@@ -142,3 +143,23 @@ def saved_searcher_settings(searcher_state: Any) -> tuple[Any, Any, Any]:
     if space is None or callable(space) or (isinstance(space, Mapping) and not space):
         space = None
     return space, searcher_state.get("_metric"), searcher_state.get("_mode")
+
+
+def trial_storage(trial: Any) -> tuple[str, list[tuple[str, Any]], str | None] | None:
+    """Where a live trial's experiment lives: ``(experiment path, locations to read, experiment name)``.
+
+    Reads ``trial.storage`` (a ``StorageContext`` from a private Ray module):
+    the experiment path on the storage filesystem, plus the driver's staging
+    folder first when there is one (the freshest copy). ``None`` without storage.
+    Tested in ``tests/test_raytune.py``.
+    """
+    storage = getattr(trial, "storage", None)
+    if storage is None:
+        return None
+    fs_path = storage.experiment_fs_path
+    locations: list[tuple[str, Any]] = [(fs_path, storage.storage_filesystem)]
+    try:
+        locations.insert(0, (storage.experiment_driver_staging_path, None))
+    except Exception:  # noqa: BLE001 - no staging folder in this Ray version or setup
+        pass
+    return fs_path, locations, getattr(storage, "experiment_dir_name", None)

@@ -23,7 +23,7 @@ from ray.tune import Callback
 
 import hpviz
 from hpviz.recording import Recorder
-from hpviz_raytune._compat import tuner_callbacks
+from hpviz_raytune._compat import trial_storage, tuner_callbacks
 from hpviz_raytune.convert import (
     TunerState,
     build_experiment,
@@ -274,21 +274,16 @@ class HpvizCallback(Callback, Recorder):
 
     def _read_saved_state(self, trial: Any) -> None:
         """Once per experiment: metric, mode and scheduler from the Tuner's saved ``tuner.pkl``."""
-        storage = getattr(trial, "storage", None)
-        if storage is None:
+        where = trial_storage(trial)
+        if where is None:
             return
-        fs_path = storage.experiment_fs_path
+        fs_path, locations, dir_name = where
         if fs_path in self._read_dirs:
             return
         self._read_dirs.append(fs_path)
-        locations = [(fs_path, storage.storage_filesystem)]
-        try:
-            locations.insert(0, (storage.experiment_driver_staging_path, None))
-        except Exception:  # noqa: BLE001
-            pass
         self._locations = locations
         if self._saved_name is None:
-            self._saved_name = storage.experiment_dir_name
+            self._saved_name = dir_name
         found = read_tuner_state(locations, want_space=False)
         self._saved.metric, self._saved.mode = found.metric, found.mode
         self._saved.scheduler = found.scheduler

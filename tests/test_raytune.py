@@ -572,3 +572,21 @@ def test_demo_runs_two_rounds(tmp_path):
     assert all(0.0 <= t.values["val_accuracy"] <= 1.0 for t in exp.trials)
     assert all(math.isfinite(t.budget) and 1 <= t.budget <= 3 for t in exp.trials)
     assert (tmp_path / "ray_results" / "hpviz-demo-round2").is_dir()
+
+
+def test_compat_reads_the_private_ray_attributes(tmp_path):
+    from ray.train._internal.storage import StorageContext
+    from ray.tune.experiment import Trial
+
+    from hpviz_raytune._compat import trial_storage, tuner_callbacks
+
+    trial = Trial("t", config={}, stub=True,
+                  storage=StorageContext(storage_path=str(tmp_path), experiment_dir_name="exp"))
+    fs_path, locations, name = trial_storage(trial)
+    assert name == "exp" and fs_path.endswith("exp") and locations[-1][0] == fs_path
+    assert trial_storage(Trial("t", config={}, stub=True)) is None
+    cb = HpvizCallback(param_space={"x": tune.uniform(0, 1)})
+    tuner = tune.Tuner(tiny_trainable, param_space={"x": tune.uniform(0, 1)},
+                       run_config=tune.RunConfig(name="compat", storage_path=str(tmp_path), callbacks=[cb]))
+    assert [type(c) for c in tuner_callbacks(tuner)] == [HpvizCallback]
+    assert HpvizCallback.from_tuner(tuner) is not None
