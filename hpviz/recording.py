@@ -551,8 +551,13 @@ class Recorder:
         try:
             yield
         except Exception as exc:  # noqa: BLE001 - a visualization bug must never stop the user's run
-            logger.warning("hpviz: %s failed (%s: %s); the run continues", what, type(exc).__name__, exc,
-                           exc_info=logger.isEnabledFor(logging.DEBUG))
+            self._warn_failure(what, exc)
+
+    @staticmethod
+    def _warn_failure(what: str, exc: BaseException) -> None:
+        """The never-fatal guard's warning: what failed and why; the run goes on."""
+        logger.warning("hpviz: %s failed (%s: %s); the run continues", what, type(exc).__name__, exc,
+                       exc_info=logger.isEnabledFor(logging.DEBUG))
 
     def _offset_for(self, source: Hashable, lowest: int) -> int:
         """Number offset of a source of trials (a study, a ``Trials`` object...). Caller holds the lock.
@@ -586,10 +591,13 @@ class Recorder:
             return
         with self._lock:
             self._recorded += n
-            self._since_report += n
-            due = self.every is not None and self.report_path is not None and self._since_report >= self.every
-            if due:
-                self._since_report = 0
+            if self.every is None or self.report_path is None:
+                due = False
+            else:
+                self._since_report += n
+                due = self._since_report >= self.every
+                if due:
+                    self._since_report = 0
         if due:
             self._renderer.request()
         if self.live:

@@ -79,18 +79,22 @@ class HpvizCallback(Recorder):
 
     # ------------------------------------------------------------------ callback
     def __call__(self, study: Any, frozen_trial: Any) -> None:
-        recorded = False
-        with self._guard(f"recording Optuna trial {getattr(frozen_trial, 'number', '?')}"), self._lock:
-            key = getattr(study, "study_name", None)
-            if key != self._current[0]:
-                self._current = (key, self._study_offset(study, key, frozen_trial.number))
-            offset = self._current[1]
-            self._take_number(offset + frozen_trial.number)
-            # Optuna hands each callback its own deep copy of the trial: keep it as is.
-            self._pending.append((self.round, offset, key, frozen_trial))
-            recorded = True
-        if recorded:
-            self._trials_recorded(1)
+        # The hot path (once per trial, maybe from several threads): no conversion here, only a
+        # reference to Optuna's own deep copy of the trial; try/except rather than a context manager.
+        try:
+            with self._lock:
+                key = study.study_name
+                if key != self._current[0]:
+                    self._current = (key, self._study_offset(study, key, frozen_trial.number))
+                offset = self._current[1]
+                number = offset + frozen_trial.number
+                if number > self._max_number:
+                    self._max_number = number
+                self._pending.append((len(self._rounds) - 1, offset, key, frozen_trial))
+        except Exception as exc:  # noqa: BLE001 - never break the user's optimization
+            self._warn_failure(f"recording Optuna trial {getattr(frozen_trial, 'number', '?')}", exc)
+            return
+        self._trials_recorded(1)
 
     def _study_offset(self, study: Any, key: Any, number: int) -> int:
         """Trials of a later study (e.g. one study per round) are numbered after those seen so far."""
