@@ -48,6 +48,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hpviz._validate import Interval, check, check_int, check_options
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Change, Experiment, SearchSpace, TrialState
 
@@ -138,18 +139,10 @@ def check_report_path(path: str | os.PathLike, what: str = "report_path") -> Pat
 
 
 def _report_keywords() -> tuple[str, ...]:
-    """Keyword options :func:`hpviz.report` takes (its signature is the single source)."""
-    import hpviz
+    """Keyword options :func:`hpviz.report` takes (``hpviz.report.OPTIONS``, held to its signature)."""
+    from hpviz.report import OPTIONS
 
-    params = inspect.signature(hpviz.report).parameters.values()
-    return tuple(p.name for p in params
-                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("obj", "path"))
-
-
-def _positive_int_or_none(value: Any, name: str) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise SchemaError(f"{name} must be a positive integer or None, got {value!r}")
-    return value
+    return tuple(OPTIONS)
 
 
 # --------------------------------------------------------------------------- background rendering
@@ -449,28 +442,20 @@ class Recorder:
         live: bool = False,
         unknown: Mapping[str, Any] | None = None,
     ):
-        if unknown:
-            allowed = self.allowed_options()
-            raise TypeError(f"{type(self).__name__}() got unknown keyword argument(s) {sorted(unknown)}; "
-                            f"allowed: {', '.join(allowed)}")
+        where = f"{type(self).__name__}()"
+        check_options(where, unknown or {}, self.allowed_options())
         self.report_path: Path | None = None if report_path is None else check_report_path(report_path)
-        self.every = _positive_int_or_none(every, f"{type(self).__name__}(every=...)")
-        if isinstance(log_capacity, bool) or not isinstance(log_capacity, int) or log_capacity < 2:
-            raise SchemaError(f"{type(self).__name__}(log_capacity=...) must be an integer >= 2, got {log_capacity!r}")
-        self.log_capacity = log_capacity
-        if name is not None and not isinstance(name, str):
-            raise SchemaError(f"{type(self).__name__}(name=...) must be a string, got {type(name).__name__}")
-        self.name = name
+        self.every = check(f"{where} every", every, Interval(int, 1), None)
+        self.log_capacity = check_int(f"{where} log_capacity", log_capacity, 2)
+        self.name = check(f"{where} name", name, str, None)
         self.report_options = self._check_report_options(report_options)
-        if not isinstance(live, bool):
-            raise SchemaError(f"{type(self).__name__}(live=...) must be True or False, got {live!r}")
+        self.live = check(f"{where} live", live, bool)
         if live:
             import importlib.util
 
             if importlib.util.find_spec("IPython") is None:
                 raise SchemaError(f"{type(self).__name__}(live=True) shows the run in a Jupyter cell and needs "
                                   "IPython: pip install ipython (or run it in Jupyter)")
-        self.live = live
         if space is not None and not isinstance(space, SearchSpace):
             space = SearchSpace(space)
         # One entry per round: (space or None while still inferred, changes, note).
@@ -508,11 +493,7 @@ class Recorder:
             return {}
         if not isinstance(options, Mapping):
             raise TypeError(f"report_options must be a dict of hpviz.report options, got {type(options).__name__}")
-        allowed = _report_keywords()
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise TypeError(f"report_options has unknown option(s) {unknown}; hpviz.report takes: "
-                            f"{', '.join(allowed)}")
+        check_options("report_options (hpviz.report)", options, _report_keywords())
         return dict(options)
 
     # ------------------------------------------------------------------ pickling
