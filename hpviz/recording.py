@@ -65,6 +65,9 @@ REPORT_SUFFIXES = (".html", ".htm", ".pdf")
 #: Live view: updates per second at most (each takes a snapshot: cheap, but not free).
 LIVE_MAX_PER_SECOND = 2.0
 
+#: Niceness added to the render process: a background report yields the CPU to the optimization.
+RENDER_NICENESS = 10
+
 #: Seconds the background render process waits for work before it exits (it restarts on demand).
 RENDER_IDLE_SECONDS = 60.0
 
@@ -308,6 +311,8 @@ def _serve() -> int:
     """The render process: one JSON request per input line, one JSON reply per output line."""
     replies = sys.stdout
     sys.stdout = sys.stderr  # nothing the report prints may mix with the replies
+    with contextlib.suppress(AttributeError, OSError):  # not on every platform
+        os.nice(RENDER_NICENESS)
     import hpviz
     import hpviz.report  # noqa: F401 - pay the imports before the first request
 
