@@ -297,7 +297,7 @@ def test_bad_arguments():
     with pytest.raises(hpviz.UnsupportedObjectError):
         hpviz.importance(object())
     empty = Experiment(SearchSpace({}), "value", [Trial(i, {}, {"value": float(i)}) for i in range(20)])
-    with pytest.raises(hpviz.SchemaError, match="parameter"):
+    with pytest.raises(hpviz.InsufficientDataError, match="parameter"):
         hpviz.importance(empty)
 
 
