@@ -16,7 +16,7 @@ import hpviz
 from hpviz_sklearn.convert import search_to_experiment
 from hpviz_sklearn.space import to_sklearn
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "Rounds"]
 
 
 def _estimator(epochs: int, seed: int) -> Any:
@@ -51,14 +51,30 @@ def _estimator(epochs: int, seed: int) -> Any:
     return DemoMLP()
 
 
-class _Rounds:
-    """What :func:`hpviz.demo.start_next_round` needs: ``.experiment`` and ``.next_round``."""
+class Rounds:
+    """Steering rounds for demos that convert each round's finished run (no live callback).
+
+    Has what :func:`hpviz.demo.start_next_round` needs (``.experiment``,
+    ``.next_round``); :meth:`add` appends a converted round's trials.
+    """
 
     def __init__(self) -> None:
         self.experiment: hpviz.Experiment | None = None
 
     def next_round(self, space: hpviz.SearchSpace, changes: Any = (), note: str | None = None) -> None:
         self.experiment.next_round(space, changes, note=note)
+
+    def add(self, found: hpviz.Experiment) -> None:
+        """Append ``found``'s trials to the current round, numbered after the trials so far."""
+        if self.experiment is None:
+            self.experiment = found
+            return
+        exp = self.experiment
+        first = exp.next_trial_number()
+        for t in found.trials:
+            exp.add(hpviz.Trial(first + t.number, t.params, t.values, t.state, log=t.log, started=t.started,
+                                finished=t.finished, budget=t.budget, attrs=t.attrs, round=exp.rounds[-1].index,
+                                feasible=t.feasible, constraints=t.constraints))
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
@@ -74,7 +90,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     demo.check_budget(n_trials, rounds)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
-    holder = _Rounds()
+    holder = Rounds()
     space = demo.DEMO_SPACE
     for rnd in range(rounds):
         if rnd > 0:
@@ -83,14 +99,6 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
                                     scoring={demo.DEMO_OBJECTIVE: "accuracy"}, refit=demo.DEMO_OBJECTIVE,
                                     random_state=seed + rnd)
         search.fit(data.X_train, data.y_train)
-        found = search_to_experiment(search, space=space, name="hpviz demo: MLP on digits (scikit-learn)")
-        if holder.experiment is None:
-            holder.experiment = found
-        else:
-            exp = holder.experiment
-            first = exp.next_trial_number()
-            for t in found.trials:
-                exp.add(hpviz.Trial(first + t.number, t.params, t.values, t.state, log=t.log, started=t.started,
-                                    finished=t.finished, budget=t.budget, attrs=t.attrs, round=exp.rounds[-1].index))
+        holder.add(search_to_experiment(search, space=space, name="hpviz demo: MLP on digits (scikit-learn)"))
         demo.log_round_done(holder, rnd)
     return holder.experiment

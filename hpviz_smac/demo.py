@@ -1,0 +1,53 @@
+"""The bundled demo with SMAC3: the demo MLP on digits, epochs as the budget, in steering rounds.
+
+Each round runs SMAC's ``MultiFidelityFacade`` (Hyperband over 2..12 epochs)
+on :data:`hpviz.demo.DEMO_SPACE` (round 1) or the space
+:func:`hpviz.suggest_space` refined from all trials so far, exported with
+:func:`hpviz_smac.to_configspace`. The cost is minus the validation accuracy,
+read back with ``direction="max"``. Output folders go to ``workdir``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import hpviz
+from hpviz_sklearn.demo import Rounds
+from hpviz_smac.convert import facade_to_experiment
+from hpviz_smac.space import to_configspace
+
+__all__ = ["run_demo"]
+
+
+def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
+             *, n_epochs: int | None = None) -> hpviz.Experiment:
+    """Tune the demo MLP with SMAC for ``rounds`` rounds of ``n_trials`` runs; return the Experiment."""
+    from smac import MultiFidelityFacade, Scenario
+
+    from hpviz import demo
+
+    demo.check_budget(n_trials, rounds)
+    epochs = n_epochs or demo.DEMO_EPOCHS
+    data = demo.load_data(seed)
+    out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hpviz-smac-demo-"))
+    holder = Rounds()
+    space = demo.DEMO_SPACE
+
+    def train(config, seed: int = 0, budget: float = epochs) -> float:
+        curve = list(demo.train_epochs(dict(config), data, n_epochs=max(1, round(budget)), seed=seed))
+        return -curve[-1][1]
+
+    for rnd in range(rounds):
+        if rnd > 0:
+            space = demo.start_next_round(holder, space, check=to_configspace)
+        scenario = Scenario(to_configspace(space, seed=seed + rnd), name=f"hpviz-demo-round{rnd + 1}",
+                            deterministic=True, n_trials=n_trials, min_budget=2, max_budget=epochs,
+                            objectives=demo.DEMO_OBJECTIVE, crash_cost=0.0, output_directory=out / "smac3_output", seed=seed + rnd)
+        facade = MultiFidelityFacade(scenario, train, overwrite=True, logging_level=40)
+        facade.optimize()
+        holder.add(facade_to_experiment(facade, direction="max",
+                                        name="hpviz demo: MLP on digits (SMAC3)"))
+        demo.log_round_done(holder, rnd)
+    return holder.experiment
