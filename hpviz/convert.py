@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hpviz.errors import UnsupportedObjectError
+from hpviz.errors import SchemaError, UnsupportedObjectError
 from hpviz.schema import Experiment
 
 __all__ = ["experiment", "check_options"]
@@ -53,19 +53,27 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
     if isinstance(obj, Experiment):
         check_options(options, (), "an Experiment")
         return obj
+    not_ours: SchemaError | None = None
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
         if path.is_file() and path.suffix.lower() == ".json":
             from hpviz.io import load
 
-            check_options(options, ("trust",), "a saved experiment")  # JSON never runs code: trust changes nothing
-            return load(path)
+            try:
+                saved = load(path)
+            except SchemaError as exc:  # maybe another tool's JSON (an Ax snapshot...): ask the adapters
+                not_ours = exc
+            else:
+                check_options(options, ("trust",), "a saved experiment")  # JSON never runs code: trust changes nothing
+                return saved
     from hpviz.plugins import get_plugin_manager, status
 
     pm = plugin_manager or get_plugin_manager()
     result = pm.hook.hpviz_to_experiment(obj=obj, options=dict(options))
     if result is not None:
         return result
+    if not_ours is not None:
+        raise not_ours
     adapters = status(pm)
     ok = ", ".join(a.name for a in adapters if a.available) or "none"
     missing = "; ".join(f"{a.name} ({a.error})" for a in adapters if not a.available) or "none"

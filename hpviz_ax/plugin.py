@@ -1,0 +1,69 @@
+"""Entry point of the hpviz Ax adapter (group ``hpviz.adapters``).
+
+Loading this module only checks that Ax is installed; Ax itself (and torch)
+is imported when something is converted or exported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import hpviz
+
+FRAMEWORK = "ax"
+#: Ax needs torch: a CPU build first, or pip pulls a multi-GB CUDA one.
+INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install 'hpviz[ax]'"
+
+if importlib.util.find_spec("ax") is None:
+    raise ImportError(f"Ax is not installed: {INSTALL}")
+
+
+@hpviz.hookimpl
+def hpviz_adapter_info():
+    import importlib.metadata
+
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("ax-platform")}
+
+
+@hpviz.hookimpl
+def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment | None:
+    """An ``ax.api.Client``, ``ax.core.Experiment``, ``AxClient`` or a Client JSON snapshot path."""
+    from hpviz_ax.convert import convert
+
+    return convert(obj, options)
+
+
+@hpviz.hookimpl
+def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
+    """``[RangeParameterConfig | ChoiceParameterConfig]`` for ``framework == "ax"``."""
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_ax.space import to_ax
+
+    return to_ax(space)
+
+
+@hpviz.hookimpl
+def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_ax.space import space_code
+
+    return space_code(space)
+
+
+@hpviz.hookimpl
+def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
+    """Ax ranges cannot be log-scaled and stepped at once."""
+    return {"log_with_step": False} if framework == FRAMEWORK else None
+
+
+@hpviz.hookimpl
+def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment | None:
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_ax.demo import run_demo
+
+    keys = ("n_trials", "rounds", "seed", "workdir")
+    return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
