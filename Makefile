@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: demo test lint clean
 
@@ -14,13 +16,16 @@ demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	$(BIN)/hpviz demo --framework optuna --out demo-output
 
-# Lint (ruff, with bugbear: an unasserted comparison is an error), then the whole test suite.
-# Installs with the pinned versions of constraints.txt (the versions the suite was last run with), so
-# CI is reproducible; `make test CONSTRAINTS=` tests against the newest releases instead.
+# Lint (ruff, with bugbear: an unasserted comparison is an error), then the whole test suite, with every
+# framework the adapters' tests run. Installs with the pinned versions of constraints.txt (the versions the
+# suite was last run with), so CI is reproducible; `make test CONSTRAINTS=` tests against the newest releases
+# instead. Ax needs torch: its CPU build goes first (alone: its dependencies come with the next install), else
+# the ax extra pulls a multi-GB CUDA build; the vizier extra carries the jax<0.6 pin Vizier needs.
 CONSTRAINTS ?= constraints.txt
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[all,test]"
+	$(BIN)/python -m pip install --quiet --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX)
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[all,ax,vizier,test]"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -167,3 +167,11 @@ def test_adapter_is_listed_and_exports():
     assert infos["ax"]["version"]
     assert from_ax(pm.hook.hpviz_export_space(space=CONFORMANCE_SPACE, framework="ax")) == CONFORMANCE_SPACE
     assert pm.hook.hpviz_export_constraints(framework="ax") == {"log_with_step": False}
+
+
+def test_demo_runs_two_rounds():
+    from hpviz_ax import run_demo
+
+    exp = run_demo(n_trials=3, rounds=2, n_epochs=2)
+    assert exp.framework == "ax" and len(exp.rounds) == 2 and len(exp.trials) == 6
+    assert all(len(t.log.points()) == 2 for t in exp.trials)

@@ -288,3 +288,12 @@ def test_adapter_is_listed():
     assert from_sklearn(exported) == CONFORMANCE_SPACE
     code = pm.hook.hpviz_space_code(space=CONFORMANCE_SPACE, framework="sklearn", experiment=None)
     assert "RandomizedSearchCV" in code
+
+
+def test_demo_runs_two_rounds():
+    from hpviz_sklearn import run_demo
+
+    exp = run_demo(n_trials=4, rounds=2, n_epochs=2)
+    assert exp.framework == "sklearn" and len(exp.rounds) == 2 and len(exp.trials) == 8
+    assert {t.round for t in exp.trials} == {0, 1}
+    assert exp.objectives == {"val_accuracy": "max"}

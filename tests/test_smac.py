@@ -233,3 +233,12 @@ def test_adapter_is_listed_and_exports():
     cs = pm.hook.hpviz_export_space(space=CONFORMANCE_SPACE, framework="smac")
     assert isinstance(cs, ConfigurationSpace) and from_configspace(cs) == CONFORMANCE_SPACE
     assert "ConfigurationSpace" in pm.hook.hpviz_space_code(space=CONFORMANCE_SPACE, framework="smac", experiment=None)
+
+
+def test_demo_runs_two_rounds(tmp_path):
+    from hpviz_smac import run_demo
+
+    exp = run_demo(n_trials=6, rounds=2, n_epochs=4, workdir=tmp_path)
+    assert exp.framework == "smac" and len(exp.rounds) == 2 and {t.round for t in exp.trials} == {0, 1}
+    assert exp.objectives == {"val_accuracy": "max"}
+    assert all(0.0 <= t.values["val_accuracy"] <= 1.0 for t in exp.completed())

@@ -170,3 +170,11 @@ def test_adapter_is_listed_and_exports():
     infos = {i["framework"]: i for i in pm.hook.hpviz_adapter_info()}
     assert infos["vizier"]["version"]
     assert from_vizier(pm.hook.hpviz_export_space(space=CONFORMANCE_SPACE, framework="vizier")) == CONFORMANCE_SPACE
+
+
+def test_demo_runs_two_rounds(tmp_path):
+    from hpviz_vizier import run_demo
+
+    exp = run_demo(n_trials=3, rounds=2, n_epochs=2, workdir=tmp_path)
+    assert exp.framework == "vizier" and len(exp.rounds) == 2 and len(exp.trials) == 6
+    assert all(isinstance(t.params["hidden_units"], int) and isinstance(t.params["batch_size"], int) for t in exp.trials)
