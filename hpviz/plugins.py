@@ -9,15 +9,18 @@ framework when loaded and import it only when actually converting.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pluggy
 
 from hpviz import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "AdapterStatus", "make_plugin_manager", "get_plugin_manager", "status"]
+__all__ = ["ENTRY_POINT_GROUP", "AdapterStatus", "make_plugin_manager", "get_plugin_manager", "status", "framework_hooks"]
 
 ENTRY_POINT_GROUP = "hpviz.adapters"
 hookimpl = pluggy.HookimplMarker("hpviz")
@@ -83,3 +86,41 @@ def get_plugin_manager() -> _Manager:
 def status(pm: _Manager | None = None) -> list[AdapterStatus]:
     """Which adapters loaded and which did not (with the import error)."""
     return list((pm or get_plugin_manager()).adapter_status)
+
+
+def _resolve(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def framework_hooks(framework: str, *, export: str, code: str, demo: str,
+                    before_demo: Callable[[], None] | None = None) -> tuple[Callable[..., Any], ...]:
+    """The hooks an adapter answers only for its own framework id, imported lazily.
+
+    Returns ``(hpviz_export_space, hpviz_space_code, hpviz_run_demo)`` implementations
+    to bind in the adapter's plugin module. ``export`` (``space -> native``),
+    ``code`` (``(space, experiment) -> str``) and ``demo`` (``run_demo(n_trials=,
+    rounds=, seed=, workdir=)``) are ``"module:function"`` targets, imported on
+    first call so that loading the plugin stays cheap; ``before_demo`` may raise
+    a clear error (a missing optional dependency) before the demo starts.
+    """
+
+    @hookimpl
+    def hpviz_export_space(space: Any, framework: str) -> Any:
+        return _resolve(export)(space) if framework == framework_id else None
+
+    @hookimpl
+    def hpviz_space_code(space: Any, framework: str, experiment: Any) -> str | None:
+        return _resolve(code)(space, experiment) if framework == framework_id else None
+
+    @hookimpl
+    def hpviz_run_demo(framework: str, options: dict[str, Any]) -> Any:
+        if framework != framework_id:
+            return None
+        if before_demo is not None:
+            before_demo()
+        keys = ("n_trials", "rounds", "seed", "workdir")
+        return _resolve(demo)(**{k: options[k] for k in keys if options.get(k) is not None})
+
+    framework_id = framework
+    return hpviz_export_space, hpviz_space_code, hpviz_run_demo

@@ -10,6 +10,7 @@ import importlib.util
 from typing import Any
 
 import hpviz
+from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "ax"
 #: Ax needs torch: a CPU build first, or pip pulls a multi-GB CUDA one.
@@ -35,35 +36,10 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
 
 
 @hpviz.hookimpl
-def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
-    """``[RangeParameterConfig | ChoiceParameterConfig]`` for ``framework == "ax"``."""
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_ax.space import to_ax
-
-    return to_ax(space)
-
-
-@hpviz.hookimpl
-def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_ax.space import space_code
-
-    return space_code(space)
-
-
-@hpviz.hookimpl
 def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
     """Ax ranges cannot be log-scaled and stepped at once."""
     return {"log_with_step": False} if framework == FRAMEWORK else None
 
 
-@hpviz.hookimpl
-def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_ax.demo import run_demo
-
-    keys = ("n_trials", "rounds", "seed", "workdir")
-    return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+    FRAMEWORK, export="hpviz_ax.space:to_ax", code="hpviz_ax.space:space_code", demo="hpviz_ax.demo:run_demo")

@@ -107,8 +107,8 @@ def to_ax(space: SearchSpace | Mapping[str, Any]) -> list[Any]:
     return out
 
 
-def space_code(space: SearchSpace) -> str:
-    """Paste-able ``ax.api.Client`` code configuring an experiment over ``space``."""
+def space_code(space: SearchSpace, experiment: Any = None) -> str:
+    """Paste-able ``ax.api.Client`` code configuring an experiment over ``space`` (``experiment`` is unused)."""
     lines = ["from ax.api import Client",
              "from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig", "",
              "client = Client()", "client.configure_experiment(parameters=["]

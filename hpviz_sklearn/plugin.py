@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import hpviz
+from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "sklearn"
 
@@ -28,30 +29,5 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
     return convert(obj, options)
 
 
-@hpviz.hookimpl
-def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
-    """``param_distributions`` for ``RandomizedSearchCV`` when ``framework == "sklearn"``."""
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_sklearn.space import to_sklearn
-
-    return to_sklearn(space)
-
-
-@hpviz.hookimpl
-def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_sklearn.space import space_code
-
-    return space_code(space, experiment)
-
-
-@hpviz.hookimpl
-def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_sklearn.demo import run_demo
-
-    keys = ("n_trials", "rounds", "seed", "workdir")
-    return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+    FRAMEWORK, export="hpviz_sklearn.space:to_sklearn", code="hpviz_sklearn.space:space_code", demo="hpviz_sklearn.demo:run_demo")

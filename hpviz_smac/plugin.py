@@ -11,6 +11,7 @@ import importlib.util
 from typing import Any
 
 import hpviz
+from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "smac"
 INSTALL = "pip install 'hpviz[smac]'"
@@ -34,32 +35,10 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
     return convert(obj, options)
 
 
-@hpviz.hookimpl
-def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
-    """A ConfigSpace ``ConfigurationSpace`` for ``framework == "smac"``."""
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_smac.space import to_configspace
-
-    return to_configspace(space)
-
-
-@hpviz.hookimpl
-def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_smac.space import space_code
-
-    return space_code(space, experiment)
-
-
-@hpviz.hookimpl
-def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment | None:
-    if framework != FRAMEWORK:
-        return None
+def _need_smac() -> None:
     if importlib.util.find_spec("smac") is None:
         raise hpviz.HpvizError(f"the SMAC demo needs SMAC: {INSTALL}")
-    from hpviz_smac.demo import run_demo
 
-    keys = ("n_trials", "rounds", "seed", "workdir")
-    return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+
+hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+    FRAMEWORK, export="hpviz_smac.space:to_configspace", code="hpviz_smac.space:space_code", demo="hpviz_smac.demo:run_demo", before_demo=_need_smac)

@@ -10,6 +10,7 @@ import importlib.util
 from typing import Any
 
 import hpviz
+from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "vizier"
 INSTALL = "pip install 'hpviz[vizier]'"
@@ -34,35 +35,10 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
 
 
 @hpviz.hookimpl
-def hpviz_export_space(space: hpviz.SearchSpace, framework: str) -> Any:
-    """A Vizier ``ProblemStatement`` (no metrics yet) for ``framework == "vizier"``."""
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_vizier.space import to_vizier
-
-    return to_vizier(space)
-
-
-@hpviz.hookimpl
-def hpviz_space_code(space: hpviz.SearchSpace, framework: str, experiment: hpviz.Experiment | None) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_vizier.space import space_code
-
-    return space_code(space, experiment)
-
-
-@hpviz.hookimpl
 def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
     """Vizier has no log-scaled stepped parameter (a stepped one is DISCRETE)."""
     return {"log_with_step": False} if framework == FRAMEWORK else None
 
 
-@hpviz.hookimpl
-def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_vizier.demo import run_demo
-
-    keys = ("n_trials", "rounds", "seed", "workdir")
-    return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
+hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+    FRAMEWORK, export="hpviz_vizier.space:to_vizier", code="hpviz_vizier.space:space_code", demo="hpviz_vizier.demo:run_demo")
