@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hpviz import Experiment, ReservoirLog, SchemaError, Trial, TrialState
+from hpviz.convert import check_options
 from hpviz_ax._compat import client_experiment
 from hpviz_ax.space import from_ax
 
@@ -45,11 +46,6 @@ _STATES = {
     "CANDIDATE": TrialState.WAITING,
 }
 
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for an Ax experiment; allowed: {list(OPTIONS)}")
 
 
 def _objectives(opt: Any) -> dict[str, str]:
@@ -167,13 +163,13 @@ def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     """The ``hpviz_to_experiment`` implementation: ``None`` when ``obj`` is not Ax's."""
     kwargs = {"name": options.get("name"), "log_capacity": int(options.get("log_capacity", 512))}
     if is_snapshot(obj):
-        _check_options(options)
+        check_options(options, OPTIONS, "an Ax experiment")
         from ax.api import Client
 
         return ax_to_experiment(client_experiment(Client.load_from_json_file(str(obj))), **kwargs)
     if not type(obj).__module__.startswith("ax."):
         return None
-    _check_options(options)
+    check_options(options, OPTIONS, "an Ax experiment")
     kind = type(obj).__name__
     if kind == "Client":
         return ax_to_experiment(client_experiment(obj), **kwargs)

@@ -24,6 +24,8 @@ if importlib.util.find_spec("ax") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
+    # No "demo": True: the CLI's default demo is the first such id alphabetically, and "ax" must not
+    # become it (torch). `hpviz demo --framework ax` runs it all the same.
     return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("ax-platform")}
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hpviz import Experiment, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
+from hpviz.convert import check_options
 from hpviz_sklearn.space import _plain, from_sklearn, infer_space
 
 __all__ = ["search_to_experiment", "cv_results_to_experiment", "read_cv_results", "convert", "OPTIONS"]
@@ -34,11 +35,6 @@ OPTIONS = ("space", "metric", "name", "log_capacity")
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _FAILED = "mean test score is NaN: a fit or a score failed (scikit-learn's error_score=nan; see its FitFailedWarning)"
 
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for a scikit-learn search; allowed: {list(OPTIONS)}")
 
 
 def _scorers(columns: Sequence[str]) -> list[str]:
@@ -252,7 +248,7 @@ def _is_cv_results_csv(obj: Any) -> bool:
 def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     """The ``hpviz_to_experiment`` implementation: ``None`` when ``obj`` is not scikit-learn's."""
     if _is_cv_results_csv(obj):
-        _check_options(options)
+        check_options(options, OPTIONS, "a scikit-learn search")
         results = read_cv_results(obj)
         return cv_results_to_experiment(results, space=options.get("space"), metric=options.get("metric"),
                                         name=options.get("name") or Path(obj).stem, source=str(obj),
@@ -261,6 +257,6 @@ def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
                  and (hasattr(obj, "param_grid") or hasattr(obj, "param_distributions")))
     if not is_search:
         return None
-    _check_options(options)
+    check_options(options, OPTIONS, "a scikit-learn search")
     return search_to_experiment(obj, space=options.get("space"), metric=options.get("metric"),
                                 name=options.get("name"), log_capacity=int(options.get("log_capacity", 512)))

@@ -18,7 +18,7 @@ FRAMEWORK = "sklearn"
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("scikit-learn")}
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("scikit-learn")}
 
 
 @hpviz.hookimpl

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hpviz import Experiment, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
+from hpviz.convert import check_options
 from hpviz_smac.space import from_configspace
 
 __all__ = ["facade_to_experiment", "runhistory_to_experiment", "folder_to_experiment", "find_runs", "convert",
@@ -39,11 +40,6 @@ OPTIONS = ("direction", "space", "configspace", "name", "log_capacity")
 _V2_STATUS = {0: "RUNNING", 1: "SUCCESS", 2: "CRASHED", 3: "TIMEOUT", 4: "MEMORYOUT"}
 _OK = {"SUCCESS", "DONOTADVANCE"}  # DONOTADVANCE (SMAC 1.x): evaluated, not promoted to a higher budget
 
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for a SMAC run; allowed: {list(OPTIONS)}")
 
 
 def _status_name(status: Any) -> str:
@@ -275,12 +271,12 @@ def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     if isinstance(obj, (str, os.PathLike)):
         if not find_runs(obj):
             return None
-        _check_options(options)
+        check_options(options, OPTIONS, "a SMAC run")
         return folder_to_experiment(obj, **kwargs)
     module = type(obj).__module__
     if not module.startswith("smac."):
         return None
-    _check_options(options)
+    check_options(options, OPTIONS, "a SMAC run")
     if hasattr(obj, "runhistory") and hasattr(obj, "scenario"):
         return facade_to_experiment(obj, **kwargs)
     if hasattr(obj, "get_config") and hasattr(obj, "items"):

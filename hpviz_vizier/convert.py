@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hpviz import Categorical, Experiment, Int, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
+from hpviz.convert import check_options
 from hpviz_vizier._compat import is_datastore, read_datastore
 from hpviz_vizier.space import from_vizier
 
@@ -33,11 +34,6 @@ __all__ = ["study_to_experiment", "datastore_to_experiment", "param_value", "con
 #: Options ``hpviz.experiment`` accepts for a Vizier source.
 OPTIONS = ("study", "max_steps", "name", "log_capacity")
 
-
-def _check_options(options: Mapping[str, Any]) -> None:
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for a Vizier study; allowed: {list(OPTIONS)}")
 
 
 def _metrics(config: Any) -> tuple[dict[str, str], dict[str, tuple[bool, float]]]:
@@ -143,11 +139,11 @@ def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
         path = Path(str(obj)[len("sqlite:///"):] if str(obj).startswith("sqlite:///") else obj)
         if not path.is_file() or not is_datastore(path):
             return None
-        _check_options(options)
+        check_options(options, OPTIONS, "a Vizier study")
         return datastore_to_experiment(path, study=options.get("study"), **kwargs)
     if not type(obj).__module__.startswith("vizier."):
         return None
-    _check_options(options)
+    check_options(options, OPTIONS, "a Vizier study")
     if hasattr(obj, "materialize_study_config") and hasattr(obj, "trials"):
         kwargs["name"] = kwargs["name"] or obj.resource_name
         return study_to_experiment(obj.materialize_study_config(), list(obj.trials().get()),

@@ -23,7 +23,7 @@ if importlib.util.find_spec("vizier") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("google-vizier")}
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("google-vizier")}
 
 
 @hpviz.hookimpl

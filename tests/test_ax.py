@@ -153,7 +153,7 @@ def test_ax_client_if_it_exists():
 
 def test_unknown_option_and_unconfigured_client():
     client = _client(SearchSpace({"x": Float(0.0, 1.0)}), "loss")
-    with pytest.raises(TypeError, match="allowed"):
+    with pytest.raises(TypeError, match="it takes"):
         hpviz.experiment(client, direction="max")
     with pytest.raises(hpviz.SchemaError, match="configure_experiment"):
         hpviz.experiment(Client())

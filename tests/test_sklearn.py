@@ -180,7 +180,7 @@ def test_multi_metric_refit_is_primary_and_splits_are_kept(digits):
     assert exp.best().number == int(np.argmax(res["mean_test_f1_macro"]))
     with pytest.raises(SchemaError, match="'nope'.*accuracy"):
         hpviz.experiment(search, metric="nope")
-    with pytest.raises(TypeError, match="allowed"):
+    with pytest.raises(TypeError, match="it takes"):
         hpviz.experiment(search, directon="min")
     assert hpviz.experiment(search, metric="accuracy").primary == "accuracy"
 

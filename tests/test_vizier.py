@@ -130,7 +130,7 @@ def test_curves_early_stopping_infeasibility_safety_and_running():
     assert t_running.state is TrialState.RUNNING
     assert [t.number for t in exp.trials if t.feasible and t.state is TrialState.COMPLETE] == [t_full.number]
     assert hpviz.experiment(study, max_steps=0).trials[1].state is TrialState.COMPLETE
-    with pytest.raises(TypeError, match="allowed"):
+    with pytest.raises(TypeError, match="it takes"):
         hpviz.experiment(study, direction="max")
 
 
