@@ -6,6 +6,7 @@ available; nothing of scikit-learn is imported until something is converted.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import hpviz
@@ -27,6 +28,24 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
     from hpviz_sklearn.convert import convert
 
     return convert(obj, options)
+
+
+@hpviz.hookimpl
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sklearn-results", metavar="CSV",
+                        help="cv_results_ saved with pd.DataFrame(search.cv_results_).to_csv(CSV)")
+    parser.add_argument("--sklearn-metric", metavar="SCORER", help="primary scorer (with --sklearn-results)")
+
+
+@hpviz.hookimpl
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """``--sklearn-results CSV [--sklearn-metric SCORER]`` as an Experiment."""
+    path, metric = getattr(args, "sklearn_results", None), getattr(args, "sklearn_metric", None)
+    if path is None:
+        if metric is not None:
+            raise hpviz.HpvizError("--sklearn-metric needs --sklearn-results CSV")
+        return None
+    return hpviz.experiment(path, metric=metric)
 
 
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(

@@ -7,6 +7,7 @@ Converting live facades/RunHistory objects and exporting spaces need SMAC
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 from typing import Any
 
@@ -38,6 +39,26 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
 def _need_smac() -> None:
     if importlib.util.find_spec("smac") is None:
         raise hpviz.HpvizError(f"the SMAC demo needs SMAC: {INSTALL}")
+
+
+@hpviz.hookimpl
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--smac-run", metavar="DIR", help="SMAC output folder (one run at or below it)")
+    parser.add_argument("--smac-direction", choices=["min", "max"],
+                        help="'max' when the cost is a negated metric (with --smac-run)")
+
+
+@hpviz.hookimpl
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """``--smac-run DIR [--smac-direction max]`` as an Experiment."""
+    path, direction = getattr(args, "smac_run", None), getattr(args, "smac_direction", None)
+    if path is None:
+        if direction is not None:
+            raise hpviz.HpvizError("--smac-direction needs --smac-run DIR")
+        return None
+    from hpviz_smac.convert import folder_to_experiment
+
+    return folder_to_experiment(path, direction=direction)
 
 
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(

@@ -6,6 +6,7 @@ studies needs only google-vizier; running them (the demo) needs its jax extra.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 from typing import Any
 
@@ -38,6 +39,26 @@ def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment |
 def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
     """Vizier has no log-scaled stepped parameter (a stepped one is DISCRETE)."""
     return {"log_with_step": False} if framework == FRAMEWORK else None
+
+
+@hpviz.hookimpl
+def hpviz_add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vizier-db", metavar="PATH", help="Vizier SQLite datastore (read-only)")
+    parser.add_argument("--vizier-study", metavar="NAME",
+                        help="study in --vizier-db: resource name, display name or id (needed when it holds several)")
+
+
+@hpviz.hookimpl
+def hpviz_cli_source(args: argparse.Namespace) -> Any:
+    """``--vizier-db PATH [--vizier-study NAME]`` as an Experiment."""
+    path, study = getattr(args, "vizier_db", None), getattr(args, "vizier_study", None)
+    if path is None:
+        if study is not None:
+            raise hpviz.HpvizError("--vizier-study needs --vizier-db PATH")
+        return None
+    from hpviz_vizier.convert import datastore_to_experiment
+
+    return datastore_to_experiment(path, study=study)
 
 
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import warnings
 from pathlib import Path
@@ -258,6 +259,10 @@ def test_cli_reports_a_saved_table(tmp_path, digits):
     out = tmp_path / "report.html"
     assert main(["report", str(path), "-o", str(out), "--quiet"]) == 0
     assert out.stat().st_size > 1000
+    pm = make_plugin_manager()
+    exp = pm.hook.hpviz_cli_source(args=argparse.Namespace(sklearn_results=str(path), sklearn_metric="score"))
+    assert exp.primary == "score" and len(exp.trials) == 6
+    assert main(["report", "--sklearn-metric", "score", "-o", str(out)]) == 2  # usage error: no --sklearn-results
 
 
 def test_params_cell_is_parsed_without_evaluating_code(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import shutil
@@ -222,6 +223,11 @@ def test_cli_reports_an_output_folder(tmp_path):
     report = tmp_path / "report.html"
     assert main(["report", str(tmp_path / "out"), "-o", str(report), "--quiet"]) == 0
     assert report.stat().st_size > 1000
+    pm = make_plugin_manager()
+    args = argparse.Namespace(smac_run=str(tmp_path / "out"), smac_direction="max")
+    flipped = pm.hook.hpviz_cli_source(args=args)
+    assert flipped.objectives == {"cost": "max"} and len(flipped.trials) == 12
+    assert main(["report", "--smac-direction", "max", "-o", str(report)]) == 2  # usage error: no --smac-run
 
 
 def test_adapter_is_listed_and_exports():

@@ -158,9 +158,10 @@ def test_cli_reports_a_datastore(tmp_path, datastore):
     exp = hpviz.experiment(datastore, study=study.resource_name)
     assert len(exp.trials) == 10 and math.isfinite(exp.best().values["loss"])
     out = tmp_path / "report.html"
-    saved = exp.save(tmp_path / "vizier.json")
-    assert main(["report", str(saved), "-o", str(out), "--quiet"]) == 0
+    assert main(["report", "--vizier-db", str(datastore), "--vizier-study", study.resource_name,
+                 "-o", str(out), "--quiet"]) == 0
     assert out.stat().st_size > 1000
+    assert main(["report", "--vizier-study", "x", "-o", str(out)]) == 2  # usage error: no --vizier-db
 
 
 def test_adapter_is_listed_and_exports():
