@@ -13,9 +13,12 @@ from typing import Any
 
 __all__ = ["read_datastore", "is_datastore"]
 
+_TABLES = {"owners", "studies", "trials", "suggestion_operations"}
+
 
 def is_datastore(path: Path) -> bool:
-    """``path`` is an SQLite file with Vizier's ``studies`` and ``trials`` tables."""
+    """``path`` is an SQLite file with Vizier's tables (``owners``, ``studies``, ``trials``,
+    ``suggestion_operations``; an Optuna storage also has ``studies`` and ``trials``)."""
     try:
         with open(path, "rb") as fh:
             if fh.read(16) != b"SQLite format 3\x00":
@@ -27,7 +30,7 @@ def is_datastore(path: Path) -> bool:
             con.close()
     except (OSError, sqlite3.Error):
         return False
-    return {"studies", "trials"} <= tables
+    return _TABLES <= tables
 
 
 def read_datastore(path: Path) -> list[tuple[str, Any, Any, list[Any]]]:

@@ -179,3 +179,13 @@ def test_demo_runs_two_rounds(tmp_path):
     exp = run_demo(n_trials=3, rounds=2, n_epochs=2, workdir=tmp_path)
     assert exp.framework == "vizier" and len(exp.rounds) == 2 and len(exp.trials) == 6
     assert all(isinstance(t.params["hidden_units"], int) and isinstance(t.params["batch_size"], int) for t in exp.trials)
+
+
+def test_an_optuna_storage_is_not_taken_for_a_vizier_datastore(tmp_path):
+    optuna = pytest.importorskip("optuna")
+    from hpviz_vizier._compat import is_datastore
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(storage=url, study_name="s").optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert not is_datastore(tmp_path / "optuna.db")
+    assert hpviz.experiment(url).framework == "optuna"
