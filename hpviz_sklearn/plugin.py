@@ -48,5 +48,13 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return hpviz.experiment(path, metric=metric)
 
 
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_sklearn.advice import advice
+
+    return advice(code, evidence)
+
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
     FRAMEWORK, export="hpviz_sklearn.space:to_sklearn", code="hpviz_sklearn.space:space_code", demo="hpviz_sklearn.demo:run_demo")

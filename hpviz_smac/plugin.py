@@ -61,5 +61,13 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return folder_to_experiment(path, direction=direction)
 
 
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_smac.advice import advice
+
+    return advice(code, evidence)
+
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
     FRAMEWORK, export="hpviz_smac.space:to_configspace", code="hpviz_smac.space:space_code", demo="hpviz_smac.demo:run_demo", before_demo=_need_smac)

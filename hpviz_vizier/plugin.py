@@ -61,5 +61,13 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return datastore_to_experiment(path, study=study)
 
 
+@hpviz.hookimpl
+def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+    if framework != FRAMEWORK:
+        return None
+    from hpviz_vizier.advice import advice
+
+    return advice(code, evidence)
+
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
     FRAMEWORK, export="hpviz_vizier.space:to_vizier", code="hpviz_vizier.space:space_code", demo="hpviz_vizier.demo:run_demo")

@@ -27,3 +27,19 @@ def test_missing_frameworks_are_listed_with_their_install_command():
     assert lines["sklearn"].split()[1] == "ok"
     assert lines["smac"].split()[1] == "ok"  # output folders are read without SMAC
     assert "pip install 'hpviz[smac]'" in lines["SMAC-INFO"]
+
+
+def test_finding_advice_in_each_frameworks_terms():
+    import pytest
+
+    from hpviz.plugins import make_plugin_manager
+
+    for module in ("smac", "ax", "vizier"):
+        pytest.importorskip(module)  # make test installs them
+    pm = make_plugin_manager()
+    ask = pm.hook.hpviz_finding_advice
+    assert "min_resources=270" in ask(code="pruner-misranks", evidence={"reliable_step": 270}, framework="sklearn")
+    assert "Scenario(min_budget=3)" in ask(code="pruner-misranks", evidence={"reliable_step": 3.0}, framework="smac")
+    assert "min_progression=5" in ask(code="pruner-misranks", evidence={"reliable_step": 5}, framework="ax")
+    assert "automated_stopping" in ask(code="pruner-misranks", evidence={}, framework="vizier")
+    assert ask(code="too-few-trials", evidence={}, framework="sklearn") is None
