@@ -248,3 +248,16 @@ def test_demo_runs_two_rounds(tmp_path):
     assert exp.framework == "smac" and len(exp.rounds) == 2 and {t.round for t in exp.trials} == {0, 1}
     assert exp.objectives == {"val_accuracy": "max"}
     assert all(0.0 <= t.values["val_accuracy"] <= 1.0 for t in exp.completed())
+
+
+def test_ask_tell_running_trials(tmp_path):
+    from smac.runhistory.dataclasses import TrialValue
+
+    cs = ConfigurationSpace({"x": (-5.0, 5.0)}, seed=0)
+    sc = Scenario(cs, deterministic=True, n_trials=10, output_directory=tmp_path / "out", crash_cost=CRASH_COST, seed=0)
+    facade = RandomFacade(sc, lambda config, seed=0: 0.0, overwrite=True, logging_level=40)
+    done, running = facade.ask(), facade.ask()
+    facade.tell(done, TrialValue(cost=(done.config["x"] - 1) ** 2, time=0.5))
+    exp = hpviz.experiment(facade)
+    states = {t.params["x"]: t.state for t in exp.trials}
+    assert states == {done.config["x"]: TrialState.COMPLETE, running.config["x"]: TrialState.RUNNING}
