@@ -175,3 +175,23 @@ def test_demo_runs_two_rounds():
     exp = run_demo(n_trials=3, rounds=2, n_epochs=2)
     assert exp.framework == "ax" and len(exp.rounds) == 2 and len(exp.trials) == 6
     assert all(len(t.log.points()) == 2 for t in exp.trials)
+
+
+def test_cli_reports_a_json_snapshot(tmp_path):
+    from hpviz.cli import main
+
+    client = _client(SearchSpace({"x": Float(-5.0, 5.0), "n": Int(1, 8)}), "-loss", outcome_constraints=["size <= 3"])
+    for _ in range(12):
+        index, p = _next(client)
+        for step in range(3):
+            client.attach_data(index, {"loss": (p["x"] - 1) ** 2 + 1.0 / (step + 1)}, progression=step)
+        client.complete_trial(index, {"loss": (p["x"] - 1) ** 2, "size": abs(p["x"])})
+    snapshot = tmp_path / "ax_snapshot.json"
+    client.save_to_json_file(str(snapshot))
+    out = tmp_path / "report.html"
+    assert main(["report", str(snapshot), "-o", str(out), "--quiet"]) == 0
+    assert out.stat().st_size > 1000
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"neither": "hpviz nor Ax"}')
+    with pytest.raises(hpviz.SchemaError, match="not an hpviz experiment file"):
+        hpviz.experiment(broken)
