@@ -51,5 +51,11 @@ def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) ->
 
     return advice(code, evidence)
 
+
+# Space export, native code for a refined space, and the demo: answered for this framework only.
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
-    FRAMEWORK, export="hpviz_ax.space:to_ax", code="hpviz_ax.space:space_code", demo="hpviz_ax.demo:run_demo")
+    FRAMEWORK,
+    export="hpviz_ax.space:to_ax",
+    code="hpviz_ax.space:space_code",
+    demo="hpviz_ax.demo:run_demo",
+)

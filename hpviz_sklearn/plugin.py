@@ -56,5 +56,11 @@ def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) ->
 
     return advice(code, evidence)
 
+
+# Space export, native code for a refined space, and the demo: answered for this framework only.
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
-    FRAMEWORK, export="hpviz_sklearn.space:to_sklearn", code="hpviz_sklearn.space:space_code", demo="hpviz_sklearn.demo:run_demo")
+    FRAMEWORK,
+    export="hpviz_sklearn.space:to_sklearn",
+    code="hpviz_sklearn.space:space_code",
+    demo="hpviz_sklearn.demo:run_demo",
+)

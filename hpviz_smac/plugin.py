@@ -69,5 +69,12 @@ def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) ->
 
     return advice(code, evidence)
 
+
+# Space export, native code for a refined space, and the demo: answered for this framework only.
 hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
-    FRAMEWORK, export="hpviz_smac.space:to_configspace", code="hpviz_smac.space:space_code", demo="hpviz_smac.demo:run_demo", before_demo=_need_smac)
+    FRAMEWORK,
+    export="hpviz_smac.space:to_configspace",
+    code="hpviz_smac.space:space_code",
+    demo="hpviz_smac.demo:run_demo",
+    before_demo=_need_smac,
+)
