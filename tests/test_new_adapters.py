@@ -43,3 +43,19 @@ def test_finding_advice_in_each_frameworks_terms():
     assert "min_progression=5" in ask(code="pruner-misranks", evidence={"reliable_step": 5}, framework="ax")
     assert "automated_stopping" in ask(code="pruner-misranks", evidence={}, framework="vizier")
     assert ask(code="too-few-trials", evidence={}, framework="sklearn") is None
+
+
+def test_cli_trust_option_is_accepted(tmp_path):
+    """`hpviz report --trust` passes trust=True to every adapter; these read data only and accept it."""
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    import hpviz
+
+    X = [[i / 10.0] for i in range(20)]
+    y = [i % 2 for i in range(20)]
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    path = tmp_path / "cv_results.csv"
+    pd.DataFrame(search.cv_results_).to_csv(path)
+    assert len(hpviz.experiment(path, trust=True).trials) == 2
