@@ -13,11 +13,12 @@ pytest.importorskip("ax")  # make test installs it (CPU torch first)
 
 from ax.api import Client  # noqa: E402
 from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig  # noqa: E402
+from offline_conformance import OfflineConformance  # noqa: E402
 
 import hpviz  # noqa: E402
 from hpviz import Categorical, Float, Int, SearchSpace, TrialState  # noqa: E402
 from hpviz.plugins import make_plugin_manager  # noqa: E402
-from hpviz.testing import CONFORMANCE_SPACE, AdapterConformance, conformance_objective  # noqa: E402
+from hpviz.testing import CONFORMANCE_SPACE, conformance_objective  # noqa: E402
 from hpviz_ax import from_ax, space_code, to_ax  # noqa: E402
 from hpviz_ax._compat import client_experiment  # noqa: E402
 
@@ -39,9 +40,8 @@ def _next(client: Client) -> tuple[int, dict[str, Any]]:
     return index, params
 
 
-class TestAxConformance(AdapterConformance):
+class TestAxConformance(OfflineConformance):
     framework = "ax"
-    test_callback_survives_unwritable_report = None  # this adapter converts experiments; it ships no live callback
 
     def run(self, tmp_path: Path, n_trials: int) -> tuple[Any, dict[str, Any]]:
         client = _client(CONFORMANCE_SPACE, "-loss")

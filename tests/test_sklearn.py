@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+from offline_conformance import OfflineConformance
 from sklearn.base import BaseEstimator
 from sklearn.datasets import load_digits
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -30,7 +31,7 @@ from sklearn.svm import SVC
 import hpviz
 from hpviz import Categorical, Float, Int, SchemaError, SearchSpace, TrialState
 from hpviz.plugins import make_plugin_manager
-from hpviz.testing import CONFORMANCE_SPACE, AdapterConformance, conformance_objective
+from hpviz.testing import CONFORMANCE_SPACE, conformance_objective
 from hpviz_sklearn import from_sklearn, infer_space, space_code, to_sklearn
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
@@ -59,12 +60,11 @@ class Conformance(BaseEstimator):
         return -conformance_objective({"x": self.x, "lr": self.lr, "layers": self.layers, "act": self.act})
 
 
-class TestSklearnConformance(AdapterConformance):
+class TestSklearnConformance(OfflineConformance):
     """The offline parts of the contract: scikit-learn has no live callback (a search reports when fitted),
     and its scores are maximized, so the conversion test is restated with the sign flipped."""
 
     framework = "sklearn"
-    test_callback_survives_unwritable_report = None  # no callback: a fitted search is converted after the fact
 
     def run(self, tmp_path: Path, n_trials: int) -> tuple[Any, dict[str, Any]]:
         dists = to_sklearn(CONFORMANCE_SPACE)

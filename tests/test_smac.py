@@ -20,13 +20,14 @@ from ConfigSpace import Categorical as CSCategorical  # noqa: E402
 from ConfigSpace import ConfigurationSpace, EqualsCondition, ForbiddenEqualsClause  # noqa: E402
 from ConfigSpace import Float as CSFloat  # noqa: E402
 from ConfigSpace import Integer as CSInteger  # noqa: E402
+from offline_conformance import OfflineConformance  # noqa: E402
 from smac import MultiFidelityFacade, RandomFacade, Scenario  # noqa: E402
 from smac.intensifier.successive_halving import SuccessiveHalving  # noqa: E402
 
 import hpviz  # noqa: E402
 from hpviz import Categorical, Float, Int, SchemaError, SearchSpace, TrialState  # noqa: E402
 from hpviz.plugins import make_plugin_manager  # noqa: E402
-from hpviz.testing import CONFORMANCE_SPACE, AdapterConformance, conformance_objective  # noqa: E402
+from hpviz.testing import CONFORMANCE_SPACE, conformance_objective  # noqa: E402
 from hpviz_smac import conditions_of, find_runs, from_configspace, space_code, to_configspace  # noqa: E402
 
 # SMAC's default crash_cost=inf makes one crashing trial abort optimize() (upstream bug): always set a finite one.
@@ -52,9 +53,8 @@ def _failing_third(fn):
     return target
 
 
-class TestSmacConformance(AdapterConformance):
+class TestSmacConformance(OfflineConformance):
     framework = "smac"
-    test_callback_survives_unwritable_report = None  # this adapter converts runs; it ships no live callback
 
     def run(self, tmp_path: Path, n_trials: int) -> tuple[Any, dict[str, Any]]:
         facade = _run(to_configspace(CONFORMANCE_SPACE, seed=0), _failing_third(conformance_objective),

@@ -12,13 +12,14 @@ import pytest
 pytest.importorskip("vizier")
 pytest.importorskip("jax")  # running a study needs google-vizier[jax]; make test installs it
 
+from offline_conformance import OfflineConformance  # noqa: E402
 from vizier.service import clients  # noqa: E402
 from vizier.service import pyvizier as vz  # noqa: E402
 
 import hpviz  # noqa: E402
 from hpviz import Categorical, Float, Int, SearchSpace, TrialState  # noqa: E402
 from hpviz.plugins import make_plugin_manager  # noqa: E402
-from hpviz.testing import CONFORMANCE_SPACE, AdapterConformance, conformance_objective  # noqa: E402
+from hpviz.testing import CONFORMANCE_SPACE, conformance_objective  # noqa: E402
 from hpviz_vizier import from_vizier, space_code, to_vizier  # noqa: E402
 
 
@@ -41,9 +42,8 @@ def _study(space: SearchSpace, objectives: dict[str, str], **metrics: Any) -> cl
     return clients.Study.from_study_config(config, owner="hpviz-test", study_id=uuid.uuid4().hex)
 
 
-class TestVizierConformance(AdapterConformance):
+class TestVizierConformance(OfflineConformance):
     framework = "vizier"
-    test_callback_survives_unwritable_report = None  # this adapter converts studies; it ships no live callback
 
     def run(self, tmp_path: Path, n_trials: int) -> tuple[Any, dict[str, Any]]:
         study = _study(CONFORMANCE_SPACE, {"loss": "min"})

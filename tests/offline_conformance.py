@@ -1,0 +1,21 @@
+"""AdapterConformance for the adapters that convert finished runs and ship no live callback.
+
+scikit-learn searches, SMAC3 run histories, Ax experiments and Vizier studies
+are converted after the fact, so only the offline parts of
+:class:`hpviz.testing.AdapterConformance` apply: conversion, save/load and
+the space round trip. The callback tests are switched off here, by name, in one place.
+"""
+
+from __future__ import annotations
+
+from hpviz.testing import AdapterConformance
+
+__all__ = ["OfflineConformance"]
+
+
+class OfflineConformance(AdapterConformance):
+    test_callback_rejects_unknown_options_listing_the_allowed_ones = None
+    test_callback_rejects_bad_report_paths_at_construction = None
+    test_callback_before_the_first_trial = None
+    test_callback_survives_unwritable_report = None
+    test_live_callback_equals_offline_conversion = None
