@@ -1,26 +1,29 @@
-"""fANOVA importance: hpviz against Optuna's FanovaImportanceEvaluator, speed and accuracy.
+"""fANOVA importance: hpviz against Optuna's FanovaImportanceEvaluator, speed and accuracy, in one run.
 
-Usage: python benchmarks/importance.py [--quick] [--optuna-budget 120]
+Usage: python benchmarks/importance.py [--repeat 3]
+       python benchmarks/importance.py --bias  (the bias study of first-order shares, issue 15)
 
 Ishigami function f = sin(x1) + 7 sin^2(x2) + 0.1 x3^4 sin(x1) on [-pi, pi]^3,
 plus d - 3 pure-noise parameters (cycling float, int, categorical), sampled
-uniformly. The same trials go to ``hpviz.importance`` (64 trees, with and
-without pairs) and to Optuna's ``FanovaImportanceEvaluator`` (its defaults:
+uniformly. The same trials go to ``hpviz.importance`` (64 trees, every pair:
+``pairs=True``) and to Optuna's ``FanovaImportanceEvaluator`` (its defaults:
 64 trees, max_depth 64, individual importances only; read with
 ``normalize=False`` so both report fractions of variance). Analytic values:
 S1 = 0.3139, S2 = 0.4424, S3 = 0, S13 = 0.2437, everything else 0.
 
-Everything in one table is measured in the same run. Optuna cases whose
-run time, extrapolated from the smaller n at the same d (time ~ n^2), would
-exceed ``--optuna-budget`` seconds are skipped and marked as such.
-Targets: hpviz with pairs >= 20x faster than Optuna at n=1000, d=10; under
-10 s at n=4000, d=10; under 60 s at n=10000, d=30.
+Each case runs ``--repeat`` times on fresh data (seeds 0, 1, ...), hpviz and
+Optuna alternating so machine load hits both alike; the ratio is
+Optuna time / hpviz time per repeat, printed as median [min - max].
+Targets (issue 19): >= 50x at n=1000, d=10; >= 20x at n=250, d=30; accuracy
+(summed absolute error of x1, x2, x3 and the largest noise share, mean over
+the repeats) no worse than Optuna's.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 import warnings
 
@@ -85,10 +88,13 @@ def run_optuna(study: optuna.Study) -> tuple[float, dict]:
     return dt, {"x1": imp["x1"], "x2": imp["x2"], "x3": imp["x3"], "noise": max(noise, default=0.0)}
 
 
+def error(acc: dict) -> float:
+    return sum(abs(acc[k] - TRUTH.get(k, 0.0)) for k in ("x1", "x2", "x3", "noise"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="n in 250/1000, d in 3/10, plus the hpviz-only targets")
-    ap.add_argument("--optuna-budget", type=float, default=120.0, help="skip Optuna runs predicted to exceed this")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per case on fresh data (seeds 0, 1, ...)")
     ap.add_argument("--bias", action="store_true", help="only the bias study of first-order shares (issue 15)")
     ap.add_argument("--bias-reps", type=int, default=3, help="repetitions per cell of the bias study")
     ap.add_argument("--bias-optuna", action="store_true", help="include Optuna's evaluator in the bias study")
@@ -99,43 +105,33 @@ def main() -> None:
         bias_study(args.bias_reps, args.bias_optuna, [c for c in args.bias_cases.split(",") if c])
         return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sizes = (250, 1000) if args.quick else (250, 1000, 4000)
-    dims = (3, 10) if args.quick else (3, 10, 30)
-
     run_hpviz(make_trials(50, 3)[0], pairs=True)  # warm-up: imports scikit-learn outside the timings
-    print(f"truth: x1 {TRUTH['x1']:.3f}  x2 {TRUTH['x2']:.3f}  x3 0  S13 {TRUTH['S13']:.3f}  S12 = S23 = noise = 0")
-    head = (f"{'n':>6} {'d':>3} | {'hpviz pairs':>11} {'hpviz ind':>9} {'optuna':>9} {'ratio':>7} | "
-            f"{'hp x1':>6} {'hp x2':>6} {'hp x3':>6} {'hp S13':>6} {'hp S23':>6} {'hp noi':>6} | "
-            f"{'op x1':>6} {'op x2':>6} {'op x3':>6} {'op noi':>6}")
-    print(head)
-    print("-" * len(head))
-    for d in dims:
-        last_optuna: tuple[int, float] | None = None
-        for n in sizes:
-            exp, study = make_trials(n, d)
-            t_pairs, acc = run_hpviz(exp, pairs=True)
-            t_ind, _ = run_hpviz(exp, pairs=False)
-            predicted = None if last_optuna is None else last_optuna[1] * (n / last_optuna[0]) ** 2
-            if predicted is not None and predicted > args.optuna_budget:
-                op = f"{'skip':>9} {'':>7}"
-                op_acc = f"skipped: predicted {predicted:.0f} s > budget {args.optuna_budget:.0f} s"
-            else:
-                t_op, oacc = run_optuna(study)
-                last_optuna = (n, t_op)
-                op = f"{t_op:>8.2f}s {t_op / t_pairs:>6.1f}x"
-                op_acc = " ".join(f"{oacc[k]:>6.3f}" for k in ("x1", "x2", "x3", "noise"))
-            hp_acc = " ".join(f"{acc[k]:>6.3f}" for k in ("x1", "x2", "x3", "S13", "S23", "noise"))
-            print(f"{n:>6} {d:>3} | {t_pairs:>10.2f}s {t_ind:>8.2f}s {op} | {hp_acc} | {op_acc}", flush=True)
+    print(f"truth: x1 {TRUTH['x1']:.3f}  x2 {TRUTH['x2']:.3f}  x3 0  S13 {TRUTH['S13']:.3f}  S23 = noise = 0")
+    for n, d, target in ((1000, 10, 50.0), (250, 30, 20.0)):
+        ratios, t_h, t_o, err_h, err_o, s13 = [], [], [], [], [], []
+        for seed in range(args.repeat):
+            exp, study = make_trials(n, d, seed=seed)
+            th, acc = run_hpviz(exp, pairs=True)
+            to, oacc = run_optuna(study)
+            ratios.append(to / th)
+            t_h.append(th)
+            t_o.append(to)
+            err_h.append(error(acc))
+            err_o.append(error(oacc))
+            s13.append(acc["S13"])
+            print(f"  n={n} d={d} seed {seed}: hpviz {th:.2f} s (x1 {acc['x1']:.3f} x2 {acc['x2']:.3f} "
+                  f"x3 {acc['x3']:.3f} S13 {acc['S13']:.3f} noise {acc['noise']:.3f}), optuna {to:.2f} s "
+                  f"(x1 {oacc['x1']:.3f} x2 {oacc['x2']:.3f} x3 {oacc['x3']:.3f} noise {oacc['noise']:.3f})",
+                  flush=True)
+        med = float(np.median(ratios))
+        print(f"n={n} d={d}: hpviz (pairs) {np.median(t_h):.2f} s, optuna (individual) {np.median(t_o):.2f} s; "
+              f"ratio optuna/hpviz median {med:.1f}x [{min(ratios):.1f} - {max(ratios):.1f}] "
+              f"(target >= {target:.0f}x: {'met' if med >= target else 'NOT met'}); "
+              f"error hpviz {np.mean(err_h):.3f} vs optuna {np.mean(err_o):.3f} "
+              f"({'no worse' if np.mean(err_h) <= np.mean(err_o) else 'WORSE'}); hpviz S13 {np.mean(s13):.3f}",
+              flush=True)
+    print(f"load average after the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-    print("\nhpviz-only speed targets (64 trees, pairs=True):")
-    # (n=4000, d=10 is also a row of the full table.)
-    targets = [(4000, 10, 10.0)] if args.quick else [(4000, 10, 10.0), (10000, 30, 60.0)]
-    for n, d, limit in targets:
-        exp, _ = make_trials(n, d)
-        t_pairs, acc = run_hpviz(exp, pairs=True)
-        verdict = "ok" if t_pairs < limit else "MISSED"
-        print(f"  n={n:>6} d={d:>3}: {t_pairs:6.2f} s (target < {limit:.0f} s: {verdict}); "
-              f"x1 {acc['x1']:.3f} x2 {acc['x2']:.3f} S13 {acc['S13']:.3f} S23 {acc['S23']:.3f}")
 
 
 # --------------------------------------------------------------------------- bias study (--bias, issue 15 item 10)

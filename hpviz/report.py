@@ -176,6 +176,7 @@ class _Rendered:
     kind: str = "ok"  # ok | skipped | insufficient | failed
     text: str | None = None  # code drawn on the PDF cover
     html: str | None = None  # a text panel as HTML (shown instead of its image in HTML)
+    trace: str | None = None  # traceback of a failed view (logged by the process that writes the report)
 
 
 def _draw(ctx: _Context, display: Any) -> Any:
@@ -193,36 +194,137 @@ def _draw(ctx: _Context, display: Any) -> Any:
 
 def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
                 progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
-    from hpviz.plot._common import style
-
     selected = [d for d in _displays() if views is None or d.key in views]
     total = len(selected)
-    out: list[_Rendered] = []
-    for i, display in enumerate(selected):
-        if progress is not None:
-            progress(display.title, i, total)
-        r = _Rendered(display.key, display.title, display.about)
-        try:
-            drawn = _draw(ctx, display)
-            fig = drawn.figure_
-            if keep_figures:
-                r.figure = fig
-            else:
-                r.png = _png(fig, dpi, style)
-            if hasattr(drawn, "_repr_html_"):
-                r.html = drawn._repr_html_()
-            r.text = getattr(drawn, "code_", None)
-            r.note = getattr(drawn, "note_", None)
-        except _Skip as exc:
-            r.kind, r.note = "skipped", str(exc)
-        except InsufficientDataError as exc:
-            r.kind, r.note = "insufficient", f"not enough data: {exc}"
-        except Exception as exc:  # noqa: BLE001 - one broken view must not take the report down
-            log.warning("hpviz report: view %r failed: %s: %s", display.key, type(exc).__name__, exc, exc_info=True)
-            r.kind, r.note = "failed", f"this view failed: {type(exc).__name__}: {exc}"
-        out.append(r)
+    workers = 1 if keep_figures else _render_workers(len(selected))
+    if workers > 1:
+        out = _render_forked(ctx, selected, dpi, workers, progress)
+    else:
+        out = []
+        for i, display in enumerate(selected):
+            if progress is not None:
+                progress(display.title, i, total)
+            out.append(_render_one(ctx, display, keep_figures, dpi))
+    for r in out:
+        if r.kind == "failed":
+            log.warning("hpviz report: view %r failed: %s\n%s", r.key, r.note, r.trace)
     if progress is not None:
         progress("done", total, total)
+    return out
+
+
+def _render_one(ctx: _Context, display: Any, keep_figures: bool, dpi: int) -> _Rendered:
+    """Draw one view (PNG bytes, or the figure with ``keep_figures``); failures become notes."""
+    from hpviz.plot._common import style
+
+    r = _Rendered(display.key, display.title, display.about)
+    try:
+        drawn = _draw(ctx, display)
+        fig = drawn.figure_
+        if keep_figures:
+            r.figure = fig
+        else:
+            r.png = _png(fig, dpi, style)
+        if hasattr(drawn, "_repr_html_"):
+            r.html = drawn._repr_html_()
+        r.text = getattr(drawn, "code_", None)
+        r.note = getattr(drawn, "note_", None)
+    except _Skip as exc:
+        r.kind, r.note = "skipped", str(exc)
+    except InsufficientDataError as exc:
+        r.kind, r.note = "insufficient", f"not enough data: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one broken view must not take the report down
+        import traceback
+
+        r.kind, r.note = "failed", f"this view failed: {type(exc).__name__}: {exc}"
+        r.trace = traceback.format_exc()
+    return r
+
+
+def _render_workers(n_views: int) -> int:
+    """Processes to draw the views in: 2 when forking is safe and there are cores to use, else 1.
+
+    Forking copies only the calling thread; a lock another thread holds at
+    that moment (a logging handler, an optimizer's storage) would stay locked
+    in the child. So the views are drawn in forked processes only when the
+    report is made from the main thread of a process with no other Python
+    thread (a callback's or a background renderer's report stays serial).
+    """
+    import threading
+
+    if (n_views < 2 or not hasattr(os, "fork") or threading.current_thread() is not threading.main_thread()
+            or threading.active_count() > 1):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(2, cores)
+
+
+_FORKED: Any = None  # (context, displays, dpi) inherited by the forked renderers
+#: Analyses computed in the report's own process while the workers compute the others (the longest chain).
+_LOCAL_ANALYSES = ("importance", "suggestion")
+
+
+def _needs(display: Any) -> tuple[str, ...]:
+    return tuple(k for k in (display.result_key, *display.uses) if k)
+
+
+def _render_forked_one(index: int, results: dict[str, Any]) -> _Rendered:
+    ctx, displays, dpi = _FORKED
+    ctx.cache.update({k: (True, v) for k, v in results.items()})
+    return _render_one(ctx, displays[index], False, dpi)
+
+
+def _analysis_forked(key: str) -> dict[str, Any]:
+    """One analysis in a worker: its result if it succeeded (a failure is recomputed by the parent)."""
+    ctx = _FORKED[0]
+    try:
+        return {key: ctx.analysis(key)}
+    except Exception:  # noqa: BLE001 - the parent reruns it and caches the exception itself
+        return {}
+
+
+def _render_forked(ctx: _Context, selected: list[Any], dpi: int, workers: int,
+                   progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
+    """Analyses and views on ``workers`` forked processes plus this one, views returned in order.
+
+    The workers start with the analyses outside the importance chain and the
+    views that need no analysis while this process runs the importance chain;
+    then every other view is drawn by a worker, given (pickled) the analysis
+    results it needs. A failed analysis is rerun by whoever needs it (failures
+    are fast: too little data, a missing module) so exceptions never cross
+    processes.
+    """
+    import multiprocessing
+
+    global _FORKED
+    keys = list(dict.fromkeys(k for d in selected for k in _needs(d)))
+    remote = [k for k in keys if k not in _LOCAL_ANALYSES]
+    _FORKED = (ctx, selected, dpi)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending = [pool.apply_async(_analysis_forked, (k,)) for k in remote]
+            tasks = {i: pool.apply_async(_render_forked_one, (i, {})) for i, d in enumerate(selected) if not _needs(d)}
+            for k in keys:
+                if k in _LOCAL_ANALYSES:
+                    ctx.optional(k)
+            for job in pending:
+                try:
+                    ctx.cache.update({k: (True, v) for k, v in job.get().items()})
+                except Exception:  # noqa: BLE001 - a result that does not pickle: computed here below
+                    pass
+            for k in remote:
+                ctx.optional(k)
+            done = {k: v for k, (ok, v) in ctx.cache.items() if ok}
+            for i, d in enumerate(selected):
+                if i not in tasks:
+                    tasks[i] = pool.apply_async(_render_forked_one, (i, {k: done[k] for k in _needs(d) if k in done}))
+            out = []
+            for i, display in enumerate(selected):
+                if progress is not None:
+                    progress(display.title, i, len(selected))
+                out.append(tasks[i].get())
+    finally:
+        _FORKED = None
     return out
 
 

@@ -11,7 +11,8 @@ import pytest
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial, TrialState
-from hpviz.analysis.importance import MIN_TRIALS, _decompose_tree, _encode
+from hpviz.analysis._fanova import dense_pairs, surface_gather, tree_pairs, tree_parts
+from hpviz.analysis.importance import MIN_TRIALS, _encode
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -105,21 +106,22 @@ def test_marginal2(ishigami_imp):
         ishigami_imp.marginal("nope")
 
 
-@pytest.mark.parametrize("path", ["batched", "several-batches", "single", "blocks"])
+@pytest.mark.parametrize("path", ["batched", "several-batches", "single", "blocks", "dense"])
 def test_tree_decomposition_is_exact(path, monkeypatch):
     """Per tree, compare with brute force over every cell of the tree's split grid.
 
-    The three code paths for 2-D grids: small grids batched together, one
-    grid at a time, one grid in many row blocks.
+    The code paths for 2-D grids: small grids batched together, one grid at
+    a time, one grid in many row blocks, all grids as blocks of one dense
+    matrix product.
     """
     from sklearn.tree import DecisionTreeRegressor
 
     if path == "several-batches":
-        monkeypatch.setattr("hpviz.analysis.importance._MAX_CELLS", 250)
+        monkeypatch.setattr("hpviz.analysis._fanova._MAX_CELLS", 250)
     elif path != "batched":
-        monkeypatch.setattr("hpviz.analysis.importance._SMALL_GRID", 0)
+        monkeypatch.setattr("hpviz.analysis._fanova._SMALL_GRID", 0)
     if path == "blocks":
-        monkeypatch.setattr("hpviz.analysis.importance._MAX_CELLS", 7)
+        monkeypatch.setattr("hpviz.analysis._fanova._MAX_CELLS", 7)
 
     rng = np.random.default_rng(3)
     space = {"a": Float(0.0, 1.0), "b": Float(1e-3, 1.0, log=True), "c": Categorical(["p", "q", "r"]),
@@ -131,7 +133,18 @@ def test_tree_decomposition_is_exact(path, monkeypatch):
     enc = _encode(exp, exp.trials)
     tree = DecisionTreeRegressor(random_state=0, max_leaf_nodes=25).fit(enc.X, values)
     pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
-    got = _decompose_tree(tree, enc, pairs)
+    parts = tree_parts(tree, enc.lo, enc.hi, enc.grid_points, enc.grid2_points)
+    got = {"total": parts.total, "main": parts.main}
+    if path == "dense":
+        n_points = [g.size for g in enc.grid2_points]
+        got["inter"], flat = dense_pairs(parts, pairs, range(4), surface_gather(pairs, range(4), n_points))
+        cuts = np.cumsum([n_points[i] * n_points[j] for i, j in pairs])[:-1]
+        got["marg2"] = [parts.f0 + s.reshape(n_points[i], n_points[j])
+                        for s, (i, j) in zip(np.split(flat, cuts), pairs)]
+    else:
+        surfaces = {}
+        got["inter"] = tree_pairs(parts, pairs, lambda k, s: surfaces.__setitem__(k, parts.f0 + s))
+        got["marg2"] = [surfaces[k] for k in range(len(pairs))]
 
     # Brute force: the tree is constant on every cell of the product of its split grids.
     edges = []
@@ -299,6 +312,45 @@ def test_bad_arguments():
     empty = Experiment(SearchSpace({}), "value", [Trial(i, {}, {"value": float(i)}) for i in range(20)])
     with pytest.raises(hpviz.InsufficientDataError, match="parameter"):
         hpviz.importance(empty)
+    for bad in ("top:1", "top:x", "all", 3):
+        with pytest.raises(hpviz.SchemaError, match="pairs must be"):
+            hpviz.importance(exp, pairs=bad)
+    with pytest.raises(hpviz.SchemaError, match="max_trials"):
+        hpviz.importance(exp, max_trials=5)
+
+
+def test_pair_screening_keeps_a_pure_interaction():
+    """pairs="top:K" pairs the parameters with the largest impurity importance: a product of two
+    centred parameters (no main effects) is kept, the noise parameters are dropped."""
+    rng = np.random.default_rng(11)
+    space = {f"n{k}": Float(0, 1) for k in range(8)} | {"a": Float(-1, 1), "b": Float(-1, 1)}
+    params = [{k: float(rng.uniform(-1, 1) if k in "ab" else rng.uniform()) for k in space} for _ in range(600)]
+    values = [p["a"] * p["b"] for p in params]
+    imp = hpviz.importance(_exp(params, values, space), pairs="top:3", n_trees=16)
+    assert {"a", "b"} <= set(imp.pair_params) and len(imp.pair_params) == 3
+    assert len(imp.pairwise) == 3 and imp.pairwise.index[0] == ("a", "b") and imp.pairwise.iloc[0] > 0.2
+    assert max(imp.individual["a"], imp.individual["b"]) < 0.1
+    noise = next(k for k in space if k not in imp.pair_params)
+    with pytest.raises(hpviz.SchemaError, match="not computed"):
+        imp.marginal2("a", noise)
+    assert len(imp.marginal2("b", "a")) == 25 * 25
+    auto = hpviz.importance(_exp(params, values, space), n_trees=4)  # "auto": all pairs up to 24 params
+    assert len(auto.pairwise) == 45 and len(auto.pair_params) == 10
+
+
+def test_stratified_sample_keeps_the_estimate():
+    """max_trials fits on a sample stratified on the objective: n_fit says so; the shares stay close."""
+    rng = np.random.default_rng(12)
+    space = {"x": Float(0, 1), "y": Float(0, 1), "z": Float(0, 1)}
+    params = [{k: float(rng.uniform()) for k in space} for _ in range(3000)]
+    values = [4 * p["x"] + 2 * p["y"] + float(rng.normal(0, 0.1)) for p in params]
+    exp = _exp(params, values, space)
+    full = hpviz.importance(exp, n_trees=16, max_trials=None)
+    part = hpviz.importance(exp, n_trees=16, max_trials=1000)
+    assert full.n_fit == full.n_used == 3000 and part.n_fit == 1000 and part.n_used == 3000
+    for k in space:
+        assert part.individual[k] == pytest.approx(full.individual[k], abs=0.03)
+    assert part.individual["x"] == pytest.approx(16 / 20, abs=0.05)
 
 
 def test_constant_objective_warns_and_gives_zeros():
@@ -367,3 +419,17 @@ def test_huge_ranges_do_not_overflow():
                                 {"big": Float(0.0, 1e40), "u": Float(0, 1)}), n_trees=8)
     assert imp.individual.index[0] == "big" and imp.individual["big"] > 0.9
     assert imp.marginal("big")["value"].iloc[-1] == pytest.approx(1e40)
+
+
+def test_import_stays_light():
+    """`import hpviz` (and the importance modules) pull in no framework, scikit-learn or Matplotlib;
+    scikit-learn is imported by the first importance call only."""
+    import subprocess
+    import sys
+
+    heavy = ("optuna", "ray", "hyperopt", "sklearn", "matplotlib", "threadpoolctl")
+    code = ("import sys, hpviz, hpviz.analysis.importance, hpviz.analysis._fanova; "
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
