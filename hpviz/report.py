@@ -302,22 +302,32 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, workers: int,
     _FORKED = (ctx, selected, dpi)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = [pool.apply_async(_analysis_forked, (k,)) for k in remote]
-            tasks = {i: pool.apply_async(_render_forked_one, (i, {})) for i, d in enumerate(selected) if not _needs(d)}
+            pending = {k: pool.apply_async(_analysis_forked, (k,)) for k in remote}
+            tasks: dict[int, Any] = {}
+            resolved: set[str] = set()
+
+            def submit_ready() -> None:
+                # A view goes to a worker as soon as every analysis it needs is settled.
+                done = {k: v for k, (ok, v) in ctx.cache.items() if ok}
+                for i, d in enumerate(selected):
+                    if i not in tasks and resolved.issuperset(_needs(d)):
+                        tasks[i] = pool.apply_async(_render_forked_one,
+                                                    (i, {k: done[k] for k in _needs(d) if k in done}))
+
+            submit_ready()
             for k in keys:
                 if k in _LOCAL_ANALYSES:
                     ctx.optional(k)
-            for job in pending:
+                    resolved.add(k)
+                    submit_ready()
+            for k, job in pending.items():
                 try:
-                    ctx.cache.update({k: (True, v) for k, v in job.get().items()})
+                    ctx.cache.update({key: (True, v) for key, v in job.get().items()})
                 except Exception:  # noqa: BLE001 - a result that does not pickle: computed here below
                     pass
-            for k in remote:
-                ctx.optional(k)
-            done = {k: v for k, (ok, v) in ctx.cache.items() if ok}
-            for i, d in enumerate(selected):
-                if i not in tasks:
-                    tasks[i] = pool.apply_async(_render_forked_one, (i, {k: done[k] for k in _needs(d) if k in done}))
+                ctx.optional(k)  # a failure is rerun here (fast) and cached with its exception
+                resolved.add(k)
+                submit_ready()
             out = []
             for i, display in enumerate(selected):
                 if progress is not None:
