@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TORCH_VERSION ?= 2.13.0
-TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# Empty: torch comes from the configured indexes (on these machines a CPU build on local disk). Elsewhere set
+# TORCH_INDEX to a CPU wheel index, or pip takes the multi-GB CUDA build.
+TORCH_INDEX ?=
 
 .PHONY: demo test lint clean
 
@@ -24,7 +26,7 @@ demo: $(BIN)/python
 CONSTRAINTS ?= constraints.txt
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --no-deps "torch==$(TORCH_VERSION)" --index-url $(TORCH_INDEX)
+	$(BIN)/python -m pip install --quiet --no-deps "torch==$(TORCH_VERSION)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[all,ax,vizier,test]"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest

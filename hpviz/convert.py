@@ -19,9 +19,12 @@ def check_options(options: Mapping[str, Any], allowed: Iterable[str], what: str)
 
     Adapters call it in ``hpviz_to_experiment`` once they claim an object, so
     ``hpviz.experiment(study, spcae=...)`` fails instead of silently ignoring
-    the typo. ``what`` names the object (``"a study"``).
+    the typo. ``what`` names the object (``"a study"``). ``trust`` is the
+    core's own option (allow unpickling from the source; see
+    :func:`experiment`): every converter accepts it, and one that never
+    runs code from its source simply has nothing to do with it.
     """
-    allowed = sorted(allowed)
+    allowed = sorted(set(allowed) | {"trust"})
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         names = ", ".join(map(repr, unknown))
@@ -50,6 +53,8 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
     UnsupportedObjectError
         Nobody converts ``obj``; the message names its type and the adapters.
     """
+    if not isinstance(options.get("trust", False), bool):
+        raise TypeError(f"trust= must be True or False, got {options['trust']!r}")
     if isinstance(obj, Experiment):
         check_options(options, (), "an Experiment")
         return obj
@@ -64,7 +69,7 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
             except SchemaError as exc:  # maybe another tool's JSON (an Ax snapshot...): ask the adapters
                 not_ours = exc
             else:
-                check_options(options, ("trust",), "a saved experiment")  # JSON never runs code: trust changes nothing
+                check_options(options, (), "a saved experiment")  # JSON never runs code: trust changes nothing
                 return saved
     from hpviz.plugins import get_plugin_manager, status
 

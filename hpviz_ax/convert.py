@@ -33,7 +33,7 @@ from hpviz_ax.space import from_ax
 __all__ = ["ax_to_experiment", "convert", "OPTIONS", "is_snapshot"]
 
 #: Options ``hpviz.experiment`` accepts for an Ax source.
-OPTIONS = ("name", "log_capacity", "trust")  # trust: the CLI's --trust; these sources run no code
+OPTIONS = ("name", "log_capacity")  # trust (the core option) is accepted by check_options
 _STATES = {
     "COMPLETED": TrialState.COMPLETE,
     "EARLY_STOPPED": TrialState.PRUNED,

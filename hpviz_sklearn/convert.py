@@ -31,7 +31,7 @@ from hpviz_sklearn.space import _plain, from_sklearn, infer_space
 __all__ = ["search_to_experiment", "cv_results_to_experiment", "read_cv_results", "convert", "OPTIONS"]
 
 #: Options ``hpviz.experiment`` accepts for a scikit-learn search or a saved ``cv_results_`` table.
-OPTIONS = ("space", "metric", "name", "log_capacity", "trust")  # trust: the CLI's --trust; these sources run no code
+OPTIONS = ("space", "metric", "name", "log_capacity")  # trust (the core option) is accepted by check_options
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _FAILED = "mean test score is NaN: a fit or a score failed (scikit-learn's error_score=nan; see its FitFailedWarning)"
 

@@ -36,7 +36,7 @@ __all__ = ["facade_to_experiment", "runhistory_to_experiment", "folder_to_experi
            "OPTIONS"]
 
 #: Options ``hpviz.experiment`` accepts for a SMAC source.
-OPTIONS = ("direction", "space", "configspace", "name", "log_capacity", "trust")  # trust: the CLI's --trust; these sources run no code
+OPTIONS = ("direction", "space", "configspace", "name", "log_capacity")  # trust (the core option) is accepted by check_options
 _V2_STATUS = {0: "RUNNING", 1: "SUCCESS", 2: "CRASHED", 3: "TIMEOUT", 4: "MEMORYOUT"}
 _OK = {"SUCCESS", "DONOTADVANCE"}  # DONOTADVANCE (SMAC 1.x): evaluated, not promoted to a higher budget
 

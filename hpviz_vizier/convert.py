@@ -32,7 +32,7 @@ from hpviz_vizier.space import from_vizier
 __all__ = ["study_to_experiment", "datastore_to_experiment", "param_value", "convert", "OPTIONS"]
 
 #: Options ``hpviz.experiment`` accepts for a Vizier source.
-OPTIONS = ("study", "max_steps", "name", "log_capacity", "trust")  # trust: the CLI's --trust; these sources run no code
+OPTIONS = ("study", "max_steps", "name", "log_capacity")  # trust (the core option) is accepted by check_options
 
 
 
