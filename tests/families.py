@@ -1,0 +1,42 @@
+"""Constructed experiments with known answers, shared by tests and benchmarks (``benchmarks/`` puts
+``tests/`` on the path).
+
+``late_bloomers``: learning curves where the best trials start badly and overtake the median at known
+steps, so a stopping rule applied earlier would have stopped them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import hpviz
+from hpviz import Float, ReservoirLog, SearchSpace, Trial, TrialState
+
+
+def late_bloomers(seed: int, *, n: int = 30, steps: int = 40, top: int = 3, noise: float = 0.02,
+                  framework: str | None = None) -> tuple[hpviz.Experiment, int]:
+    """(experiment, known last crossing): from the returned step on, every one of the ``top`` best trials'
+    noise-free curves is at or better than the noise-free median of all curves (a loss, minimised)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, steps + 1, dtype=float)
+    final = np.sort(rng.uniform(0.0, 1.0, n))
+    final[:top] -= 0.3  # the late bloomers end clearly best (a gap far above the noise)
+    amp = rng.uniform(0.5, 1.5, n)
+    true = final[:, None] + amp[:, None] * np.exp(-t / 8.0)
+    cross_at = rng.uniform(5, steps * 0.75, top)
+    for i in range(top):  # late bloomers: a penalty fading linearly to zero at cross_at[i]
+        true[i] += 2.0 * np.clip(1.0 - t / cross_at[i], 0.0, None)
+    med = np.median(true, axis=0)
+    behind = (true[:top] > med).any(axis=0)
+    last_cross = int(t[np.flatnonzero(behind)[-1]] + 1) if behind.any() else 1
+    obs = true + rng.normal(0.0, noise, true.shape)
+    perm = rng.permutation(n)  # trial order unrelated to quality
+    space = SearchSpace({"x": Float(0.0, 1.0)})
+    exp = hpviz.Experiment(space, {"loss": "min"}, framework=framework)
+    for number, i in enumerate(perm):
+        log = ReservoirLog(capacity=steps + 8)
+        for k in range(steps):
+            log.append(int(t[k]), loss=float(obs[i, k]))
+        exp.add(Trial(number, {"x": float(final[i])}, {"loss": float(obs[i, -1])}, TrialState.COMPLETE, log=log,
+                      budget=float(steps)))
+    return exp, last_cross
