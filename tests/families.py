@@ -40,3 +40,31 @@ def late_bloomers(seed: int, *, n: int = 30, steps: int = 40, top: int = 3, nois
         exp.add(Trial(number, {"x": float(final[i])}, {"loss": float(obs[i, -1])}, TrialState.COMPLETE, log=log,
                       budget=float(steps)))
     return exp, last_cross
+
+
+def halving_run(seed: int, *, n: int = 81, eta: int = 3, max_t: int = 27) -> hpviz.Experiment:
+    """A successive-halving run (rungs 1, 3, 9, 27; the best 1/eta promoted) on curves where ``fast``
+    decides the early values and ``good`` the final ones: v(t) = (good - 0.3)^2 + 2 * fast * exp(-t / 2)."""
+    rng = np.random.default_rng(seed)
+    space = SearchSpace({"good": Float(0.0, 1.0), "fast": Float(0.0, 1.0), "noise": Float(0.0, 1.0)})
+    x = rng.uniform(size=(n, 3))
+    t = np.arange(1, max_t + 1, dtype=float)
+    curves = (x[:, 0:1] - 0.3) ** 2 + 2.0 * x[:, 1:2] * np.exp(-t / 2.0) + rng.normal(0, 0.002, (n, max_t))
+    alive = np.arange(n)
+    stop = np.full(n, max_t)
+    rung = 1
+    while rung < max_t:
+        keep = max(1, alive.size // eta)
+        order = alive[np.argsort(curves[alive, rung - 1], kind="stable")]
+        stop[order[keep:]] = rung
+        alive = order[:keep]
+        rung *= eta
+    exp = hpviz.Experiment(space, {"loss": "min"})
+    for i in range(n):
+        log = ReservoirLog(capacity=max_t + 4)
+        for k in range(stop[i]):
+            log.append(k + 1, loss=float(curves[i, k]))
+        state = TrialState.COMPLETE if stop[i] == max_t else TrialState.PRUNED
+        exp.add(Trial(i, dict(zip(space, map(float, x[i]))), {"loss": float(curves[i, stop[i] - 1])}, state,
+                      log=log, budget=float(stop[i])))
+    return exp

@@ -48,7 +48,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -149,6 +149,10 @@ class Importance:
         residuals permuted, forest refitted ``pair_test`` times). ``None``
         otherwise. At level 0.05 the rate of null pairs flagged is measured
         in ``benchmarks/calibration.py``.
+    budget:
+        ``None`` normally; the budget level (step) whose values were analysed when the
+        experiment had too few COMPLETE trials and the highest budget reached by enough
+        trials was used instead (see :mod:`hpviz.analysis.rungs`).
     """
 
     objective: str
@@ -169,6 +173,7 @@ class Importance:
     _marginals2: dict[tuple[str, str], pd.DataFrame] = field(repr=False, default_factory=dict)
     individual_binned: pd.Series | None = field(repr=False, default=None)
     pairwise_p: pd.Series | None = field(repr=False, default=None)
+    budget: float | None = None
 
     def __repr__(self) -> str:
         top = ", ".join(f"{k}={v:.3f}" for k, v in self.individual.head(5).items())
@@ -763,7 +768,10 @@ def importance(
     Raises
     ------
     InsufficientDataError
-        Fewer than :data:`MIN_TRIALS` COMPLETE trials with a finite value.
+        Fewer than :data:`MIN_TRIALS` COMPLETE trials with a finite value, and no
+        budget level (step of the learning curves) that many trials reached. With
+        such a level (runs that stop most trials early) the importance is computed
+        from the values there, with a warning, and ``.budget`` is set.
     SchemaError
         Unknown objective, no parameters, or ``n_trees < 1``.
 
@@ -786,7 +794,18 @@ def importance(
         raise InsufficientDataError("importance needs at least one searched parameter; this experiment has none "
                                     "(no trials yet, or a space that holds no parameter)")
     selected, analysed, fit_ranges = _round_spaces(exp, rounds, space)
-    used, excluded = _usable_trials(exp, objective, selected)
+    try:
+        used, excluded = _usable_trials(exp, objective, selected)
+    except InsufficientDataError:
+        from hpviz.analysis.rungs import at_highest_budget  # early-stopped runs: the highest budget with enough trials
+
+        rung = at_highest_budget(exp, objective, MIN_TRIALS)
+        if rung is None:
+            raise
+        warn(f"importance: {rung.note}", InsufficientDataWarning)
+        found = importance(rung.experiment, objective, pairs=pairs, n_trees=n_trees, seed=seed, pair_test=pair_test,
+                           rounds=rounds, space=space, screen=screen)
+        return replace(found, budget=rung.budget)
     enc = _encode(exp, used, analysed, fit_ranges)
     y = np.array([t.values[objective] for t in used])
     d = len(enc.names)
