@@ -68,3 +68,17 @@ def halving_run(seed: int, *, n: int = 81, eta: int = 3, max_t: int = 27) -> hpv
         exp.add(Trial(i, dict(zip(space, map(float, x[i]))), {"loss": float(curves[i, stop[i] - 1])}, state,
                       log=log, budget=float(stop[i])))
     return exp
+
+
+def good_region_only(seed: int, *, n: int = 120) -> hpviz.Experiment:
+    """Random search where ``gate`` decides good vs bad and ``fine`` (optimum 0.7) matters only in the
+    good region (gate < 0.25); ``idle`` never matters.
+    y = 4 * gate + 1[gate < 0.25] * 3 * (fine - 0.7)^2 + noise."""
+    rng = np.random.default_rng(seed)
+    space = SearchSpace({"gate": Float(0.0, 1.0), "fine": Float(0.0, 1.0), "idle": Float(0.0, 1.0)})
+    x = rng.uniform(size=(n, 3))
+    y = 4 * x[:, 0] + (x[:, 0] < 0.25) * 3 * (x[:, 1] - 0.7) ** 2 + rng.normal(0, 0.01, n)
+    exp = hpviz.Experiment(space, {"loss": "min"})
+    for i in range(n):
+        exp.add(Trial(i, dict(zip(space, map(float, x[i]))), {"loss": float(y[i])}, TrialState.COMPLETE))
+    return exp
