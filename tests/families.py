@@ -82,3 +82,40 @@ def good_region_only(seed: int, *, n: int = 120) -> hpviz.Experiment:
     for i in range(n):
         exp.add(Trial(i, dict(zip(space, map(float, x[i]))), {"loss": float(y[i])}, TrialState.COMPLETE))
     return exp
+
+
+def pbt_run(seed: int, *, n: int = 8, steps: int = 40, interval: int = 5, quantile: float = 0.25,
+            factors: tuple[float, float] = (0.8, 1.25), noise: float = 0.002) -> hpviz.Experiment:
+    """A population-based training run recorded as the Ray adapter records it (``trial_id``,
+    ``config_history``, ``pbt_exploits``): every ``interval`` steps the bottom ``quantile`` clone a random
+    member of the top ``quantile`` and multiply its ``lr`` by one of ``factors``. Accuracy grows by
+    ``0.08 * exp(-(log10 lr + 2)^2) * (1 - acc)`` per step; ``noise`` is added to each reported value."""
+    rng = np.random.default_rng(seed)
+    space = SearchSpace({"lr": Float(1e-4, 1e-1, log=True)})
+    lr = 10 ** rng.uniform(-4, -1, n)
+    acc = np.zeros(n)
+    hist = [[{"step": 0, "config": {"lr": float(lr[i])}}] for i in range(n)]
+    exploits: list[list[dict]] = [[] for _ in range(n)]
+    logs = [ReservoirLog(capacity=steps + 8) for _ in range(n)]
+    k = max(1, int(round(quantile * n)))
+    for s in range(1, steps + 1):
+        acc += 0.08 * np.exp(-(np.log10(lr) + 2) ** 2) * (1 - acc)
+        seen = acc + rng.normal(0, noise, n)
+        for i in range(n):
+            logs[i].append(s, acc=float(seen[i]))
+        if s % interval == 0 and s < steps:
+            order = np.argsort(-seen, kind="stable")
+            for i in order[-k:]:
+                d = int(rng.choice(order[:k]))
+                acc[i] = acc[d]
+                lr[i] = float(np.clip(lr[d] * rng.choice(factors), 1e-4, 1e-1))
+                exploits[i].append({"step": s, "donor": f"t{d}", "donor_step": s, "config": {"lr": float(lr[i])}})
+                hist[i].append({"step": s + 1, "config": {"lr": float(lr[i])}})
+    exp = hpviz.Experiment(space, {"acc": "max"}, framework="ray")
+    for i in range(n):
+        attrs = {"trial_id": f"t{i}", "pbt_exploits": exploits[i]}
+        if len(hist[i]) > 1:
+            attrs["config_history"] = hist[i]
+        exp.add(Trial(i, {"lr": float(lr[i])}, {"acc": float(logs[i].points()[-1][1]["acc"])}, TrialState.COMPLETE,
+                      log=logs[i], attrs=attrs))
+    return exp
