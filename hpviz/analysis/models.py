@@ -212,13 +212,13 @@ def _verdict(comp: Any, best: pd.DataFrame, covs: Mapping[str, Any], pareto: pd.
             unknown = [r["model"] for _, r in ranked.iloc[:2].iterrows() if not math.isfinite(r["low"])]
             no.append(f"any statement about the best values beyond ranking: the noise of {', '.join(unknown)}'s "
                       f"best is unknown (no per-split scores or repeated configurations)")
-    ratios = {n: c.ratio for n, c in covs.items() if c is not None and math.isfinite(c.ratio)}
-    if len(ratios) >= 2:
-        thin, dense = max(ratios, key=ratios.get), min(ratios, key=ratios.get)
-        if ratios[thin] > 1.5 * ratios[dense]:
-            no.append(f"an equal exploration of the spaces: {thin}'s space was explored much more thinly than "
-                      f"{dense}'s (largest empty region {ratios[thin]:.2f} vs {ratios[dense]:.2f} times random "
-                      f"search's); its result may improve with a denser search")
+    thin = [n for n, c in covs.items() if c is not None and c.thin]
+    dense = [n for n, c in covs.items() if c is not None and not c.thin]
+    if thin and dense:
+        no.append(f"an equal exploration of the spaces: {', '.join(thin)} explored their space much more thinly "
+                  f"than random search with the same budget would have (largest empty region "
+                  f"{', '.join(f'{covs[n].ratio:.2f}' for n in thin)} times random search's), unlike "
+                  f"{', '.join(dense)}; a denser search may still improve them")
     if pareto is not None and metrics:
         on = pareto[pareto["on_front"]]
         models = list(dict.fromkeys(on["model"]))
