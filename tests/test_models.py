@@ -51,3 +51,17 @@ def test_unknown_noise_is_said_and_bad_input_is_an_error():
         compare_models([a, b], level=2)
     with pytest.raises(hpviz.SchemaError, match="metrics must be"):
         compare_models([a, b], metrics={"value": "min"})
+
+
+@pytest.mark.parametrize("call", [
+    lambda e: hpviz.replay(e, eta=3),
+    lambda e: hpviz.budget_importance(e, level=3),
+    lambda e: hpviz.local_importance(e, quantile=0.2),
+    lambda e: hpviz.coverage(e, seeds=1),
+    lambda e: hpviz.lineage(e, objetive="value"),
+    lambda e: hpviz.compare_models([e, e], metric={"value": "min"}),
+])
+def test_unknown_keywords_of_the_new_analyses_list_the_allowed_ones(call):
+    exp = hpviz.testing.make_experiment(30, seed=0)
+    with pytest.raises(TypeError, match=r"got unexpected keyword argument '\w+'; allowed: "):
+        call(exp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,13 +13,15 @@ def framework_advice(code: str, evidence: Mapping[str, Any], framework: str | No
     """
     if framework is None:
         return None
+    from hpviz._warn import warn
+    from hpviz.errors import HpvizWarning
     from hpviz.plugins import get_plugin_manager
 
     try:
         advice = get_plugin_manager().hook.hpviz_finding_advice(code=code, evidence=dict(evidence),
                                                                  framework=framework)
     except Exception as exc:  # noqa: BLE001 - a broken adapter must not take the analysis down
-        warnings.warn(f"the {framework!r} adapter failed to advise on {code} ({type(exc).__name__}: {exc})",
-                      UserWarning, stacklevel=3)
+        warn(f"the {framework!r} adapter failed to advise on {code} ({type(exc).__name__}: {exc}); "
+             "shown without framework advice", HpvizWarning)
         return None
     return str(advice) if advice else None

@@ -4,8 +4,7 @@ One rule for "the value of a trial at step ``b``": the last value the trial
 logged at or before ``b``, and only for trials whose curve reached ``b``
 (a trial stopped at step 3 has no value at step 9). The curve that stands
 for an objective is chosen by the one logged-metric rule of
-:func:`hpviz.analysis.progress._log_curve` (the objective's name, else
-``"value"``).
+:func:`hpviz._metrics.log_curve` (the objective's name, else ``"value"``).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpviz.analysis.progress import _log_curve
+from hpviz._metrics import log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
 __all__ = ["Curves", "curves", "oriented"]
@@ -72,7 +71,7 @@ def curves(exp: Experiment, objective: str) -> Curves:
     for t in exp.trials:
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
             continue
-        c = _log_curve(t, objective)
+        c = log_curve(t, objective)
         if c is not None:
             rows.append((t, c[0], c[1]))
     return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),

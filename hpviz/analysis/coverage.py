@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
@@ -199,6 +200,7 @@ def _dispersion(X: np.ndarray, probes: np.ndarray) -> float:
     return float(np.sqrt(best.max()) / math.sqrt(X.shape[1]))
 
 
+@keywords_checked
 def coverage(obj: Any, *, seed: int = 0) -> Coverage:
     """How densely the sampled configurations cover the search space, per parameter and jointly.
 

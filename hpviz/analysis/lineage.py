@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._advice import framework_advice
 from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
@@ -163,6 +164,7 @@ def _noise(cs: Any) -> float:
     return float(np.median(np.abs(allv - np.median(allv))) / 0.6745 / math.sqrt(6))
 
 
+@keywords_checked
 def lineage(obj: Any, objective: str | None = None) -> Lineage:
     """Exploit events, lanes, ancestry and configuration findings of a population-based training run.
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import HpvizError, InsufficientDataError, SchemaError
@@ -102,6 +103,7 @@ class LocalImportance:
         return result_html(f"Local importance (top {self.q:.0%})", [self.message], self.to_dataframe())
 
 
+@keywords_checked
 def local_importance(
     obj: Any,
     objective: str | None = None,

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import HpvizError, SchemaError
@@ -112,6 +113,7 @@ def _best_interval(exp: Any, objective: str, noise_sd: float | None, level: floa
     return value, math.nan, math.nan, "unknown"
 
 
+@keywords_checked
 def compare_models(
     objs: Sequence[Any],
     *,

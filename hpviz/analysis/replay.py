@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._advice import framework_advice
 from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
@@ -185,6 +186,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+@keywords_checked
 def replay(
     obj: Any,
     objective: str | None = None,

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._validate import keywords_checked
 from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
 from hpviz.convert import experiment as _to_experiment
@@ -178,6 +179,7 @@ class BudgetImportance:
         return result_html("Importance by budget", [self.message], self.table().reset_index())
 
 
+@keywords_checked
 def budget_importance(
     obj: Any,
     objective: str | None = None,
