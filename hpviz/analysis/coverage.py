@@ -22,7 +22,8 @@ Per numeric parameter:
 Per categorical: ``choices_used`` (share of the choices sampled at least
 once) and ``evenness`` (normalized entropy of the choice counts, 1 = even).
 
-Jointly (the parameters active in every sampled trial): the centered L2
+Jointly (the parameters active in every sampled trial; at most
+:data:`JOINT_MAX_POINTS` configurations, a seeded subsample beyond): the centered L2
 discrepancy (Hickernell 1998, ``scipy.stats.qmc.discrepancy``) and the
 dispersion (the largest distance from a point of the unit cube to its nearest
 sample, estimated on :data:`N_PROBES` seeded probe points, divided by
@@ -49,7 +50,7 @@ from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Categorical, Experiment, Int, TrialState
 
-__all__ = ["coverage", "Coverage", "N_REFERENCE", "N_PROBES", "MAX_POINTS", "THIN_RATIO", "THIN_QUANTILE", "N_REFERENCE_DISPERSION"]
+__all__ = ["coverage", "Coverage", "N_REFERENCE", "N_PROBES", "MAX_POINTS", "THIN_RATIO", "THIN_QUANTILE", "JOINT_MAX_POINTS", "N_REFERENCE_DISPERSION"]
 
 #: Uniform random reference samples per measure (their mean and 5-95% range); the dispersion, which
 #: decides "thin", gets :data:`N_REFERENCE_DISPERSION` for its 99th percentile.
@@ -61,7 +62,10 @@ N_REFERENCE_DISPERSION = 100
 #: was called thin.
 THIN_QUANTILE = 0.99
 #: Probe points of the dispersion estimate.
-N_PROBES = 2048
+N_PROBES = 1024
+#: Configurations in the joint measures at most (a seeded subsample beyond; random search's reference
+#: uses as many): 101 reference samples of this size keep the measure under a second or two.
+JOINT_MAX_POINTS = 500
 #: Sampled configurations used at most (a seeded subsample beyond): the discrepancy is O(n^2 d).
 MAX_POINTS = 2000
 #: A joint dispersion above this many times random search's (and above its 95th percentile) is called
@@ -192,12 +196,10 @@ def _gap(u: np.ndarray) -> float:
 
 
 def _dispersion(X: np.ndarray, probes: np.ndarray) -> float:
-    best = np.full(probes.shape[0], np.inf)
-    for start in range(0, X.shape[0], 256):
-        block = X[start:start + 256]
-        d2 = ((probes[:, None, :] - block[None, :, :]) ** 2).sum(axis=2)
-        best = np.minimum(best, d2.min(axis=1))
-    return float(np.sqrt(best.max()) / math.sqrt(X.shape[1]))
+    from scipy.spatial import cKDTree
+
+    dist, _ = cKDTree(X).query(probes, k=1)
+    return float(dist.max() / math.sqrt(X.shape[1]))
 
 
 @keywords_checked
@@ -258,6 +260,8 @@ def coverage(obj: Any, *, seed: int = 0) -> Coverage:
     joint_rows = {}
     if joint_names:
         X = U[:, full]
+        if X.shape[0] > JOINT_MAX_POINTS:
+            X = X[np.sort(rng.choice(X.shape[0], JOINT_MAX_POINTS, replace=False))]
         probes = rng.uniform(size=(N_PROBES, X.shape[1]))
         joint_params = [p for p, ok in zip(space.values(), full) if ok]
         refs = [_reference(joint_params, X.shape[0], rng) for _ in range(N_REFERENCE_DISPERSION)]
