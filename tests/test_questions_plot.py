@@ -54,6 +54,14 @@ def test_single_report_has_the_new_sections(tmp_path):
     assert "Population-based training lineage</b>: no trial changed its configuration" in text
 
 
+def test_pbt_report_shows_the_lineage_and_its_findings(tmp_path):
+    path = hpviz.report(pbt_run(0, n=6, quantile=0.5, interval=2), tmp_path / "pbt.html",
+                        views=["lineage", "curves"])
+    text = path.read_text()
+    assert "<h2>Population-based training lineage</h2>" in text
+    assert "descends from one initial trial" in text
+
+
 def _models():
     return [model_family("gbm", 0, level=0.95, spread=0.4, fit_time=3),
             model_family("svm", 1, level=0.85, spread=0.4, split_sd=0.03, fit_time=1)]
