@@ -29,6 +29,7 @@ def test_tiny_perturbations_are_found(seed):
     f = next(f for f in lin.findings if f.code == "pbt-small-perturbations")
     assert f.evidence["median_perturbation"] < 0.001
     assert "lr moves by a median" in f.message
+    assert "perturbation_factors=(2.0, 0.5)" in f.advice
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -37,6 +38,7 @@ def test_exploits_decided_by_noise_are_found(seed):
     assert "pbt-noisy-exploits" in lin.codes
     f = next(f for f in lin.findings if f.code == "pbt-noisy-exploits")
     assert f.evidence["share_within_noise"] > 0.5 and f.evidence["median_exploit_interval"] == 2.0
+    assert "perturbation_interval=...) (now about 2 steps)" in f.advice
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -45,6 +47,8 @@ def test_early_collapse_onto_one_lineage(seed):
     assert "pbt-collapsed" in lin.codes
     assert len(set(lin.roots.values())) == 1 and lin.collapse_step < 20
     assert "descends from one initial trial" in lin.message
+    f = next(f for f in lin.findings if f.code == "pbt-collapsed")
+    assert "quantile_fraction" in f.advice  # the run says framework="ray": Ray Tune's own setting
 
 
 def test_history_without_the_exploit_log_and_errors():

@@ -143,3 +143,10 @@ def test_real_optuna_study_with_pruning():
     assert r.sentinel_step is not None and r.sentinel_step < 20
     assert "MedianPruner(n_warmup_steps=" in r.advice
     assert math.isfinite(r.steps["spearman"].iloc[-1])
+
+
+def test_ray_advice_names_the_scheduler_setting():
+    exp, _ = late_bloomers(1, framework="ray")
+    r = replay(exp)
+    k, eta = int(r.sentinel_step), r.reduction_factor
+    assert f"ASHAScheduler(grace_period={k}, reduction_factor={eta}, max_t=40)" in r.advice
