@@ -283,7 +283,7 @@ def replay(
     steps_df = pd.DataFrame(step_rows).set_index("step")
     rules_df = pd.DataFrame(rule_rows)
 
-    halving_rows = []
+    plans = []  # (eta, min resource, rung steps)
     for eta in etas:
         for k in grid:
             if k >= horizon or k - origin <= 0:
@@ -293,17 +293,22 @@ def replay(
             while r < horizon:
                 rungs.append(r)
                 r = origin + (r - origin) * eta
-            at = oriented(sub_trials.at(rungs), cs.direction)
-            kept = np.ones(n, bool)
-            cost = np.full(n, full_cost)
-            for j, rung in enumerate(rungs):
-                alive = np.flatnonzero(kept)
-                n_keep = max(1, math.ceil(alive.size / eta))
-                stop = alive[~_stop_worse(at[alive, j], alive.size - n_keep)]
-                kept[stop] = False
-                cost[stop] = rung - origin
-            halving_rows.append({"eta": int(eta), "min_resource": float(k), "rungs": len(rungs),
-                                 **_outcome(kept, cost, full_cost, final, top_idx)})
+            plans.append((int(eta), float(k), rungs))
+    all_rungs = np.unique(np.concatenate([p[2] for p in plans])) if plans else np.array([])
+    at_all = oriented(sub_trials.at(all_rungs), cs.direction)  # every rung of every plan, read once
+    halving_rows = []
+    for eta, k, rungs in plans:
+        at = at_all[:, np.searchsorted(all_rungs, rungs)]
+        kept = np.ones(n, bool)
+        cost = np.full(n, full_cost)
+        for j, rung in enumerate(rungs):
+            alive = np.flatnonzero(kept)
+            n_keep = max(1, math.ceil(alive.size / eta))
+            stop = alive[~_stop_worse(at[alive, j], alive.size - n_keep)]
+            kept[stop] = False
+            cost[stop] = rung - origin
+        halving_rows.append({"eta": eta, "min_resource": k, "rungs": len(rungs),
+                             **_outcome(kept, cost, full_cost, final, top_idx)})
     halving_df = pd.DataFrame(halving_rows, columns=["eta", "min_resource", "rungs", "saved", "best_survived",
                                                      "recall", "regret", "n_stopped"])
 
