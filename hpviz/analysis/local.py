@@ -87,7 +87,9 @@ class LocalImportance:
     @property
     def message(self) -> str:
         df = self.to_dataframe().set_index("param")
-        gained = df[(df["local"] - df["global"]) > 0.1]
+        # much more locally, beyond the forests' spread
+        gained = df[((df["local"] - df["global"]) > 0.1)
+                    & (df["local"] - df["local_std"] > df["global"] + df["global_std"])]
         text = (f"Among the best {self.q:.0%} of trials ({self.n_top}, {self.objective!r} at or better than "
                 f"{self.cutoff:.4g}), {df.index[0]} matters most (local importance {df['local'].iloc[0]:.2f}; "
                 f"globally: {df['global'].idxmax()}).")

@@ -75,6 +75,12 @@ def _level_experiment(exp: Experiment, cs: Any, budget: float) -> Experiment:
     return exp.with_trials(trials)
 
 
+def _clearly_ahead(imp: Any, a: str, b: str) -> bool:
+    """``a``'s importance exceeds ``b``'s by more than their across-tree spreads together."""
+    ind, std = imp.individual, imp.individual_std
+    return bool(ind.get(a, 0.0) - ind.get(b, 0.0) > std.get(a, 0.0) + std.get(b, 0.0))
+
+
 def budget_levels(obj: Any, objective: str | None = None, *, min_trials: int = MIN_LEVEL_TRIALS) -> list[float]:
     """The budget levels (steps) at least ``min_trials`` trials reached, lowest first (see the module docstring)."""
     exp = _to_experiment(obj)
@@ -164,10 +170,13 @@ class BudgetImportance:
                 f"({', '.join(str(n) for n in self.n_trials)} trials).")
         if len(self.levels) > 1:
             top_lo, top_hi = lo.individual.index[0], hi.individual.index[0]
-            if top_lo != top_hi:
+            if top_lo != top_hi and _clearly_ahead(lo, top_lo, top_hi) and _clearly_ahead(hi, top_hi, top_lo):
                 text += (f" The most important parameter changes with budget: {top_lo} at budget "
                          f"{self.levels[0]:g}, {top_hi} at budget {self.levels[-1]:g}; trust the higher budget "
                          f"for decisions about the final result.")
+            elif top_lo != top_hi:
+                text += (f" The leading parameter differs between budgets ({top_lo}, {top_hi}) but within the "
+                         f"forests' spread: no clear shift with budget.")
             else:
                 text += f" {top_hi} matters most at every analysed budget."
         return text
