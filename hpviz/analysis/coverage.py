@@ -196,10 +196,9 @@ def _gap(u: np.ndarray) -> float:
 
 
 def _dispersion(X: np.ndarray, probes: np.ndarray) -> float:
-    from scipy.spatial import cKDTree
-
-    dist, _ = cKDTree(X).query(probes, k=1)
-    return float(dist.max() / math.sqrt(X.shape[1]))
+    """Largest probe-to-nearest-sample distance / sqrt(d) (squared distances by one matrix product)."""
+    d2 = (probes ** 2).sum(axis=1)[:, None] + (X ** 2).sum(axis=1)[None, :] - 2.0 * probes @ X.T
+    return float(math.sqrt(max(float(d2.min(axis=1).max()), 0.0)) / math.sqrt(X.shape[1]))
 
 
 @keywords_checked

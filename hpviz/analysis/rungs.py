@@ -48,8 +48,8 @@ __all__ = ["budget_importance", "BudgetImportance", "at_highest_budget", "Budget
 
 #: Fewest trials a budget level needs to be analysed (the minimum of :func:`hpviz.importance`).
 MIN_LEVEL_TRIALS = 10
-#: Budget levels analysed at most (one importance forest each).
-MAX_LEVELS = 6
+#: Budget levels analysed at most (one importance forest each; 4 keeps the report's view under a few seconds).
+MAX_LEVELS = 4
 
 
 @dataclass(frozen=True)
