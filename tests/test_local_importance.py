@@ -25,13 +25,6 @@ def test_a_parameter_that_matters_only_among_good_trials(seed):
     assert "Local importance" in li._repr_html_()
 
 
-def test_suggest_space_does_not_fix_what_matters_among_good_trials():
-    exp = good_region_only(0)  # global importance alone fixes 'fine' here (benchmarks/local_importance.py)
-    sug = hpviz.suggest_space(exp)
-    assert "fine" not in {c.param for c in sug.changes if c.action == "fix"}
-    assert any(n.startswith("fine is not fixed: it matters among the best 25% of trials") for n in sug.notes)
-
-
 def test_q_and_budget_fallback():
     exp = good_region_only(0)
     assert local_importance(exp, q=0.5).n_top == 60

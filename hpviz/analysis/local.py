@@ -22,12 +22,17 @@ effects over the whole space and changed no decision.)
 
 Default ``q = 0.25`` (:data:`DEFAULT_Q`): with the 10-trial minimum of
 importance this keeps at least 3 distinct good values, and it is the share
-``suggest_space``'s conservative level calls "good". Use in suggestions: ``suggest_space`` does not fix a parameter whose local
-importance is at least :data:`FIX_VETO_IMPORTANCE` and above its global
-importance (:func:`veto_fixes`); measured in ``benchmarks/local_importance.py``
-on a case where a parameter matters only among good configurations. Using the
-local importance for every gate instead (``importance=result.local``) also
-stops wrong fixes but blocks most right ones (see ``docs/importance.md``).
+``suggest_space``'s conservative level calls "good". Use in suggestions: not wired into ``suggest_space`` yet. Measured in
+``benchmarks/local_importance.py`` on a case where a parameter matters only
+among good configurations: local importance ranks it above an idle
+parameter in 97% of runs, and ``suggest_space`` (global importance) fixes it
+wrongly in 50%; vetoing fixes whose local importance is >= 0.1 and above the
+global one cuts that to 10% (right fixes of the idle parameter 67% -> 60%),
+but the local forest, fitted on ~30 trials, gave a zero-effect parameter up
+to 0.15 and vetoed a calibrated right fix; with a calibrated condition
+(a Kolmogorov-Smirnov test of the best trials' values, p < 0.01) the veto
+lost its power (50% -> 43%). Read it as advice ("tune it inside the good
+region, never fix it"), see ``docs/questions.md``.
 """
 
 from __future__ import annotations
@@ -43,10 +48,10 @@ import pandas as pd
 from hpviz._validate import keywords_checked
 from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
-from hpviz.errors import HpvizError, InsufficientDataError, SchemaError
-from hpviz.schema import Categorical, Change, Experiment, Float, Int, SearchSpace
+from hpviz.errors import InsufficientDataError, SchemaError
+from hpviz.schema import Categorical, Experiment, Float, Int, SearchSpace
 
-__all__ = ["local_importance", "LocalImportance", "DEFAULT_Q", "FIX_VETO_IMPORTANCE", "veto_fixes"]
+__all__ = ["local_importance", "LocalImportance", "DEFAULT_Q"]
 
 #: Default top quantile (see the module docstring).
 DEFAULT_Q = 0.25
@@ -182,34 +187,3 @@ def _good_region(exp: Experiment, top: list) -> SearchSpace:
         else:
             region[name] = Float(float(min(vals)), float(max(vals)), log=param.log)
     return SearchSpace(region)
-
-
-#: A ``fix`` is vetoed when the parameter's local importance is at least this and above its global
-#: importance. Measured in ``benchmarks/local_importance.py`` (40 runs): wrong fixes of a parameter that
-#: matters only among good configurations 52.5% -> 10%, right fixes of an idle parameter 67.5% -> 62.5%.
-#: At 0.05 wrong fixes fell to 0% but noise parameters' local importance (fitted on the top ~30 trials)
-#: reached 0.06-0.07 and vetoed right fixes in the suggest_space tests.
-FIX_VETO_IMPORTANCE = 0.1
-
-
-def veto_fixes(exp: Experiment, objective: str, changes: list[Change], glob: Any, seed: int,
-               notes: list[str]) -> list[Change]:
-    """Drop the ``fix`` changes of parameters that matter among the good configurations (see above).
-
-    ``glob`` is the global importance suggest_space used (``None``: nothing to compare, no veto). A note
-    per vetoed parameter is appended to ``notes``.
-    """
-    fixes = [c.param for c in changes if c.action == "fix"]
-    if not fixes or glob is None:
-        return changes
-    try:
-        li = _local(exp, objective, glob, DEFAULT_Q, glob.n_trees, seed)
-    except HpvizError as exc:
-        notes.append(f"local importance unavailable ({exc}); fixes not checked against it")
-        return changes
-    loc, gl = li.local.individual, li.global_.individual
-    vetoed = {p for p in fixes if p in loc.index and loc[p] >= FIX_VETO_IMPORTANCE and loc[p] > gl.get(p, 0.0)}
-    for p in sorted(vetoed):
-        notes.append(f"{p} is not fixed: it matters among the best {DEFAULT_Q:.0%} of trials (local importance "
-                     f"{loc[p]:.2f}, global {gl.get(p, 0.0):.2f})")
-    return [c for c in changes if not (c.action == "fix" and c.param in vetoed)]

@@ -249,8 +249,5 @@ def suggest_space(
     ctx.signal = {name: signal_p(name, parent[name], ctx) for name in tested}
     ctx.space = dict(parent.items())
     changes = [c for c in (_change_for(name, parent[name], ctx) for name in tested) if c is not None]
-    from hpviz.analysis.local import veto_fixes  # no fix of a parameter that matters among good trials
-
-    changes = veto_fixes(exp, objective, changes, imp, seed, notes)
     space = parent.replace(**{c.param: c.after for c in changes}) if changes else parent
     return result(changes, space, imp, ctx.signal)
