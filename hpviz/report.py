@@ -497,7 +497,7 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
             from hpviz.plot._display import check_options
 
             check_options("hpviz.report (several models)", options, (*OPTIONS, "names", "metrics"))
-        return models_report(obj, Path(path).expanduser(), objective=objective, seed=seed, title=title, dpi=dpi,
+        return models_report(obj, check_output_path(path).path, objective=objective, seed=seed, title=title, dpi=dpi,
                              max_params=max_params, top_k=top_k, views=views, max_points=max_points,
                              n_trees=n_trees, **extra)
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
