@@ -216,9 +216,9 @@ def coverage(obj: Any, *, seed: int = 0) -> Coverage:
     Raises
     ------
     InsufficientDataError
-        Fewer than 2 sampled configurations.
+        Fewer than 2 sampled configurations, or a space without parameters.
     SchemaError
-        A space without parameters.
+        A seed that is not an integer.
     """
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise SchemaError(f"seed must be an integer, got {seed!r}")
@@ -226,7 +226,8 @@ def coverage(obj: Any, *, seed: int = 0) -> Coverage:
     space = dict(exp.all_params())
     space.update(exp.rounds[0].space)
     if not space:
-        raise SchemaError("coverage needs a search space with at least one parameter")
+        raise InsufficientDataError("coverage needs a search space with at least one parameter; this one has none",
+                                    have=0, need=1)
     trials = [t for t in exp.trials if t.state is not TrialState.WAITING and t.params]
     if len(trials) < 2:
         raise InsufficientDataError(f"coverage needs at least 2 sampled configurations; have {len(trials)}",
