@@ -91,3 +91,23 @@ def test_ray_asha_run_gets_importance_suggestions_and_replay(tmp_path):
     assert "analysed at budget" in sug.notes[0]
     r = hpviz.replay(exp)
     assert r.horizon < 9 and r.n_trials >= 10
+
+
+def test_sklearn_halving_search_gets_budget_importance_and_suggestions():
+    pytest.importorskip("hpviz_sklearn")
+    from scipy.stats import loguniform, uniform
+    from sklearn.datasets import make_classification
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    X, y = make_classification(n_samples=600, n_features=10, random_state=0)
+    search = HalvingRandomSearchCV(SGDClassifier(random_state=0), {"alpha": loguniform(1e-6, 1e-1),
+                                                                    "l1_ratio": uniform(0, 1)},
+                                   n_candidates=36, factor=3, min_resources=60, cv=3, random_state=0).fit(X, y)
+    exp = hpviz.experiment(search)
+    assert len(exp.completed()) < 10 and len(exp) == 36
+    bi = budget_importance(exp)
+    assert bi.n_trials[0] == 36 and set(bi.importances[bi.levels[0]].params) == {"alpha", "l1_ratio"}
+    sug = hpviz.suggest_space(exp, level="bold")
+    assert "analysed at budget" in sug.notes[0]
