@@ -70,6 +70,26 @@ def two_objectives() -> Experiment:
     return exp
 
 
+def question_views() -> dict:
+    """The views of docs/questions.md, on the constructed runs of the tests (known answers)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from families import good_region_only, halving_run, late_bloomers, model_family, pbt_run
+
+    models = [model_family("gbm", 0, level=0.95, spread=0.4, fit_time=3),
+              model_family("svm", 1, level=0.85, spread=0.4, split_sd=0.03, fit_time=1),
+              model_family("logreg", 2, level=0.8, spread=0.2, lo=0.4, hi=0.6, fit_time=0.2)]
+    return {
+        "replay": lambda: hpviz.plot.replay(late_bloomers(0, framework="optuna")[0]),
+        "budget_importance": lambda: hpviz.plot.budget_importance(halving_run(0)),
+        "local_importance": lambda: hpviz.plot.local_importance(good_region_only(0)),
+        "lineage": lambda: hpviz.plot.lineage(pbt_run(0, n=6, quantile=0.5, interval=4)),
+        "coverage": lambda: hpviz.plot.coverage(good_region_only(0)),
+        "models": lambda: hpviz.plot.models(models, metrics={"acc": "max", "fit_time": "min"}),
+    }
+
+
 def save(display, path: Path, dpi: int) -> int:
     from PIL import Image
 
@@ -108,6 +128,7 @@ def main() -> None:
                                                                                seed=6))),
         "suggestions": lambda: hpviz.plot.suggestions(suggestion, experiment=exp),
         "rounds": lambda: hpviz.plot.rounds(exp, comparison=hpviz.compare_rounds(exp)),
+        **question_views(),
     }
     for name, draw in views.items():
         size = save(draw(), out / f"{name}.png", args.dpi)

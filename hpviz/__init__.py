@@ -55,6 +55,18 @@ _LAZY = {
     "compare": "hpviz.analysis.budget",
     "from_dataframe": "hpviz._table",
     "report": "hpviz.report",
+    "replay": "hpviz.analysis.replay",
+    "Replay": "hpviz.analysis.replay",
+    "budget_importance": "hpviz.analysis.rungs",
+    "BudgetImportance": "hpviz.analysis.rungs",
+    "local_importance": "hpviz.analysis.local",
+    "LocalImportance": "hpviz.analysis.local",
+    "coverage": "hpviz.analysis.coverage",
+    "Coverage": "hpviz.analysis.coverage",
+    "lineage": "hpviz.analysis.lineage",
+    "Lineage": "hpviz.analysis.lineage",
+    "compare_models": "hpviz.analysis.models",
+    "ModelComparison": "hpviz.analysis.models",
 }
 _SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli"}
 

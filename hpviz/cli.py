@@ -66,6 +66,8 @@ def _parser(pm: Any) -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a report (HTML, PDF or a folder of PNGs) for a tuning run")
     rep.add_argument("source", nargs="?",
                      help="saved experiment .json, or a source an installed adapter reads (see `hpviz adapters`)")
+    rep.add_argument("more", nargs="*", metavar="SOURCE",
+                     help="more sources, one per tuned model: a comparison report (HTML) with one report per model")
     rep.add_argument("-o", "--output", default="hpviz-report.html",
                      help="output path: .html, .pdf, or a directory for PNGs (default: %(default)s)")
     rep.add_argument("--objective", help="objective to analyse (default: the primary one)")
@@ -99,6 +101,12 @@ def _report(args: argparse.Namespace, pm: Any) -> int:
     from hpviz._output import check_output_path
 
     check_output_path(args.output)  # before loading the source: a bad -o fails in milliseconds
+    if getattr(args, "more", None):  # several models: one source each
+        trust = {"trust": True} if getattr(args, "trust", False) else {}
+        exps = [hpviz.experiment(src, plugin_manager=pm, **trust) for src in [args.source, *args.more]]
+        path = hpviz.report(exps, args.output, **({"objective": args.objective} if args.objective else {}))
+        print(f"hpviz: wrote {path} ({len(exps)} models, one report each beside it)")
+        return 0
     try:
         source: Any = pm.hook.hpviz_cli_source(args=args)
     except HpvizError as exc:

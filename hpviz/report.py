@@ -125,7 +125,32 @@ def _an_pareto(ctx: _Context) -> Any:
     return pareto_front(ctx.exp)
 
 
+def _an_replay(ctx: _Context) -> Any:
+    return _public("replay")(ctx.exp, objective=ctx.objective)
+
+
+def _an_budget_importance(ctx: _Context) -> Any:
+    return _public("budget_importance")(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+
+
+def _an_local_importance(ctx: _Context) -> Any:
+    return _public("local_importance")(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+
+
+def _an_lineage(ctx: _Context) -> Any:
+    return _public("lineage")(ctx.exp, objective=ctx.objective)
+
+
+def _an_coverage(ctx: _Context) -> Any:
+    return _public("coverage")(ctx.exp, seed=ctx.seed)
+
+
 _ANALYSES: dict[str, Callable[[_Context], Any]] = {
+    "replay": _an_replay,
+    "budget_importance": _an_budget_importance,
+    "local_importance": _an_local_importance,
+    "lineage": _an_lineage,
+    "coverage": _an_coverage,
     "diagnosis": _an_diagnosis,
     "importance": _an_importance,
     "suggestion": _an_suggestion,
@@ -539,6 +564,10 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     ----------
     obj:
         An Experiment or anything :func:`hpviz.experiment` accepts (a study, result grid, saved file...).
+        A list of them (one per tuned model) writes the multi-model report: a comparison page
+        (:func:`hpviz.compare_models`: verdict, each best with its interval, expected best at equal
+        budgets, the cross-model Pareto front with ``metrics={name: "min"|"max", ...}``; model names
+        with ``names=[...]``) and one full report per model next to it, linked (HTML only).
     path:
         ``.html`` (one self-contained file, images inline), ``.pdf`` (one page per view) or a
         directory (no suffix, or an existing directory: one PNG per view plus ``index.html``).
@@ -572,6 +601,17 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     from hpviz._output import check_output_path
     from hpviz.convert import experiment
 
+    if isinstance(obj, (list, tuple)):  # several models: the comparison page and one report per model
+        from hpviz._models_report import models_report
+
+        extra = {k: options.pop(k) for k in ("names", "metrics") if k in options}
+        if options:
+            from hpviz.plot._display import check_options
+
+            check_options("hpviz.report (several models)", options, (*OPTIONS, "names", "metrics"))
+        return models_report(obj, check_output_path(path).path, objective=objective, seed=seed, title=title, dpi=dpi,
+                             max_params=max_params, top_k=top_k, views=views, max_points=max_points,
+                             n_trees=n_trees, **extra)
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
         from hpviz.plot._display import check_options
 

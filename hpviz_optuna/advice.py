@@ -56,7 +56,21 @@ def _no_improvement(evidence: Mapping[str, Any]) -> str:
             "with the refined space (hpviz_optuna.suggest(trial, space)).")
 
 
+def _early_stopping(evidence: Mapping[str, Any]) -> str | None:
+    sentinel = evidence.get("sentinel_step")
+    if not isinstance(sentinel, (int, float)) or not math.isfinite(sentinel):
+        return None
+    k = _n(max(sentinel, 0))
+    text = f"In Optuna: optuna.pruners.MedianPruner(n_warmup_steps={k}) (the earliest prune is at step {k})"
+    eta = evidence.get("reduction_factor")
+    if isinstance(eta, (int, float)) and math.isfinite(eta):
+        text += (f", or SuccessiveHalvingPruner(min_resource={_n(max(sentinel, 1))}, reduction_factor={_n(eta)}) "
+                 f"(HyperbandPruner takes the same min_resource and reduction_factor)")
+    return text + "."
+
+
 _ADVICE = {
+    "early-stopping": _early_stopping,
     "collapsed-exploration": _collapsed,
     "duplicate-configs": _duplicates,
     "pruner-misranks": _pruner,

@@ -94,4 +94,32 @@ def finding_advice(code: str, evidence: Mapping[str, Any]) -> str | None:
                 "tune.RunConfig(failure_config=tune.FailureConfig(max_failures=...)) retries transient failures.")
     if code == "too-few-trials":
         return "In Ray Tune: raise tune.TuneConfig(num_samples=...)."
+    return _questions_advice(code, evidence)
+
+
+def _questions_advice(code: str, evidence: Mapping[str, Any]) -> str | None:
+    """Early-stopping replay (``early-stopping``) and PBT lineage findings (``pbt-*``)."""
+    if code == "early-stopping":
+        step = evidence.get("sentinel_step")
+        if step is None:
+            return None
+        eta = evidence.get("reduction_factor")
+        sched = f"ASHAScheduler(grace_period={_n(step)}" + (f", reduction_factor={_n(eta)}" if eta else "")
+        horizon = evidence.get("horizon")
+        sched += f", max_t={_n(horizon)})" if horizon else ")"
+        return (f"In Ray Tune: tune.TuneConfig(scheduler={sched}) stops no trial before step {_n(step)} "
+                "(time_attr='training_iteration'; HyperBandScheduler takes the same reduction_factor).")
+    if code == "pbt-collapsed":
+        return ("In Ray Tune: PopulationBasedTraining(quantile_fraction=...) lower than the default 0.25 replaces "
+                "fewer trials per exploit, a larger perturbation_interval exploits less often, and a larger "
+                "tune.TuneConfig(num_samples=...) keeps more lineages.")
+    if code == "pbt-small-perturbations":
+        return ("In Ray Tune: PopulationBasedTraining(perturbation_factors=(2.0, 0.5)) moves further than the default "
+                "(1.2, 0.8); wider hyperparam_mutations or a higher resample_probability (default 0.25) resample "
+                "from the whole range.")
+    if code == "pbt-noisy-exploits":
+        interval = evidence.get("median_exploit_interval")
+        now = f" (now about {_n(interval)} steps)" if interval else ""
+        return (f"In Ray Tune: raise PopulationBasedTraining(perturbation_interval=...){now}, or report a smoothed "
+                "metric (e.g. a moving average of the last few evaluations) as PBT's metric.")
     return None

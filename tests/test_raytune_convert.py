@@ -411,3 +411,17 @@ def test_compat_saved_searcher_spec(pbt_run):
     spec = _compat.saved_searcher_spec(_compat.load_pickle(max(path.glob("basic-variant-state-*")).read_bytes()))
     assert set(spec) == {"lr"}
     assert _compat.saved_searcher_spec({"_iterators": []}) is None
+
+
+def test_pbt_lineage_from_the_recorded_history(pbt_run):
+    """hpviz.lineage reads what the converter records (config_history, pbt_exploits with donors)."""
+    path, cb = pbt_run
+    offline = hpviz.experiment(path, metric="loss", mode="min")
+    n_exploits = sum(len(t.attrs.get("pbt_exploits") or []) for t in offline.trials)
+    assert n_exploits > 0
+    lin = hpviz.lineage(offline)
+    assert len(lin.events) == n_exploits and lin.events["donor"].notna().all()
+    assert set(lin.roots) == {t.number for t in offline.trials}
+    assert set(lin.segments["trial"]) == set(lin.roots)
+    live = hpviz.lineage(cb.experiment)  # the live callback records the same config history
+    assert sorted(live.segments["start"]) == sorted(lin.segments["start"])

@@ -43,7 +43,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,10 @@ class Importance:
     pair_params:
         Parameters whose pairs were computed (all of them, the screened top
         ``K``, or none).
+    budget:
+        ``None`` normally; the budget level (step) whose values were analysed when the
+        experiment had too few COMPLETE trials and the highest budget reached by enough
+        trials was used instead (see :mod:`hpviz.analysis.rungs`).
     """
 
     objective: str
@@ -180,6 +184,7 @@ class Importance:
     _surfaces: Any = field(repr=False, default=None)
     individual_binned: pd.Series | None = field(repr=False, default=None)
     pairwise_p: pd.Series | None = field(repr=False, default=None)
+    budget: float | None = None
 
     def __repr__(self) -> str:
         top = ", ".join(f"{k}={v:.3f}" for k, v in self.individual.head(5).items())
@@ -657,7 +662,10 @@ def importance(
     Raises
     ------
     InsufficientDataError
-        Fewer than :data:`MIN_TRIALS` COMPLETE trials with a finite value.
+        Fewer than :data:`MIN_TRIALS` COMPLETE trials with a finite value, and no
+        budget level (step of the learning curves) that many trials reached. With
+        such a level (runs that stop most trials early) the importance is computed
+        from the values there, with a warning, and ``.budget`` is set.
     SchemaError
         Unknown objective, ``n_trees < 1``, ``max_trials`` below
         :data:`MIN_TRIALS`, or a ``pairs`` value not listed above.
@@ -683,7 +691,18 @@ def importance(
                                     "(no trials yet, or a space that holds no parameter)")
     selected, analysed, fit_ranges = _round_spaces(exp, rounds, space)
     top = _parse_pairs(pairs, len(analysed))
-    used, excluded = _usable_trials(exp, objective, selected)
+    try:
+        used, excluded = _usable_trials(exp, objective, selected)
+    except InsufficientDataError:
+        from hpviz.analysis.rungs import at_highest_budget  # early-stopped runs: the highest budget with enough trials
+
+        rung = at_highest_budget(exp, objective, MIN_TRIALS)
+        if rung is None:
+            raise
+        warn(f"importance: {rung.note}", InsufficientDataWarning)
+        found = importance(rung.experiment, objective, pairs=pairs, n_trees=n_trees, seed=seed, pair_test=pair_test,
+                           rounds=rounds, space=space, screen=screen, max_trials=max_trials)
+        return replace(found, budget=rung.budget)
     enc = _encode(exp, used, analysed, fit_ranges)
     y_all = np.array([t.values[objective] for t in used])
     sample = _stratified_sample(y_all, max_trials, seed)

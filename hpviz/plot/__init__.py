@@ -14,15 +14,21 @@ private modules (``_progress.py``, ...) re-exported here.
 """
 
 from hpviz.plot._budget import CompareDisplay, ExpectedBestDisplay, compare, expected_best
+from hpviz.plot._coverage import CoverageDisplay, coverage
 from hpviz.plot._curves import CurvesDisplay, curves
 from hpviz.plot._display import Display
 from hpviz.plot._findings import FindingsDisplay, SuggestionsDisplay, findings, space_code, suggestions
 from hpviz.plot._importance import ImportanceDisplay, importance
+from hpviz.plot._lineage import LineageDisplay, lineage
+from hpviz.plot._local import LocalImportanceDisplay, local_importance
 from hpviz.plot._marginals import MarginalsDisplay, marginals
+from hpviz.plot._models import ModelsDisplay, models
 from hpviz.plot._parallel import ParallelDisplay, parallel
 from hpviz.plot._pareto import ParetoDisplay, pareto
 from hpviz.plot._progress import ProgressDisplay, progress
+from hpviz.plot._replay import ReplayDisplay, replay
 from hpviz.plot._rounds import RoundsDisplay, rounds
+from hpviz.plot._rungs import BudgetImportanceDisplay, budget_importance
 from hpviz.plot._tendrils import TendrilsDisplay, tendrils
 
 #: Every view in report order (``hpviz.report`` iterates these).
@@ -30,12 +36,17 @@ DISPLAYS: tuple[type[Display], ...] = (
     FindingsDisplay,
     ProgressDisplay,
     ImportanceDisplay,
+    LocalImportanceDisplay,
+    BudgetImportanceDisplay,
     MarginalsDisplay,
     TendrilsDisplay,
     ParallelDisplay,
     CurvesDisplay,
+    ReplayDisplay,
+    LineageDisplay,
     ParetoDisplay,
     ExpectedBestDisplay,
+    CoverageDisplay,
     SuggestionsDisplay,
     RoundsDisplay,
 )
@@ -55,6 +66,12 @@ __all__ = [
     "FindingsDisplay",
     "SuggestionsDisplay",
     "RoundsDisplay",
+    "ReplayDisplay",
+    "BudgetImportanceDisplay",
+    "LocalImportanceDisplay",
+    "LineageDisplay",
+    "CoverageDisplay",
+    "ModelsDisplay",
     "progress",
     "tendrils",
     "importance",
@@ -68,4 +85,10 @@ __all__ = [
     "suggestions",
     "space_code",
     "rounds",
+    "replay",
+    "budget_importance",
+    "local_importance",
+    "lineage",
+    "coverage",
+    "models",
 ]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -202,7 +202,16 @@ def suggest_space(
     Raises
     ------
     InsufficientDataError
-        Fewer rankable trials than ``level.min_trials``; the message says how many.
+        Fewer rankable trials than ``level.min_trials``, and no budget level that
+        many trials reached; the message says how many.
+
+    Notes
+    -----
+    Runs that stop most trials early (successive halving, bandit schedulers):
+    with fewer COMPLETE trials than ``level.min_trials``, the suggestion is made
+    from the values at the highest budget level (step) that at least
+    ``level.min_trials`` trials reached (:func:`hpviz.analysis.rungs.at_highest_budget`),
+    and the first note says so.
     SchemaError
         Unknown objective, bad ``level`` or ``limits``, or an ``importance``
         computed for another objective.
@@ -212,7 +221,16 @@ def suggest_space(
     th = resolve_level(level)
     parent = exp.space
     lims = check_limits(limits, parent)
-    ev = _evidence(exp, objective, th)
+    try:
+        ev = _evidence(exp, objective, th)
+    except InsufficientDataError:
+        from hpviz.analysis.rungs import at_highest_budget  # early-stopped runs: the highest budget with enough trials
+
+        rung = at_highest_budget(exp, objective, th.min_trials)
+        if rung is None:
+            raise
+        found = suggest_space(rung.experiment, objective, level=th, limits=limits, seed=seed)
+        return replace(found, notes=(rung.note, *found.notes))
     direction = exp.objectives[objective]
     notes: list[str] = []
 

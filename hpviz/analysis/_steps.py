@@ -1,0 +1,83 @@
+"""Learning curves as a matrix of values at common steps (shared by replay, rungs and lineage).
+
+One rule for "the value of a trial at step ``b``": the last value the trial
+logged at or before ``b``, and only for trials whose curve reached ``b``
+(a trial stopped at step 3 has no value at step 9). The curve that stands
+for an objective is chosen by the one logged-metric rule of
+:func:`hpviz._metrics.log_curve` (the objective's name, else ``"value"``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hpviz._metrics import log_curve
+from hpviz.schema import Experiment, Trial, TrialState
+
+__all__ = ["Curves", "curves", "oriented"]
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The logged curves of one experiment for one objective.
+
+    ``trials[i]``'s curve is ``(steps[i], values[i])`` (finite points, sorted by step);
+    ``last[i]`` is the last step it reached.
+    """
+
+    objective: str
+    direction: str
+    trials: tuple[Trial, ...]
+    steps: tuple[np.ndarray, ...]
+    values: tuple[np.ndarray, ...]
+
+    @property
+    def last(self) -> np.ndarray:
+        return np.array([s[-1] for s in self.steps], dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def at(self, grid: Sequence[float] | np.ndarray) -> np.ndarray:
+        """``(n_trials, len(grid))`` values at each grid step (NaN where the trial did not reach it)."""
+        grid = np.asarray(grid, dtype=float)
+        out = np.full((len(self.trials), grid.size), np.nan)
+        for r, (s, v) in enumerate(zip(self.steps, self.values)):
+            at = np.searchsorted(s, grid, side="right") - 1
+            ok = (at >= 0) & (grid <= s[-1])
+            out[r, ok] = v[at[ok]]
+        return out
+
+    def final(self, horizon: float) -> np.ndarray:
+        """Value at ``horizon``: the trial's objective value when it ended COMPLETE exactly there.
+
+        Otherwise (a longer curve, or no objective value) the curve's value at the horizon.
+        """
+        vals = self.at([horizon])[:, 0]
+        for r, t in enumerate(self.trials):
+            v = t.values.get(self.objective, math.nan)
+            if t.state is TrialState.COMPLETE and math.isfinite(v) and self.steps[r][-1] == horizon:
+                vals[r] = v
+        return vals
+
+
+def curves(exp: Experiment, objective: str) -> Curves:
+    """Every COMPLETE or PRUNED trial with a logged curve for ``objective`` (feasible trials only)."""
+    rows: list[tuple[Trial, np.ndarray, np.ndarray]] = []
+    for t in exp.trials:
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
+            continue
+        c = log_curve(t, objective)
+        if c is not None:
+            rows.append((t, c[0], c[1]))
+    return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),
+                  tuple(r[1] for r in rows), tuple(r[2] for r in rows))
+
+
+def oriented(values: np.ndarray, direction: str) -> np.ndarray:
+    """Values as losses (smaller is better) whatever the objective's direction."""
+    return values if direction == "min" else -values

@@ -1,0 +1,62 @@
+"""Budget-aware importance and suggestions on runs that stop most trials early."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from families import halving_run, late_bloomers
+
+import hpviz
+from hpviz.analysis.rungs import MIN_LEVEL_TRIALS, at_highest_budget, budget_importance, budget_levels
+
+
+def test_levels_are_the_rungs_enough_trials_reached():
+    exp = halving_run(0)  # 81 trials: 81 reach 1, 27 reach 3, 9 reach 9, 3 reach 27
+    assert budget_levels(exp) == [1.0, 3.0]
+    assert budget_levels(exp, min_trials=9) == [1.0, 3.0, 9.0]
+
+
+def test_importance_shifts_with_budget():
+    exp = halving_run(0)
+    bi = budget_importance(exp)
+    assert bi.levels == (1.0, 3.0) and bi.n_trials == (81, 27)
+    assert bi.at(1.0).individual.index[0] == "fast"  # early values: how fast a trial starts
+    assert bi.at(3.0).individual.index[0] == "good"  # later: where it ends
+    assert "changes with budget: fast at budget 1, good at budget 3" in bi.message
+    df = bi.to_dataframe()
+    assert set(df["budget"]) == {1.0, 3.0} and len(df) == 6
+    assert bi.table().shape == (3, 2)
+    assert "Importance by budget" in bi._repr_html_()
+
+
+def test_importance_and_suggestions_fall_back_to_the_highest_budget():
+    exp = halving_run(1)
+    assert len(exp.completed()) == 3
+    with pytest.warns(UserWarning, match="analysed at budget 3"):
+        imp = hpviz.importance(exp)
+    assert imp.budget == 3.0 and imp.n_used == 27
+    assert imp.individual.index[0] == "good"
+    sug = hpviz.suggest_space(exp)
+    assert sug.notes[0].startswith("only 3 COMPLETE trials: analysed at budget 3")
+    assert sug.n_used == 27
+    shrunk = {c.param: c for c in sug.changes}
+    if "good" in shrunk:  # any change to the decisive parameter keeps its optimum 0.3
+        assert shrunk["good"].after.low <= 0.3 <= shrunk["good"].after.high
+    # an experiment with enough COMPLETE trials is analysed as before
+    full, _ = late_bloomers(0)
+    assert at_highest_budget(full, "loss", MIN_LEVEL_TRIALS) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hpviz.importance(full).budget is None
+
+
+def test_bad_levels_are_clear_errors():
+    exp = halving_run(0)
+    with pytest.raises(hpviz.SchemaError, match="budget level 9 was reached by 9 trials"):
+        budget_importance(exp, levels=[9])
+    with pytest.raises(hpviz.SchemaError, match="levels must be finite numbers"):
+        budget_importance(exp, levels=["a"])
+    few = halving_run(0, n=9)
+    with pytest.raises(hpviz.InsufficientDataError, match="at least 10 trials"):
+        budget_importance(few)
