@@ -54,9 +54,9 @@ _LAZY = {
     "expected_best": "hpviz.analysis.budget",
     "compare": "hpviz.analysis.budget",
     "from_dataframe": "hpviz._table",
-    "report": "hpviz.report",
+    "report": "hpviz.reporting",
 }
-_SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli"}
+_SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli", "reporting"}
 
 __all__ = [
     "__version__",

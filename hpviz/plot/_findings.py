@@ -15,22 +15,16 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._numbers import fmt_value
+from hpviz._severity import severity_rank
 from hpviz.plot._common import MONOSPACE, SEVERITY_COLORS, new_figure, short
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
 __all__ = ["FindingsDisplay", "SuggestionsDisplay", "findings", "suggestions", "space_code", "describe"]
 
-_SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
 _WRAP = 110
 _esc = html.escape
-
-
-def _num(value: Any) -> str:
-    """repr, but floats with 4 significant digits (0.00016165369223028543 reads as 0.0001617)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value)
 
 
 def describe(param: Any) -> str:
@@ -38,13 +32,13 @@ def describe(param: Any) -> str:
     if param is None:
         return "(removed)"
     if isinstance(param, Categorical):
-        inner = ", ".join(_num(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
+        inner = ", ".join(fmt_value(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
         return f"one of {{{inner}}}"
     kind = "int" if isinstance(param, Int) else "float"
     extra = " log" if param.log else ""
     if isinstance(param, Float) and param.step is not None or isinstance(param, Int) and param.step != 1:
         extra += f" step {param.step!r}"
-    return f"{kind} [{_num(param.low)}, {_num(param.high)}]{extra}"
+    return f"{kind} [{fmt_value(param.low)}, {fmt_value(param.high)}]{extra}"
 
 
 def _text_figure(title: str, blocks: list[tuple[str, str | None, str, bool]]) -> Figure:
@@ -99,7 +93,7 @@ class FindingsDisplay(Display):
         return diagnose(experiment, objective=objective, **kwargs)
 
     def _items(self) -> list:
-        return sorted(self.result.findings, key=lambda f: _SEVERITY_ORDER.get(str(f.severity), 3))
+        return sorted(self.result.findings, key=lambda f: severity_rank(f.severity))
 
     def _draw(self, ax: Axes | None) -> Figure:
         items = self._items()
@@ -108,8 +102,9 @@ class FindingsDisplay(Display):
         for f in items[:limit]:
             sev = str(f.severity)
             params = f" [{', '.join(short(p, 40) for p in f.params)}]" if getattr(f, "params", None) else ""
-            blocks.append((sev.upper().ljust(7), SEVERITY_COLORS.get(sev, "0.4"), f"{f.message}{params}  ({f.code})",
-                           False))
+            advice = f" {f.advice}" if getattr(f, "advice", None) else ""
+            blocks.append((sev.upper().ljust(7), SEVERITY_COLORS.get(sev, "0.4"),
+                           f"{f.message}{advice}{params}  ({f.code})", False))
         if len(items) > limit:
             blocks.append(("", None, f"… and {len(items) - limit} more findings", False))
         if not blocks:
@@ -127,10 +122,15 @@ class FindingsDisplay(Display):
             color = SEVERITY_COLORS.get(sev, "#666")
             params = ", ".join(str(p) for p in (getattr(f, "params", None) or ()))
             rows.append(f'<tr><td><span class="badge" style="background:{color}">{_esc(sev.upper())}</span></td>'
-                        f"<td>{_esc(str(f.message))}</td><td>{_esc(params)}</td><td><code>{_esc(str(f.code))}"
+                        f"<td>{_esc(str(f.message))}{_advice_html(f)}</td><td>{_esc(params)}</td><td><code>{_esc(str(f.code))}"
                         "</code></td></tr>")
         rows.append("</table>")
         return "\n".join(rows)
+
+
+def _advice_html(finding: Any) -> str:
+    advice = getattr(finding, "advice", None)
+    return f'<br><span class="advice">{_esc(str(advice))}</span>' if advice else ""
 
 
 def findings(obj: Any, ax: Axes | None = None, **options: Any) -> FindingsDisplay:

@@ -6,6 +6,9 @@ its result with ``from_result`` and the report reads its ``figure_`` (and,
 for text panels, its ``_repr_html_``, which the HTML outputs show as text).
 It knows nothing of a view's internals or return types.
 
+The module is ``hpviz.reporting``; its one public function is ``hpviz.report``
+(the report's own option names: ``hpviz.report.OPTIONS``).
+
 Each view is drawn in isolation: an analysis that is missing, has too little
 data, or fails is shown as a note in the report (and logged), never as a
 crash of the whole report. Files are written atomically.
@@ -19,8 +22,6 @@ import html
 import io
 import logging
 import os
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from hpviz.schema import Experiment
 
 __all__ = ["report"]
 
-log = logging.getLogger("hpviz.report")
+log = logging.getLogger(__name__)
 
 class _Skip(Exception):
     """A view that does not apply (or whose analysis is not installed): a note, not a failure."""
@@ -260,6 +261,7 @@ pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.9em}
 text-transform:uppercase;white-space:nowrap}
 td{overflow-wrap:anywhere;max-width:40em}
 .meta{color:#555}
+.advice{color:#444;font-size:.95em}
 """
 
 
@@ -412,9 +414,9 @@ def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
 
 
 #: The report's own keyword options (conversion options are checked by the converter); also
-#: ``hpviz.report.OPTIONS``, for callbacks that check their ``report_options`` at construction.
+#: The report's own options, also ``hpviz.report.OPTIONS``: for callbacks that check their ``report_options`` at construction.
 OPTIONS = ("objective", "progress", "max_params", "top_k", "seed", "views", "title", "dpi", "max_points",
-                   "n_trees")
+           "n_trees")
 
 
 def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective: str | None = None,
@@ -461,7 +463,7 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     from hpviz.convert import experiment
 
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
-        from hpviz.plot._display import check_options
+        from hpviz._validate import check_options
 
         check_options("hpviz.report", options, OPTIONS)
     target = check_output_path(path)  # before any work (docs/report.md, "Output paths")
@@ -490,14 +492,5 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     return path
 
 
-report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # the same names on the function
+report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # reachable as ``hpviz.report.OPTIONS``
 
-
-class _CallableModule(types.ModuleType):
-    """``hpviz.report`` is both this module and the function: keep it callable whichever one wins."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Path:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
