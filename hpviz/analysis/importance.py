@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from hpviz._numbers import as_float
+from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis._importance_stats import binned_shares, pair_pvalues
@@ -103,7 +104,7 @@ _GRID_2D = 25
 
 
 @dataclass(frozen=True, eq=False)
-class Importance:
+class Importance(RichResult):
     """Result of :func:`importance`.
 
     Attributes

@@ -22,6 +22,7 @@ from matplotlib.colors import BoundaryNorm, Normalize
 from matplotlib.figure import Figure
 
 from hpviz._numbers import MISSING, fmt_tick, numeric_column
+from hpviz._severity import SEVERITY_COLORS  # noqa: F401 - re-exported for the views
 from hpviz.schema import Categorical, Experiment, Param
 
 #: House style, applied inside ``rc_context`` only.
@@ -61,7 +62,6 @@ COLORS = {
 }
 #: Colours for series in a sequence (rounds, compared runs): the Okabe-Ito palette, colour-blind safe.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-SEVERITY_COLORS = {"problem": "#D55E00", "warning": "#E69F00", "info": "#0072B2"}
 
 DEFAULT_MAX_POINTS = 2000
 

@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz._numbers import fmt_value
+from hpviz._richrepr import describe
 from hpviz._severity import severity_rank
 from hpviz.plot._common import MONOSPACE, SEVERITY_COLORS, new_figure, short
 from hpviz.plot._display import Display
@@ -25,20 +25,6 @@ __all__ = ["FindingsDisplay", "SuggestionsDisplay", "findings", "suggestions", "
 
 _WRAP = 110
 _esc = html.escape
-
-
-def describe(param: Any) -> str:
-    """Short human form of a parameter definition: ``float [1e-05, 0.1] log``."""
-    if param is None:
-        return "(removed)"
-    if isinstance(param, Categorical):
-        inner = ", ".join(fmt_value(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
-        return f"one of {{{inner}}}"
-    kind = "int" if isinstance(param, Int) else "float"
-    extra = " log" if param.log else ""
-    if isinstance(param, Float) and param.step is not None or isinstance(param, Int) and param.step != 1:
-        extra += f" step {param.step!r}"
-    return f"{kind} [{fmt_value(param.low)}, {fmt_value(param.high)}]{extra}"
 
 
 def _text_figure(title: str, blocks: list[tuple[str, str | None, str, bool]]) -> Figure:
