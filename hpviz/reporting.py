@@ -97,9 +97,20 @@ def _an_diagnosis(ctx: _Context) -> Any:
     return diagnose(ctx.exp, objective=ctx.objective)
 
 
+#: The report computes pairwise interactions among at most this many parameters (the most important ones
+#: alone): 12 parameters make 66 pairs, 500 would make 124,750.
+PAIR_SCREEN = 12
+
+
 def _an_importance(ctx: _Context) -> Any:
     importance = _public("importance")
-    return importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+    kwargs: dict[str, Any] = {"objective": ctx.objective, "n_trees": ctx.n_trees, "seed": ctx.seed}
+    if len(ctx.exp.all_params()) <= PAIR_SCREEN:
+        return importance(ctx.exp, pairs=True, **kwargs)
+    try:
+        return importance(ctx.exp, pairs=f"top:{PAIR_SCREEN}", **kwargs)
+    except SchemaError:  # an importance without pair screening: no pairs rather than all of them
+        return importance(ctx.exp, pairs=False, **kwargs)
 
 
 def _an_suggestion(ctx: _Context) -> Any:
@@ -177,6 +188,7 @@ class _Rendered:
     kind: str = "ok"  # ok | skipped | insufficient | failed
     text: str | None = None  # code drawn on the PDF cover
     html: str | None = None  # a text panel as HTML (shown instead of its image in HTML)
+    details: str | None = None  # HTML shown under the image (e.g. every parameter ranked, when the view cut some)
 
 
 def _draw(ctx: _Context, display: Any) -> Any:
@@ -213,6 +225,7 @@ def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
             if hasattr(drawn, "_repr_html_"):
                 r.html = drawn._repr_html_()
             r.text = getattr(drawn, "code_", None)
+            r.details = getattr(drawn, "details_html_", None)
             r.note = getattr(drawn, "note_", None)
         except _Skip as exc:
             r.kind, r.note = "skipped", str(exc)
@@ -262,6 +275,8 @@ text-transform:uppercase;white-space:nowrap}
 td{overflow-wrap:anywhere;max-width:40em}
 .meta{color:#555}
 .advice{color:#444;font-size:.95em}
+details{margin:.4em 0}summary{cursor:pointer;color:#0072B2}
+table.ranked{columns:auto;font-size:.9em}
 """
 
 
@@ -298,8 +313,26 @@ def _summary_html(exp: Experiment, objective: str) -> str:
     return "\n".join(out)
 
 
+def _cut_note(ctx: _Context) -> str:
+    """What the report leaves out with many parameters (said at the top, so no reader misses it)."""
+    n = len(ctx.exp.all_params())
+    if n <= ctx.max_params:
+        return ""
+    imp = ctx.cache.get("importance", (False, None))[1]
+    paired = list(getattr(imp, "pair_params", ()) or ()) if getattr(imp, "pairwise", None) is not None else []
+    if imp is None or not hasattr(imp, "pairwise"):
+        pairs = ""
+    elif not len(imp.pairwise):
+        pairs = " Pairwise interactions were not computed (too many parameters to test every pair)."
+    else:
+        k = len(paired) or min(n, PAIR_SCREEN)
+        pairs = f" Pairwise interactions were screened to the {k} most important parameters."
+    return (f"{n} parameters: each view draws the {ctx.max_params} most important ones in full (max_params); "
+            f"the importance view ranks all {n} (full table under it).{pairs}")
+
+
 def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src: Callable[[_Rendered], str],
-          title: str | None) -> str:
+          title: str | None, cut: str = "") -> str:
     esc = html.escape
     head = title or f"hpviz report: {exp.name or 'experiment'}"
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -314,6 +347,8 @@ def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src:
         f"<b>{esc(objective)}</b> ({esc(exp.objectives[objective])}).</p>",
         _summary_html(exp, objective),
     ]
+    if cut:
+        parts.append(f'<p class="note">{esc(cut)}</p>')
     skipped = [r for r in rendered if r.kind == "skipped"]
     for r in rendered:
         if r.kind == "skipped":
@@ -323,6 +358,8 @@ def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src:
             parts.append(f'<div class="panel">{r.html}</div>')  # built from escaped text by the Display
         elif r.png is not None:
             parts.append(f'<img src="{image_src(r)}" alt="{esc(r.title)}">')
+        if r.details:
+            parts.append(r.details)  # built from escaped text by the Display
         if r.note:
             cls = "note failed" if r.kind == "failed" else "note"
             parts.append(f'<p class="{cls}">{esc(r.note)}</p>')
@@ -342,7 +379,7 @@ def _b64(r: _Rendered) -> str:
 def _write_html(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
     from hpviz.io import atomic_write
 
-    atomic_write(path, _html(ctx.exp, ctx.objective, rendered, _b64, title))
+    atomic_write(path, _html(ctx.exp, ctx.objective, rendered, _b64, title, _cut_note(ctx)))
 
 
 def _write_pdf(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
@@ -401,7 +438,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
 
 
 def _index_html(ctx: _Context, rendered: list[_Rendered], title: str | None) -> str:
-    return _html(ctx.exp, ctx.objective, rendered, lambda r: f"{r.key}.png", title)
+    return _html(ctx.exp, ctx.objective, rendered, lambda r: f"{r.key}.png", title, _cut_note(ctx))
 
 
 def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
