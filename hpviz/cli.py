@@ -131,7 +131,8 @@ def _demo(args: argparse.Namespace, pm: Any) -> int:
     out.mkdir(parents=True, exist_ok=True)
     options = {"n_trials": args.trials, "rounds": args.rounds, "seed": args.seed, "workdir": str(out)}
     if args.framework is None:
-        raise HpvizError("no adapter is installed: pip install 'hpviz[all]' (or one extra, e.g. hpviz[<framework>])")
+        raise HpvizError("no adapter is installed: install hpviz with an extra, e.g. `pip install -e '.[all]'` in "
+                             "a clone (README: Install)")
     exp = pm.hook.hpviz_run_demo(framework=args.framework, options=options)
     if exp is None:
         problems = "; ".join(f"{a.name}: {a.error}" for a in status(pm) if not a.available) or "none"
