@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._numbers import pct
 from hpviz.plot._common import COLORS, message, new_figure, note, plain_log_labels, short
 from hpviz.plot._display import Display
 
@@ -147,10 +148,10 @@ def _strip(fig: Figure, grid: Any, imp: Any, max_params: int) -> Axes:
     n = shares.size
     ax = fig.add_subplot(grid[0])
     ranks = np.arange(1, n + 1)
-    pct = 100 * np.clip(shares, 0.0, None)
-    top = float(pct.max()) if pct.size else 0.0
+    percent = 100 * np.clip(shares, 0.0, None)
+    top = float(percent.max()) if percent.size else 0.0
     floor = top / 1e4 if top > 0 else 1e-6  # four decades: a share below it reads as "none"
-    ax.bar(ranks, np.maximum(pct, floor), width=1.0, bottom=0 if top <= 0 else None, lw=0,
+    ax.bar(ranks, np.maximum(percent, floor), width=1.0, bottom=0 if top <= 0 else None, lw=0,
            color=np.where(ranks <= max_params, COLORS["complete"], "#8fb3d1"))
     ax.axvspan(0.5, max_params + 0.5, color="#e8f0f8", zorder=0, lw=0)
     ax.set_xlim(0.5, n + 0.5)
@@ -161,7 +162,7 @@ def _strip(fig: Figure, grid: Any, imp: Any, max_params: int) -> Axes:
     ax.set_xlabel(f"rank of all {n} parameters (the first {max_params} drawn in full above)")
     ax.set_ylabel("% of variance (log)")
     ax.set_title(f"All {n} parameters ranked; ranks {max_params + 1}-{n} explain "
-                 f"{100 * shares[max_params:].sum():.1f}% together", loc="left", fontsize=9)
+                 f"{pct(float(shares[max_params:].sum()))} together", loc="left", fontsize=9)
     ax.grid(False, axis="x")
     if nxt:
         tax = fig.add_subplot(grid[1])
@@ -170,7 +171,7 @@ def _strip(fig: Figure, grid: Any, imp: Any, max_params: int) -> Axes:
         rows = int(np.ceil(len(nxt) / cols))
         for i, (rank, name, v) in enumerate(nxt):
             c, r = divmod(i, rows)
-            tax.text(c / cols, 1 - (r + 0.5) / max(rows, 1), f"{rank}. {short(name, 26)}  {100 * v:.2g}%",
+            tax.text(c / cols, 1 - (r + 0.5) / max(rows, 1), f"{rank}. {short(name, 26)}  {pct(v)}",
                      transform=tax.transAxes, fontsize=7.5, va="center", ha="left", color="0.2")
         more = n - max_params - len(nxt)
         tax.set_title("next ranks" + (f" ({more} more in the HTML report's table)" if more > 0 else ""),
@@ -184,8 +185,8 @@ def ranked_table_html(imp: Any, max_params: int) -> str:
 
     ind = imp.individual.sort_values(ascending=False)
     std = imp.individual_std.reindex(ind.index).fillna(0.0)
-    rows = "".join(f"<tr><td>{i + 1}</td><td>{_html.escape(str(n))}</td><td>{100 * float(v):.3g}%</td>"
-                   f"<td>± {100 * float(std[n]):.2g}%</td></tr>" for i, (n, v) in enumerate(ind.items()))
+    rows = "".join(f"<tr><td>{i + 1}</td><td>{_html.escape(str(n))}</td><td>{pct(float(v))}</td>"
+                   f"<td>± {pct(float(std[n]))}</td></tr>" for i, (n, v) in enumerate(ind.items()))
     return (f"<details><summary>All {len(ind)} parameters ranked by importance (the view draws the first "
             f"{max_params})</summary><table class=\"ranked\"><tr><th>rank</th><th>parameter</th><th>share</th>"
             f"<th>across trees</th></tr>{rows}</table></details>")
