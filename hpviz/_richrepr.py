@@ -20,7 +20,7 @@ from typing import Any
 from hpviz._numbers import fmt, fmt_p, fmt_value, is_real, pct
 from hpviz._severity import SEVERITY_COLORS, severity_rank
 
-__all__ = ["RichResult", "html", "text", "describe", "MAX_ROWS"]
+__all__ = ["RichResult", "html", "text", "describe", "findings_table", "changes_table", "MAX_ROWS"]
 
 #: Rows shown at most in a table of a rich display (the rest are counted).
 MAX_ROWS = 15
@@ -96,25 +96,37 @@ def _experiment_html(exp: Any) -> str:
     return _wrap(title, _e(head), body)
 
 
-def _findings(d: Any) -> list:
-    return sorted(d.findings, key=lambda f: severity_rank(f.severity))
+def findings_table(findings: Any, limit: int | None = MAX_ROWS) -> str:
+    """The findings, most serious first, as an HTML table: severity badge, message then advice, parameters, code.
+
+    ``limit=None``: every finding (the report); else the first ``limit`` and a count of the rest.
+    """
+    items = sorted(findings, key=lambda f: severity_rank(f.severity))
+    rows = []
+    for f in items[:limit]:
+        advice = f'<br><span class="advice" style="color:#444">{_e(f.advice)}</span>' if f.advice else ""
+        names = list(f.params or ())
+        params = ", ".join(names[:8]) + (f", … {len(names) - 8} more" if len(names) > 8 else "")
+        rows.append([_badge(f.severity, SEVERITY_COLORS.get(f.severity, "#666")), _e(f.message) + advice,
+                     _e(params), f"<code>{_e(f.code)}</code>"])
+    return _table(["severity", "finding", "parameters", "code"], rows, len(items), "findings")
+
+
+def changes_table(changes: Any, limit: int | None = MAX_ROWS) -> str:
+    """Suggested changes as an HTML table: action badge, parameter, before, after, the reason."""
+    changes = list(changes)
+    rows = [[_badge(c.action, "#009E73"), _e(c.param), _e(describe(c.before)), _e(describe(c.after)), _e(c.reason)]
+            for c in changes[:limit]]
+    return _table(["change", "parameter", "before", "after", "why"], rows, len(changes), "changes")
 
 
 def _diagnosis_html(d: Any) -> str:
     head = (f"{d.n_trials} trials, {d.n_usable} usable; objective {_e(d.objective)} ({d.direction}); "
             f"{len(d.findings)} finding{'s' if len(d.findings) != 1 else ''}")
-    items = _findings(d)
-    if not items:
+    if not d.findings:
         return _wrap("Diagnosis", head, f"<div>{_badge('ok', '#009E73')} No problem found: the search looks "
                                         "healthy.</div>")
-    rows = []
-    for f in items[:MAX_ROWS]:
-        advice = f'<br><span style="color:#444">{_e(f.advice)}</span>' if f.advice else ""
-        params = ", ".join(f.params[:8]) + (f", … {len(f.params) - 8} more" if len(f.params) > 8 else "")
-        rows.append([_badge(f.severity, SEVERITY_COLORS.get(f.severity, "#666")), _e(f.message) + advice,
-                     _e(params), f"<code>{_e(f.code)}</code>"])
-    return _wrap("Diagnosis", head, _table(["severity", "finding", "parameters", "code"], rows, len(items),
-                                           "findings"))
+    return _wrap("Diagnosis", head, findings_table(d.findings))
 
 
 def _importance_rows(imp: Any) -> tuple[list[tuple[str, float, float]], int]:
@@ -144,9 +156,7 @@ def _suggestion_html(s: Any) -> str:
     if not s.changes:
         body = "<div>No change suggested: keep searching the same space.</div>"
     else:
-        rows = [[_badge(c.action, "#009E73"), _e(c.param), _e(describe(c.before)), _e(describe(c.after)),
-                 _e(c.reason)] for c in s.changes[:MAX_ROWS]]
-        body = _table(["change", "parameter", "before", "after", "why"], rows, len(s.changes), "changes")
+        body = changes_table(s.changes)
     if s.notes:
         notes = list(s.notes)
         body += "<ul style='margin:.2em 0'>" + "".join(f"<li>{_e(n)}</li>" for n in notes[:5]) + "</ul>"

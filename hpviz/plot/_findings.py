@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz._richrepr import describe
+from hpviz._richrepr import changes_table, describe, findings_table
 from hpviz._severity import severity_rank
 from hpviz.plot._common import MONOSPACE, SEVERITY_COLORS, new_figure, short
 from hpviz.plot._display import Display
@@ -98,25 +98,10 @@ class FindingsDisplay(Display):
         return _text_figure("Findings: is the optimizer working?", blocks)
 
     def _repr_html_(self) -> str:
-        items = self._items()
-        if not items:
+        if not self.result.findings:
             return '<p class="finding ok"><span class="badge" style="background:#009E73">OK</span> ' \
                    "No problem found: the search looks healthy.</p>"
-        rows = ['<table class="findings"><tr><th>severity</th><th>finding</th><th>parameters</th><th>code</th></tr>']
-        for f in items:
-            sev = str(f.severity)
-            color = SEVERITY_COLORS.get(sev, "#666")
-            params = ", ".join(str(p) for p in (getattr(f, "params", None) or ()))
-            rows.append(f'<tr><td><span class="badge" style="background:{color}">{_esc(sev.upper())}</span></td>'
-                        f"<td>{_esc(str(f.message))}{_advice_html(f)}</td><td>{_esc(params)}</td><td><code>{_esc(str(f.code))}"
-                        "</code></td></tr>")
-        rows.append("</table>")
-        return "\n".join(rows)
-
-
-def _advice_html(finding: Any) -> str:
-    advice = getattr(finding, "advice", None)
-    return f'<br><span class="advice">{_esc(str(advice))}</span>' if advice else ""
+        return findings_table(self.result.findings, limit=None)
 
 
 def findings(obj: Any, ax: Axes | None = None, **options: Any) -> FindingsDisplay:
@@ -236,13 +221,7 @@ class SuggestionsDisplay(Display):
             self.code_, self.note_ = _native_code(sugg.space, self._framework(), self.experiment)
         out = []
         if sugg.changes:
-            out.append('<table class="changes"><tr><th>change</th><th>parameter</th><th>before</th><th>after</th>'
-                       "<th>why</th></tr>")
-            for c in sugg.changes:
-                out.append(f'<tr><td><span class="badge" style="background:#009E73">{_esc(str(c.action))}</span></td>'
-                           f"<td>{_esc(str(c.param))}</td><td>{_esc(describe(c.before))}</td>"
-                           f"<td>{_esc(describe(c.after))}</td><td>{_esc(str(c.reason))}</td></tr>")
-            out.append("</table>")
+            out.append(changes_table(sugg.changes, limit=None))
         else:
             out.append("<p>No change suggested: keep searching the same space.</p>")
         notes = list(getattr(sugg, "notes", ()) or ())
