@@ -170,7 +170,7 @@ def _views() -> tuple[_View, ...]:
 def __getattr__(name: str) -> Any:
     """``VIEWS``: the views in report order (key, title, about), from :data:`hpviz.plot.DISPLAYS`.
 
-    Built on first access so that importing ``hpviz.report`` does not import Matplotlib.
+    Built on first access so that importing ``hpviz.reporting`` does not import Matplotlib.
     """
     if name == "VIEWS":
         return _views()
