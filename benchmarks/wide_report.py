@@ -61,6 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="hpviz-wide-"))
     root.mkdir(parents=True, exist_ok=True)
+    timed(experiment(30, 3), root / "warmup")  # imports and first-call costs, paid before any timing
     ref = timed(experiment(args.trials, REFERENCE_PARAMS), root / f"p{REFERENCE_PARAMS}")
     print(f"reference: {args.trials} trials x {REFERENCE_PARAMS} parameters: {ref:.1f} s")
     for d in args.params:
