@@ -54,7 +54,7 @@ _LAZY = {
     "expected_best": "hpviz.analysis.budget",
     "compare": "hpviz.analysis.budget",
     "from_dataframe": "hpviz._table",
-    "report": "hpviz.report",
+    "report": "hpviz.reporting",
     "replay": "hpviz.analysis.replay",
     "Replay": "hpviz.analysis.replay",
     "budget_importance": "hpviz.analysis.rungs",
@@ -68,7 +68,7 @@ _LAZY = {
     "compare_models": "hpviz.analysis.models",
     "ModelComparison": "hpviz.analysis.models",
 }
-_SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli"}
+_SUBMODULES = {"plot", "analysis", "testing", "io", "plugins", "cli", "reporting"}
 
 __all__ = [
     "__version__",

@@ -116,6 +116,42 @@ class TrialColumns:
         return (self.state == TrialState.FAIL.value) | (self.complete & ~np.isfinite(self.y))
 
     @property
+    def pruned(self) -> np.ndarray:
+        return self.state == TrialState.PRUNED.value
+
+    @property
+    def infeasible(self) -> np.ndarray:
+        """Usable but violating the user's constraints: shown (hollow, grey), never called best."""
+        return self.usable & ~self.feasible
+
+    @property
+    def value(self) -> np.ndarray:
+        """The objective value where finite, NaN elsewhere (what views draw; pruned trials keep their last value)."""
+        return self._cached("finite", "y", lambda: np.where(np.isfinite(self.y), self.y, np.nan))
+
+    def feasible_values(self) -> np.ndarray:
+        """:attr:`value` with infeasible trials' as NaN (colour scales span the feasible trials)."""
+        return np.where(self.feasible, self.value, np.nan)
+
+    def goodness(self) -> np.ndarray:
+        """The value oriented so that larger is better (NaN kept)."""
+        return -self.sign * self.value
+
+    def best_index(self) -> int | None:
+        """Position of the best rankable trial (the first one on ties); None without one."""
+        ok = self.rankable
+        if not ok.any():
+            return None
+        return int(np.argmin(np.where(ok, self.loss, np.inf)))
+
+    def top_indices(self, k: int) -> np.ndarray:
+        """Positions of the ``k`` best rankable trials, best first (stable on ties)."""
+        ok = np.flatnonzero(self.rankable)
+        if ok.size == 0 or k <= 0:
+            return np.array([], dtype=int)
+        return ok[np.argsort(self.loss[ok], kind="stable")[:k]]
+
+    @property
     def sampled(self) -> np.ndarray:
         """Trials whose configuration was drawn (every state but WAITING)."""
         return self.state != TrialState.WAITING.value
@@ -138,6 +174,14 @@ class TrialColumns:
     @property
     def ended(self) -> np.ndarray:
         return self._cached("time", "finished", lambda: np.array([timestamp(t.finished) for t in self.trials]))
+
+    @property
+    def elapsed(self) -> np.ndarray:
+        """Seconds from the first start to each trial's finish; NaN when unknown."""
+        def compute() -> np.ndarray:
+            starts = self.started[np.isfinite(self.started)]
+            return self.ended - starts.min() if starts.size else np.full(len(self.trials), np.nan)
+        return self._cached("time", "elapsed", compute)
 
     @property
     def durations(self) -> np.ndarray:

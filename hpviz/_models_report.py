@@ -36,7 +36,7 @@ def models_report(objs: Sequence[Any], path: Path, *, names: Sequence[str] | Non
     from hpviz.io import atomic_write
     from hpviz.plot._common import style
     from hpviz.plot._models import ModelsDisplay
-    from hpviz.report import _CSS, report
+    from hpviz.reporting import _CSS, report
 
     if path.suffix.lower() not in (".html", ".htm"):
         raise SchemaError(f"a report on several models is one HTML page: use a .html path, got {str(path)!r}")

@@ -6,11 +6,12 @@ Parsing
     :func:`numeric_column` (a column of raw parameter values, ``MISSING``
     where a parameter was inactive).
 Formatting (messages, reasons, tables; plots format ticks with the same functions)
-    :func:`fmt` (3 significant digits, integers as integers), :func:`fmt_value`
+    :func:`fmt` (3 significant digits, integers as integers), :func:`fmt_tick`
+    (an axis tick or colour-bar label: compact, never ``1e+03``), :func:`fmt_value`
     (a parameter value or bound, 4 significant digits, strings quoted),
     :func:`pct` (a fraction as a percentage) and :func:`fmt_p` (a p-value).
 
-Used by the analyses and (at merge time) the plots; private: not part of the public API.
+Used by the analyses, the views and the report; private: not part of the public API.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "as_float", "is_real", "numeric_column", "fmt", "fmt_value", "pct", "fmt_p", "clean"]
+__all__ = ["MISSING", "as_float", "is_real", "numeric_column", "fmt", "fmt_tick", "fmt_value", "pct", "fmt_p", "clean"]
 
 #: Marker for "parameter absent from the trial" (inactive), distinct from ``None`` (a legal choice).
 MISSING = object()
@@ -60,6 +61,21 @@ def fmt(x: float | None) -> str:
         return str(x)
     if x == int(x) and abs(x) < 1e6:
         return str(int(x))
+    return f"{x:.3g}"
+
+
+def fmt_tick(x: float | None) -> str:
+    """A number on an axis: 3 significant digits, 2 for very large or small magnitudes, thousands in full.
+
+    Differs from :func:`fmt` where ticks need it: ``1e+05`` stays short on a crowded axis, ``1234.5`` is
+    ``1234`` (not ``1.23e+03``), and a float tick like ``0.30000000000000004`` is ``0.3``.
+    """
+    if x is None or not math.isfinite(x):
+        return str(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.2g}"
+    if abs(x) >= 1e3:
+        return f"{x:.0f}"
     return f"{x:.3g}"
 
 

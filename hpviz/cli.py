@@ -139,8 +139,25 @@ def _demo(args: argparse.Namespace, pm: Any) -> int:
     out.mkdir(parents=True, exist_ok=True)
     options = {"n_trials": args.trials, "rounds": args.rounds, "seed": args.seed, "workdir": str(out)}
     if args.framework is None:
-        raise HpvizError("no adapter is installed: pip install 'hpviz[all]' (or one extra, e.g. hpviz[<framework>])")
-    exp = pm.hook.hpviz_run_demo(framework=args.framework, options=options)
+        raise HpvizError("no adapter is installed: install hpviz with an extra, e.g. `pip install -e '.[all]'` in "
+                             "a clone (README: Install)")
+    handler = None
+    if not args.quiet:  # the demo's own progress lines (rounds, best so far) on stderr
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("hpviz")
+        logger.addHandler(handler)
+        logger_level = logger.level
+        logger.setLevel(logging.INFO)
+        sys.stderr.write(f"hpviz demo: tuning with {args.framework}, {args.rounds} round(s) of {args.trials} trials\n")
+    try:
+        exp = pm.hook.hpviz_run_demo(framework=args.framework, options=options)
+    finally:
+        if handler is not None:
+            logging.getLogger("hpviz").removeHandler(handler)
+            logging.getLogger("hpviz").setLevel(logger_level)
     if exp is None:
         problems = "; ".join(f"{a.name}: {a.error}" for a in status(pm) if not a.available) or "none"
         raise HpvizError(f"no installed adapter runs the demo for {args.framework!r} (unavailable adapters: {problems})")
@@ -148,6 +165,8 @@ def _demo(args: argparse.Namespace, pm: Any) -> int:
     print(f"hpviz: saved {saved} ({len(exp.trials)} trials, {len(exp.rounds)} rounds)")
     report = hpviz.report(exp, out / "report.html", progress=_Progress(not args.quiet and sys.stderr.isatty()))
     print(f"hpviz: wrote {report}")
+    print("Open it in a browser. Look first at Findings (is the optimizer working?), then Importance (which "
+          "hyperparameters matter), then Suggested next search space (what round 2 changed, and why).")
     return 0
 
 

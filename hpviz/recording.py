@@ -143,7 +143,7 @@ def check_report_path(path: str | os.PathLike, what: str = "report_path") -> Pat
 
 def _report_keywords() -> tuple[str, ...]:
     """Keyword options :func:`hpviz.report` takes (``hpviz.report.OPTIONS``, held to its signature)."""
-    from hpviz.report import OPTIONS
+    from hpviz.reporting import OPTIONS
 
     return tuple(OPTIONS)
 
@@ -314,7 +314,7 @@ def _serve() -> int:
     with contextlib.suppress(AttributeError, OSError):  # not on every platform
         os.nice(RENDER_NICENESS)
     import hpviz
-    import hpviz.report  # noqa: F401 - pay the imports before the first request
+    import hpviz.reporting  # noqa: F401 - pay the imports before the first request
 
     for line in sys.stdin:
         if not line.strip():

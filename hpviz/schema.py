@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from hpviz._numbers import is_real
+from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, check_real
 from hpviz.errors import SchemaError
 from hpviz.reservoir import ReservoirLog
@@ -444,7 +445,7 @@ class Flag:
 # --------------------------------------------------------------------------- experiment
 
 
-class Experiment:
+class Experiment(RichResult):
     """A set of trials over a search space, with named objectives and rounds.
 
     Parameters
@@ -534,10 +535,13 @@ class Experiment:
         return len(self._trials)
 
     def __repr__(self) -> str:
+        names = list(self.space)
+        params = repr(names) if len(names) <= 12 else f"[{', '.join(map(repr, names[:12]))}, … {len(names) - 12} more]"
         return (
             f"Experiment(name={self.name!r}, framework={self.framework!r}, trials={len(self)}, "
-            f"params={list(self.space)}, objectives={self.objectives})"
+            f"params={params}, objectives={self.objectives})"
         )
+
 
     def objective(self, objective: str | None = None) -> str:
         """Resolve an objective name (``None`` -> primary), raising SchemaError if unknown."""

@@ -12,7 +12,7 @@ from typing import Any
 import hpviz
 
 if importlib.util.find_spec("hyperopt") is None:
-    raise ImportError("hyperopt is not installed: pip install 'hpviz[hyperopt]'")
+    raise ImportError("hyperopt is not installed: `pip install hyperopt`, or reinstall hpviz with the [hyperopt] extra")
 
 
 @hpviz.hookimpl

@@ -13,7 +13,7 @@ from typing import Any
 import hpviz
 
 if importlib.util.find_spec("optuna") is None:
-    raise ImportError("optuna is not installed: pip install 'hpviz[optuna]'")
+    raise ImportError("optuna is not installed: `pip install optuna`, or reinstall hpviz with the [optuna] extra")
 
 
 @hpviz.hookimpl

@@ -17,7 +17,7 @@ from typing import Any
 import hpviz
 
 if importlib.util.find_spec("ray") is None:
-    raise ImportError("ray is not installed: pip install 'hpviz[ray]'")
+    raise ImportError("ray is not installed: `pip install \"ray[tune]\"`, or reinstall hpviz with the [ray] extra")
 
 
 @hpviz.hookimpl

@@ -420,7 +420,7 @@ def test_display_protocol(small):
     lambda e: hpviz.plot.parallel(e).plot(max_line=3),
 ])
 def test_unknown_options_are_type_errors_listing_allowed(call, small):
-    with pytest.raises(TypeError, match="unknown option .*; allowed: .*objective"):
+    with pytest.raises(TypeError, match="unexpected keyword argument .*; allowed: .*objective"):
         call(small)
 
 
@@ -460,11 +460,11 @@ def with_infeasible() -> Experiment:
 def test_infeasible_trials_are_marked_and_never_best():
     exp = with_infeasible()
     infeasible = {t.number for t in exp.trials if not t.feasible}
-    from hpviz.plot._common import trial_arrays
+    from hpviz._columns import trial_columns
 
-    a = trial_arrays(exp)
-    assert a.number[a.best_index()] not in infeasible
-    assert not set(a.number[a.top_indices(10)]) & infeasible
+    a = trial_columns(exp)
+    assert a.numbers[a.best_index()] not in infeasible
+    assert not set(a.numbers[a.top_indices(10)]) & infeasible
     words = texts(hpviz.plot.progress(exp, diagnosis=hpviz.diagnose(exp)))
     assert "infeasible (5)" in words
     d = hpviz.plot.parallel(exp, top_k=5)
@@ -558,7 +558,7 @@ def test_hostile_names_render_literally(view):
 
 
 def test_rounds_info_per_round_best_and_within_round_best_so_far():
-    from hpviz.plot._common import trial_arrays
+    from hpviz._columns import trial_columns
     from hpviz.plot._rounds import rounds_info
 
     exp = Experiment({"x": Float(0, 1)}, {"loss": "min"})
@@ -568,7 +568,7 @@ def test_rounds_info_per_round_best_and_within_round_best_so_far():
     exp.next_round(exp.space)
     for i, v in enumerate(values[4:], start=4):
         exp.add(Trial(i, {"x": 0.1}, {"loss": v}, round=1))
-    info = rounds_info(trial_arrays(exp))
+    info = rounds_info(trial_columns(exp))
     assert [r.round for r in info] == [0, 1]
     assert info[0].best == 3.0 and info[1].best == 0.5  # never the infeasible 1.0
     assert info[0].within[1].tolist() == [5.0, 3.0, 3.0, 3.0]  # the infeasible 1.0 does not count
@@ -588,9 +588,9 @@ def test_tendrils_info_columns_and_notes(large):
         assert set(np.unique(col[np.isfinite(col)])) <= {0.0, 1.0, 2.0, 3.0}
     assert "showing 5 of 40 parameters" in "; ".join(info.notes) and "x = not complete" in info.notes
     # the 50 best trials are always drawn
-    from hpviz.plot._common import trial_arrays
+    from hpviz._columns import trial_columns
 
-    assert set(trial_arrays(large).top_indices(50)) <= set(info.idx)
+    assert set(trial_columns(large).top_indices(50)) <= set(info.idx)
 
 
 def test_curves_info_samples_logged_trials_and_keeps_the_top(large):

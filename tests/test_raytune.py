@@ -543,7 +543,7 @@ def test_unknown_object_is_unsupported():
 
 
 def test_cli_report_on_experiment_dir(nested_run, tmp_path):
-    pytest.importorskip("hpviz.report")
+    pytest.importorskip("hpviz.reporting")
     from hpviz.cli import main
 
     grid, _, _ = nested_run

@@ -204,7 +204,7 @@ def test_progress_callback_counts_views(tmp_path, small):
 
 
 def test_failing_view_becomes_a_note(tmp_path, small, monkeypatch, caplog):
-    report_module = sys.modules["hpviz.report"]  # `import hpviz.report as m` would give the function
+    import hpviz.reporting as report_module
 
     class Broken(hpviz.plot.ParallelDisplay):
         def _draw(self, ax):
@@ -212,7 +212,7 @@ def test_failing_view_becomes_a_note(tmp_path, small, monkeypatch, caplog):
 
     displays = tuple(Broken if d.key == "parallel" else d for d in hpviz.plot.DISPLAYS)
     monkeypatch.setattr(report_module, "_displays", lambda: displays)
-    with caplog.at_level(logging.WARNING, logger="hpviz.report"):
+    with caplog.at_level(logging.WARNING, logger="hpviz.reporting"):
         out = hpviz.report(small, tmp_path / "r.html")
     text = out.read_text()
     assert "this view failed: RuntimeError: drawing exploded" in text
@@ -256,10 +256,11 @@ def test_bad_options_are_clear_errors(tmp_path, small):
     assert not list(tmp_path.iterdir())
 
 
-def test_report_name_is_callable_even_after_module_import(tmp_path, small):
-    import hpviz.report
+def test_report_is_the_function_and_its_module_is_reporting(tmp_path, small):
+    import hpviz.reporting
 
-    assert callable(hpviz.report)
+    assert hpviz.report is hpviz.reporting.report and not isinstance(hpviz.report, type(hpviz))
+    assert hpviz.report.OPTIONS == hpviz.reporting.OPTIONS
     assert hpviz.report(small, tmp_path / "r.html", views=["progress"]).exists()
 
 
@@ -403,7 +404,7 @@ def test_suggestions_show_the_framework_adapters_native_code(tmp_path):
 def test_report_options_list_matches_the_signature():
     import inspect
 
-    report_module = sys.modules["hpviz.report"]
+    import hpviz.reporting as report_module
     params = inspect.signature(report_module.report).parameters.values()
     keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert set(hpviz.report.OPTIONS) == keywords == set(report_module.OPTIONS)

@@ -632,9 +632,9 @@ def test_compare_rounds_best_is_feasible_and_table_has_verdicts():
     # 3 and 2 trials: too few for the test to establish anything at level 0.05
     assert table["beats_previous"].tolist() == [None, False] and rc.deltas[0].m == 2
     assert math.isnan(table.loc[0, "p_value"]) and table.loc[1, "improvement"] == pytest.approx(0.5)
-    from hpviz.analysis.suggest import compare_rounds as old_path
+    from hpviz.analysis import suggest
 
-    assert old_path is hpviz.compare_rounds  # the old import path still resolves
+    assert not hasattr(suggest, "compare_rounds")  # one home: hpviz.analysis.rounds
 
 
 def test_real_optuna_study_gets_no_log_scale_on_a_step_grid():

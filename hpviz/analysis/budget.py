@@ -61,6 +61,7 @@ import pandas as pd
 from hpviz._columns import orientation, rankable_trials
 from hpviz._configs import config_groups
 from hpviz._expected import expected_max
+from hpviz._richrepr import RichResult
 from hpviz._validate import Interval, Options, check, check_int, keywords_checked
 from hpviz.analysis._inference import (
     CORRECTIONS,
@@ -106,7 +107,7 @@ def _curves(y: np.ndarray, ns: np.ndarray, estimator: str, level: float | None,
 
 
 @dataclass(frozen=True, eq=False)
-class ExpectedBest:
+class ExpectedBest(RichResult):
     """Expected best score after n trials, n = 1..n_max, with a simultaneous band.
 
     Attributes
@@ -155,6 +156,10 @@ class ExpectedBest:
         if not 1 <= n <= len(self.n):
             raise SchemaError(f"n must be within 1..{len(self.n)}, got {n!r}")
         return float(self.mean[n - 1])
+
+    def __repr__(self) -> str:
+        return (f"ExpectedBest(objective={self.objective!r}, n_trials={self.n_trials}, "
+                f"observed_best={self.observed_best:.4g}, band={self.band})")
 
     def to_dataframe(self) -> pd.DataFrame:
         """Columns ``n, mean, lower, upper`` (and ``seconds`` when known)."""
@@ -308,7 +313,7 @@ class Segment:
 
 
 @dataclass(frozen=True, eq=False)
-class Comparison:
+class Comparison(RichResult):
     """Several experiments compared at equal budgets.
 
     Attributes
@@ -377,6 +382,10 @@ class Comparison:
     correction: str = "holm"
     alpha: float = 0.05
     p_values: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __repr__(self) -> str:
+        return (f"Comparison(names={list(self.names)}, n_common={self.n_common}, ranking={list(self.ranking)}, "
+                f"winner={self.winner!r})")
 
     def to_dataframe(self) -> pd.DataFrame:
         """Long table: ``name, n, mean, lower, upper`` (and ``seconds`` when every curve has it)."""

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from hpviz._numbers import as_float
+from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis._fanova import Expansion, ForestDecomposition, Running, decompose_forest
@@ -106,7 +107,7 @@ _AUTO_TOP = 24
 
 
 @dataclass(frozen=True, eq=False)
-class Importance:
+class Importance(RichResult):
     """Result of :func:`importance`.
 
     Attributes

@@ -17,6 +17,7 @@ import pandas as pd
 
 from hpviz._columns import orientation, rankable_trials
 from hpviz._expected import expected_best_of
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
 from hpviz.analysis._inference import round_beats
 from hpviz.convert import experiment as _to_experiment
@@ -71,7 +72,7 @@ class RoundDelta:
 
 
 @dataclass(frozen=True, eq=False)
-class RoundComparison:
+class RoundComparison(RichResult):
     """Result of :func:`compare_rounds`.
 
     Attributes
@@ -105,6 +106,10 @@ class RoundComparison:
                 out.append(f"round {d.current} {'beats' if d.beats else 'does not beat'} round {d.previous} "
                            f"(equal-budget permutation test, p = {d.p_value:.2g}, level 0.05).")
         return " ".join(out)
+
+    def __repr__(self) -> str:
+        return (f"RoundComparison(objective={self.objective!r}, rounds={len(self.table)}, "
+                f"beats={self.beats})")
 
     def to_dataframe(self) -> pd.DataFrame:
         """The per-round table (see ``table``), with each round's verdict against the one before it

@@ -27,6 +27,7 @@ from hpviz._columns import rankable_trials
 from hpviz._metrics import log_metric
 from hpviz._numbers import as_float
 from hpviz._pareto import nondominated
+from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
@@ -107,7 +108,7 @@ def _resolve_objectives(exp: Experiment, objectives: Any, trials: Sequence[Trial
 
 
 @dataclass(frozen=True, eq=False)
-class ParetoFront:
+class ParetoFront(RichResult):
     """Non-dominated trials over several metrics.
 
     Attributes
@@ -136,6 +137,10 @@ class ParetoFront:
 
     def __len__(self) -> int:
         return len(self.trials)
+
+    def __repr__(self) -> str:
+        return f"ParetoFront(objectives={dict(self.objectives)}, trials={list(self.trials)[:20]}" + (
+            f" … {len(self.trials) - 20} more)" if len(self.trials) > 20 else ")")
 
     def to_dataframe(self) -> pd.DataFrame:
         """The front (``frame``): ``number``, one column per metric, then the parameters; best first."""

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from hpviz.plot._common import COLORS, fmt, integer_ticks, message, new_figure, note, plain_log_labels, short
+from hpviz._numbers import fmt
+from hpviz.plot._common import COLORS, PALETTE, integer_ticks, message, new_figure, note, plain_log_labels, short
 from hpviz.plot._display import Display
 
 __all__ = ["ExpectedBestDisplay", "CompareDisplay", "expected_best", "compare"]
 
-_PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
 
 def _curve(ax: Axes, eb: Any, color: str, label: str) -> Any:
@@ -116,7 +116,7 @@ class CompareDisplay(Display):
         first = cmp_.curves[cmp_.names[0]]
         _axes_setup(ax, first)
         ax.set_title(f"Budget-fair comparison: expected best {short(cmp_.objective, 30)}", loc="left")
-        self.lines_ = [_curve(ax, cmp_.curves[name], _PALETTE[i % len(_PALETTE)], short(name, 30))
+        self.lines_ = [_curve(ax, cmp_.curves[name], PALETTE[i % len(PALETTE)], short(name, 30))
                        for i, name in enumerate(cmp_.names)]
         if cmp_.n_common >= 1:
             ax.axvline(cmp_.n_common, color="0.5", ls="--", lw=0.8, label=f"common budget ({cmp_.n_common})")

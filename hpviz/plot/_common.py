@@ -1,6 +1,7 @@
-"""Shared drawing helpers: style, figures, trial arrays, parameter axes, downsampling.
+"""Shared drawing helpers: style, figures, parameter axes, downsampling.
 
-Everything here works on an :class:`hpviz.Experiment`; nothing changes global
+Trial columns, running best and number formatting are the shared ones of
+:mod:`hpviz._columns` and :mod:`hpviz._numbers`. Everything here works on an :class:`hpviz.Experiment`; nothing changes global
 Matplotlib state (styles are applied with ``matplotlib.rc_context``, figures
 are built with :class:`matplotlib.figure.Figure`, never with pyplot).
 """
@@ -12,7 +13,6 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -21,7 +21,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, Normalize
 from matplotlib.figure import Figure
 
-from hpviz.schema import Categorical, Experiment, Param, TrialState
+from hpviz._numbers import MISSING, fmt_tick, numeric_column
+from hpviz._severity import SEVERITY_COLORS  # noqa: F401 - re-exported for the views
+from hpviz.schema import Categorical, Experiment, Param
 
 #: House style, applied inside ``rc_context`` only.
 STYLE: dict[str, Any] = {
@@ -58,7 +60,8 @@ COLORS = {
     "muted": "#9a9a9a",
     "infeasible": "#7f7f7f",
 }
-SEVERITY_COLORS = {"problem": "#D55E00", "warning": "#E69F00", "info": "#0072B2"}
+#: Colours for series in a sequence (rounds, compared runs): the Okabe-Ito palette, colour-blind safe.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
 DEFAULT_MAX_POINTS = 2000
 
@@ -94,17 +97,6 @@ def as_experiment(obj: Any) -> Experiment:
     from hpviz.convert import experiment
 
     return experiment(obj)
-
-
-def fmt(value: float) -> str:
-    """Compact number: 3 significant digits, no trailing noise."""
-    if value is None or not math.isfinite(value):
-        return str(value)
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.2g}"
-    if abs(value) >= 1e3:  # .3g would write 1000 as 1e+03
-        return f"{value:.0f}"
-    return f"{value:.3g}"
 
 
 def one_line(text: Any) -> str:
@@ -146,100 +138,6 @@ def message(ax: Axes, text: str, clear: bool = True) -> None:
         ax.set_yticks([])
 
 
-# --------------------------------------------------------------------------- trial arrays
-
-
-@dataclass(frozen=True)
-class TrialArrays:
-    """Column arrays over the trials of an experiment (sorted by number)."""
-
-    trials: list
-    number: np.ndarray
-    state: np.ndarray  # str values of TrialState
-    value: np.ndarray  # objective value, NaN when missing or non-finite
-    finished: np.ndarray  # seconds since the first start, NaN when unknown
-    round: np.ndarray
-    objective: str
-    direction: str
-    feasible: np.ndarray  # bool: False for trials that violate the user's constraints
-
-    @property
-    def complete(self) -> np.ndarray:
-        return (self.state == TrialState.COMPLETE.value) & np.isfinite(self.value)
-
-    @property
-    def candidate(self) -> np.ndarray:
-        """Complete, finite and feasible: the trials "best" and top-k may pick."""
-        return self.complete & self.feasible
-
-    @property
-    def infeasible(self) -> np.ndarray:
-        """Complete with a value, but violating the constraints (drawn hollow grey, never "best")."""
-        return self.complete & ~self.feasible
-
-    @property
-    def pruned(self) -> np.ndarray:
-        return self.state == TrialState.PRUNED.value
-
-    @property
-    def failed(self) -> np.ndarray:
-        return (self.state == TrialState.FAIL.value) | (
-            (self.state == TrialState.COMPLETE.value) & ~np.isfinite(self.value))
-
-    def feasible_values(self) -> np.ndarray:
-        """Objective values with infeasible trials' as NaN (colour scales span the feasible trials)."""
-        return np.where(self.feasible, self.value, np.nan)
-
-    def goodness(self) -> np.ndarray:
-        """Value with the sign making larger = better (NaN kept)."""
-        return -self.value if self.direction == "min" else self.value
-
-    def best_index(self) -> int | None:
-        ok = self.candidate
-        if not ok.any():
-            return None
-        g = np.where(ok, self.goodness(), -np.inf)
-        return int(np.argmax(g))
-
-    def top_indices(self, k: int) -> np.ndarray:
-        """Indices of the k best complete feasible trials, best first."""
-        ok = np.flatnonzero(self.candidate)
-        if ok.size == 0 or k <= 0:
-            return np.array([], dtype=int)
-        order = np.argsort(-self.goodness()[ok], kind="stable")
-        return ok[order[:k]]
-
-
-def running_best(values: np.ndarray, direction: str) -> np.ndarray:
-    """Best value so far at each position (NaN = not usable, skipped; NaN before the first usable one)."""
-    worst = np.inf if direction == "min" else -np.inf
-    acc = np.minimum.accumulate if direction == "min" else np.maximum.accumulate
-    best = acc(np.where(np.isfinite(values), values, worst))
-    return np.where(np.isfinite(best), best, np.nan)
-
-
-def trial_arrays(exp: Experiment, objective: str | None = None) -> TrialArrays:
-    objective = exp.objective(objective)
-    trials = exp.trials
-    n = len(trials)
-    number = np.fromiter((t.number for t in trials), dtype=float, count=n)
-    state = np.array([t.state.value for t in trials], dtype=object)
-    value = np.fromiter((t.values.get(objective, math.nan) for t in trials), dtype=float, count=n)
-    value[~np.isfinite(value)] = np.nan
-    rnd = np.fromiter((t.round for t in trials), dtype=float, count=n)
-    starts = [t.started for t in trials if t.started is not None]
-    finished = np.full(n, np.nan)
-    if starts:
-        try:
-            t0 = min(starts)
-            finished = np.array([(t.finished - t0).total_seconds() if t.finished is not None else math.nan
-                                 for t in trials], dtype=float)
-        except TypeError:  # naive and aware datetimes mixed: no common clock
-            finished = np.full(n, np.nan)
-    feasible = np.fromiter((getattr(t, "feasible", True) is not False for t in trials), dtype=bool, count=n)
-    return TrialArrays(trials, number, state, value, finished, rnd, objective, exp.objectives[objective], feasible)
-
-
 def score_norm(values: np.ndarray, direction: str) -> tuple[Normalize, Any]:
     """Colour scale by deciles of the objective (robust to skew and outliers), best end dark.
 
@@ -270,7 +168,7 @@ def score_colorbar(fig: Any, norm: Normalize, cmap: Any, ax: Any, label: str, **
     if isinstance(norm, BoundaryNorm):
         cb.set_ticks(norm.boundaries)
         label += " — deciles"
-    cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v)))
+    cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_tick(v)))
     cb.set_label(label)
     cb.ax.tick_params(labelsize=7)
     return cb
@@ -311,10 +209,7 @@ def param_column(trials: Sequence, name: str, param: Param | None) -> np.ndarray
                 if idx >= 0:
                     out[i] = idx
         return out
-    for i, t in enumerate(trials):
-        v = t.params.get(name)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[i] = v
+    out = numeric_column([t.params.get(name, MISSING) for t in trials])
     if param is not None and param.log:
         out[out <= 0] = np.nan
     return out
@@ -428,7 +323,7 @@ def plain_log_labels(ax: Axes, axis: str = "y", subs: tuple[float, ...] = (1.0,)
 
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_locator(LogLocator(subs=subs, numticks=12 if len(subs) > 1 else 6))
-    target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v)))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: fmt_tick(v)))
     target.set_minor_locator(NullLocator())  # minor log ticks cost most of the drawing time and add nothing here
 
 

@@ -9,9 +9,10 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
 
+from hpviz._columns import TrialColumns, trial_columns
+from hpviz._metrics import experiment_log_metric
 from hpviz.plot._common import (
     COLORS,
-    TrialArrays,
     cap_note,
     effective_k,
     integer_ticks,
@@ -22,27 +23,16 @@ from hpviz.plot._common import (
     score_colorbar,
     score_norm,
     short,
-    trial_arrays,
 )
 from hpviz.plot._display import Display
 
-__all__ = ["CurvesDisplay", "CurvesInfo", "curves_info", "curves", "log_metric"]
+__all__ = ["CurvesDisplay", "CurvesInfo", "curves_info", "curves"]
 
 
-def log_metric(exp: Any, objective: str | None = None) -> str | None:
-    """The metric to draw: the objective if logged, else ``"value"``, else the first metric seen."""
-    seen: dict[str, int] = {}
-    for t in exp.trials:
-        if t.log is not None and len(t.log):
-            for m in t.log.metrics():
-                seen[m] = seen.get(m, 0) + 1
-    if not seen:
-        return None
-    objective = exp.objective(objective)
-    for name in (objective, "value"):
-        if name in seen:
-            return name
-    return max(seen, key=seen.get)
+def _metric(exp: Any, objective: str | None = None) -> str | None:
+    """The metric that stands for the objective (:func:`hpviz._metrics.experiment_log_metric`, the rule the
+    pruner-misranks finding uses too): the objective if logged, else ``"value"``, else None."""
+    return experiment_log_metric(exp.trials, exp.objective(objective))
 
 
 class CurvesDisplay(Display):
@@ -61,7 +51,7 @@ class CurvesDisplay(Display):
 
     @classmethod
     def applies(cls, experiment: Any) -> str | None:
-        return None if log_metric(experiment) is not None else "no trial logged intermediate values"
+        return None if _metric(experiment) is not None else "no trial logged intermediate values of the objective"
 
     def _draw(self, ax: Axes | None) -> Axes:
         self.top_ = None
@@ -77,7 +67,7 @@ def curves(obj: Any, ax: Axes | None = None, **options: Any) -> CurvesDisplay:
 class CurvesInfo(NamedTuple):
     """What the learning-curves view draws (pure data; tested without pixels)."""
 
-    arrays: TrialArrays
+    arrays: TrialColumns
     metric: str | None  # the logged metric drawn (None: nothing logged)
     n_logged: int  # trials that logged anything
     segments: list[np.ndarray]  # one (steps, 2) array per drawn curve: step, value
@@ -90,14 +80,14 @@ class CurvesInfo(NamedTuple):
 def curves_info(exp: Any, objective: str | None = None, metric: str | None = None, max_curves: int = 300,
                 top_k: int = 10, seed: int = 0) -> CurvesInfo:
     """The curves to draw: a sample of the logged trials (the top k always in), finite points only."""
-    a = trial_arrays(exp, objective)
-    metric = metric or log_metric(exp, objective)
+    a = trial_columns(exp, objective)
+    metric = metric or _metric(exp, objective)
     has = np.array([t.log is not None and len(t.log) > 0 for t in a.trials], dtype=bool)
     empty = np.array([], dtype=bool)
     if metric is None or not has.any():
         return CurvesInfo(a, metric, int(has.sum()), [], np.array([], dtype=int), empty, empty, empty)
     with_log = np.flatnonzero(has)
-    top = np.intersect1d(a.top_indices(effective_k(top_k, int(a.candidate.sum()))), with_log)
+    top = np.intersect1d(a.top_indices(effective_k(top_k, int(a.rankable.sum()))), with_log)
     pick = with_log[sample_indices(with_log.size, max_curves, np.searchsorted(with_log, top), seed)]
     segs, kinds = [], []
     for i in pick:
@@ -120,8 +110,12 @@ def _curves(display: CurvesDisplay, info: CurvesInfo, ax: Axes | None) -> Axes:
     ax.set_title(f"Learning curves{f': {short(metric, 40)}' if metric else ''}", loc="left")
     ax.set_xlabel("step")
     ax.set_ylabel(short(metric, 40) if metric else "intermediate value")
-    if metric is None or not info.n_logged:
+    if not info.n_logged:
         message(ax, "no intermediate values were logged\n(report them per step to see learning curves)")
+        return ax
+    if metric is None:
+        message(ax, f"no logged metric is named {short(a.objective, 30)!r} or 'value'\n"
+                    "(pass metric= to draw another one)")
         return ax
     if not info.segments:
         message(ax, f"metric {metric!r} has no finite values")

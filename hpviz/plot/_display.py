@@ -24,18 +24,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._validate import check_options
 from hpviz.plot._common import style
 
-__all__ = ["Display", "check_options"]
-
-
-def check_options(where: str, given: Mapping[str, Any], allowed: Any) -> None:
-    """Raise ``TypeError`` naming the unknown keywords in ``given`` and the allowed names."""
-    unknown = sorted(set(given) - set(allowed))
-    if unknown:
-        names = ", ".join(sorted(allowed)) or "none"
-        raise TypeError(f"{where}: unknown option{'s' if len(unknown) > 1 else ''} "
-                        f"{', '.join(map(repr, unknown))}; allowed: {names}")
+__all__ = ["Display"]
 
 
 class Display:
@@ -80,7 +72,7 @@ class Display:
 
     @classmethod
     def _check(cls, given: Mapping[str, Any], extra: Any = ()) -> None:
-        check_options(cls.__name__, given, set(cls.options) | set(extra))
+        check_options(cls.__name__, given, sorted(set(cls.options) | set(extra)))
 
     @classmethod
     def applies(cls, experiment: Any) -> str | None:

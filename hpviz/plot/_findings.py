@@ -15,36 +15,16 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._richrepr import changes_table, describe, findings_table
+from hpviz._severity import severity_rank
 from hpviz.plot._common import MONOSPACE, SEVERITY_COLORS, new_figure, short
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
 __all__ = ["FindingsDisplay", "SuggestionsDisplay", "findings", "suggestions", "space_code", "describe"]
 
-_SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
 _WRAP = 110
 _esc = html.escape
-
-
-def _num(value: Any) -> str:
-    """repr, but floats with 4 significant digits (0.00016165369223028543 reads as 0.0001617)."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value)
-
-
-def describe(param: Any) -> str:
-    """Short human form of a parameter definition: ``float [1e-05, 0.1] log``."""
-    if param is None:
-        return "(removed)"
-    if isinstance(param, Categorical):
-        inner = ", ".join(_num(c) for c in param.choices[:8]) + (", …" if len(param.choices) > 8 else "")
-        return f"one of {{{inner}}}"
-    kind = "int" if isinstance(param, Int) else "float"
-    extra = " log" if param.log else ""
-    if isinstance(param, Float) and param.step is not None or isinstance(param, Int) and param.step != 1:
-        extra += f" step {param.step!r}"
-    return f"{kind} [{_num(param.low)}, {_num(param.high)}]{extra}"
 
 
 def _text_figure(title: str, blocks: list[tuple[str, str | None, str, bool]]) -> Figure:
@@ -99,7 +79,7 @@ class FindingsDisplay(Display):
         return diagnose(experiment, objective=objective, **kwargs)
 
     def _items(self) -> list:
-        return sorted(self.result.findings, key=lambda f: _SEVERITY_ORDER.get(str(f.severity), 3))
+        return sorted(self.result.findings, key=lambda f: severity_rank(f.severity))
 
     def _draw(self, ax: Axes | None) -> Figure:
         items = self._items()
@@ -108,8 +88,9 @@ class FindingsDisplay(Display):
         for f in items[:limit]:
             sev = str(f.severity)
             params = f" [{', '.join(short(p, 40) for p in f.params)}]" if getattr(f, "params", None) else ""
-            blocks.append((sev.upper().ljust(7), SEVERITY_COLORS.get(sev, "0.4"), f"{f.message}{params}  ({f.code})",
-                           False))
+            advice = f" {f.advice}" if getattr(f, "advice", None) else ""
+            blocks.append((sev.upper().ljust(7), SEVERITY_COLORS.get(sev, "0.4"),
+                           f"{f.message}{advice}{params}  ({f.code})", False))
         if len(items) > limit:
             blocks.append(("", None, f"… and {len(items) - limit} more findings", False))
         if not blocks:
@@ -117,20 +98,10 @@ class FindingsDisplay(Display):
         return _text_figure("Findings: is the optimizer working?", blocks)
 
     def _repr_html_(self) -> str:
-        items = self._items()
-        if not items:
+        if not self.result.findings:
             return '<p class="finding ok"><span class="badge" style="background:#009E73">OK</span> ' \
                    "No problem found: the search looks healthy.</p>"
-        rows = ['<table class="findings"><tr><th>severity</th><th>finding</th><th>parameters</th><th>code</th></tr>']
-        for f in items:
-            sev = str(f.severity)
-            color = SEVERITY_COLORS.get(sev, "#666")
-            params = ", ".join(str(p) for p in (getattr(f, "params", None) or ()))
-            rows.append(f'<tr><td><span class="badge" style="background:{color}">{_esc(sev.upper())}</span></td>'
-                        f"<td>{_esc(str(f.message))}</td><td>{_esc(params)}</td><td><code>{_esc(str(f.code))}"
-                        "</code></td></tr>")
-        rows.append("</table>")
-        return "\n".join(rows)
+        return findings_table(self.result.findings, limit=None)
 
 
 def findings(obj: Any, ax: Axes | None = None, **options: Any) -> FindingsDisplay:
@@ -250,13 +221,7 @@ class SuggestionsDisplay(Display):
             self.code_, self.note_ = _native_code(sugg.space, self._framework(), self.experiment)
         out = []
         if sugg.changes:
-            out.append('<table class="changes"><tr><th>change</th><th>parameter</th><th>before</th><th>after</th>'
-                       "<th>why</th></tr>")
-            for c in sugg.changes:
-                out.append(f'<tr><td><span class="badge" style="background:#009E73">{_esc(str(c.action))}</span></td>'
-                           f"<td>{_esc(str(c.param))}</td><td>{_esc(describe(c.before))}</td>"
-                           f"<td>{_esc(describe(c.after))}</td><td>{_esc(str(c.reason))}</td></tr>")
-            out.append("</table>")
+            out.append(changes_table(sugg.changes, limit=None))
         else:
             out.append("<p>No change suggested: keep searching the same space.</p>")
         notes = list(getattr(sugg, "notes", ()) or ())

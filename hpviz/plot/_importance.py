@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import COLORS, message, new_figure, short
+from hpviz._numbers import pct
+from hpviz.plot._common import COLORS, message, new_figure, note, plain_log_labels, short
 from hpviz.plot._display import Display
 
 __all__ = ["ImportanceDisplay", "ImportanceBars", "importance_bars", "importance", "unexplained_share"]
@@ -131,6 +132,66 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
     ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
 
 
+def ranked_rest(imp: Any, max_params: int, listed: int = 16) -> tuple[np.ndarray, list[tuple[int, str, float]]]:
+    """Every parameter's share by rank (for the strip), and the ranks just below the ``max_params`` shown:
+    ``(rank, name, share)`` for the next ``listed`` (pure data)."""
+    ind = imp.individual.sort_values(ascending=False)
+    shares = ind.to_numpy(dtype=float)
+    nxt = [(max_params + i + 1, str(n), float(v)) for i, (n, v) in enumerate(ind.iloc[max_params:max_params + listed].items())]
+    return shares, nxt
+
+
+def _strip(fig: Figure, grid: Any, imp: Any, max_params: int) -> Axes:
+    """All parameters ranked as one thin bar strip (the top ``max_params`` shaded: drawn in full above),
+    and the next ranks listed by name in columns; no label overlaps whatever the number of parameters."""
+    shares, nxt = ranked_rest(imp, max_params)
+    n = shares.size
+    ax = fig.add_subplot(grid[0])
+    ranks = np.arange(1, n + 1)
+    percent = 100 * np.clip(shares, 0.0, None)
+    top = float(percent.max()) if percent.size else 0.0
+    floor = top / 1e4 if top > 0 else 1e-6  # four decades: a share below it reads as "none"
+    ax.bar(ranks, np.maximum(percent, floor), width=1.0, bottom=0 if top <= 0 else None, lw=0,
+           color=np.where(ranks <= max_params, COLORS["complete"], "#8fb3d1"))
+    ax.axvspan(0.5, max_params + 0.5, color="#e8f0f8", zorder=0, lw=0)
+    ax.set_xlim(0.5, n + 0.5)
+    if top > 0:
+        ax.set_yscale("log")
+        ax.set_ylim(floor, top * 1.5)
+        plain_log_labels(ax, "y")
+    ax.set_xlabel(f"rank of all {n} parameters (the first {max_params} drawn in full above)")
+    ax.set_ylabel("% of variance (log)")
+    ax.set_title(f"All {n} parameters ranked; ranks {max_params + 1}-{n} explain "
+                 f"{pct(float(shares[max_params:].sum()))} together", loc="left", fontsize=9)
+    ax.grid(False, axis="x")
+    if nxt:
+        tax = fig.add_subplot(grid[1])
+        tax.set_axis_off()
+        cols = 4
+        rows = int(np.ceil(len(nxt) / cols))
+        for i, (rank, name, v) in enumerate(nxt):
+            c, r = divmod(i, rows)
+            tax.text(c / cols, 1 - (r + 0.5) / max(rows, 1), f"{rank}. {short(name, 26)}  {pct(v)}",
+                     transform=tax.transAxes, fontsize=7.5, va="center", ha="left", color="0.2")
+        more = n - max_params - len(nxt)
+        tax.set_title("next ranks" + (f" ({more} more in the HTML report's table)" if more > 0 else ""),
+                      loc="left", fontsize=8, color="0.35", fontweight="normal")
+    return ax
+
+
+def ranked_table_html(imp: Any, max_params: int) -> str:
+    """Every parameter with its share, ranked, as a compact HTML table (the report shows it under the view)."""
+    import html as _html
+
+    ind = imp.individual.sort_values(ascending=False)
+    std = imp.individual_std.reindex(ind.index).fillna(0.0)
+    rows = "".join(f"<tr><td>{i + 1}</td><td>{_html.escape(str(n))}</td><td>{pct(float(v))}</td>"
+                   f"<td>± {pct(float(std[n]))}</td></tr>" for i, (n, v) in enumerate(ind.items()))
+    return (f"<details><summary>All {len(ind)} parameters ranked by importance (the view draws the first "
+            f"{max_params})</summary><table class=\"ranked\"><tr><th>rank</th><th>parameter</th><th>share</th>"
+            f"<th>across trees</th></tr>{rows}</table></details>")
+
+
 class ImportanceDisplay(Display):
     """fANOVA importance: individual bars with error, the unexplained rest, and the pairwise heat map.
 
@@ -161,13 +222,20 @@ class ImportanceDisplay(Display):
             return ax
         n_bars = min(len(imp.individual), max_params) + 3
         show_heat = self.options["pairs"] and len(imp.pairwise) > 0
-        fig = new_figure(12 if show_heat else 8, max(4.2 if show_heat else 3.2, 0.8 + 0.3 * n_bars))
+        cut = len(imp.individual) > max_params
+        height = max(4.2 if show_heat else 3.2, 0.8 + 0.3 * n_bars)
+        fig = new_figure(12 if show_heat or cut else 8, height + (3.2 if cut else 0.0))
+        grid = fig.add_gridspec(3 if cut else 1, 2 if show_heat else 1, height_ratios=[height, 1.9, 1.1] if cut else None,
+                                width_ratios=[1.15, 1] if show_heat else None)
+        self.bars_ = _bars(fig.add_subplot(grid[0, 0]), imp, max_params)
         if show_heat:
-            ax1, ax2 = fig.subplots(1, 2, width_ratios=[1.15, 1])
-            self.bars_ = _bars(ax1, imp, max_params)
-            _heat(ax2, imp, fig, min(max_params, 10))
-        else:
-            self.bars_ = _bars(fig.add_subplot(), imp, max_params)
+            heat = fig.add_subplot(grid[0, 1])
+            _heat(heat, imp, fig, min(max_params, 10))
+            screened = getattr(imp, "pair_params", ())
+            if screened and len(screened) < len(imp.individual):
+                note(heat, f"pairs among the top {len(screened)} parameters only")
+        self.strip_ = _strip(fig, (grid[1, :], grid[2, :]), imp, max_params) if cut else None
+        self.details_html_ = ranked_table_html(imp, max_params) if cut else None
         fig.suptitle(f"Importance of each hyperparameter for {short(imp.objective, 40)} "
                      f"({imp.n_used} trials, {imp.n_trees} trees)")
         return fig

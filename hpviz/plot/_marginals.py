@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._columns import trial_columns
 from hpviz.plot._common import (
     COLORS,
     cap_note,
@@ -18,7 +19,6 @@ from hpviz.plot._common import (
     sample_indices,
     setup_param_axis,
     short,
-    trial_arrays,
 )
 from hpviz.plot._display import Display
 from hpviz.plot._importance import ImportanceDisplay
@@ -117,8 +117,8 @@ def _marginals(imp: Any, ax: Axes | None, *, experiment: Any, params: list[str] 
     arrays = None
     idx = np.array([], dtype=int)
     if exp is not None:
-        arrays = trial_arrays(exp, imp.objective if imp.objective in exp.objectives else None)
-        idx = sample_indices(len(arrays.number), max_points, arrays.top_indices(20), seed)
+        arrays = trial_columns(exp, imp.objective if imp.objective in exp.objectives else None)
+        idx = sample_indices(len(arrays.numbers), max_points, arrays.top_indices(20), seed)
     names = [n for n in (params or list(imp.individual.index)) if n in imp.params]
     total = len(names)
     names = names[:max(1, max_params)]

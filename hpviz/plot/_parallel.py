@@ -13,13 +13,13 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from hpviz._columns import TrialColumns, trial_columns
+from hpviz._numbers import fmt_tick
 from hpviz.plot._common import (
     COLORS,
-    TrialArrays,
     cap_note,
     declared_param,
     effective_k,
-    fmt,
     message,
     one_line,
     ordered_params,
@@ -29,7 +29,6 @@ from hpviz.plot._common import (
     score_norm,
     short,
     to_unit,
-    trial_arrays,
 )
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical
@@ -98,13 +97,13 @@ def _axis_labels(ax: Axes, j: int, param: Any, bounds: tuple[float, float]) -> N
         if hi == shi:
             ticks[-1] = param.high
     for pos, t in zip((0.0, 0.5, 1.0), ticks):
-        put(pos, fmt(float(t)))
+        put(pos, fmt_tick(float(t)))
 
 
 class ParallelInfo(NamedTuple):
     """What the parallel-coordinates view draws (pure data; tested without pixels)."""
 
-    arrays: TrialArrays
+    arrays: TrialColumns
     names: list[str]  # parameters with an axis, in axis order
     labels: list[str]  # axis names (objective last)
     space: dict[str, Any]  # name -> declared parameter over all rounds
@@ -120,10 +119,10 @@ class ParallelInfo(NamedTuple):
 def parallel_info(exp: Any, objective: str | None = None, importance: Any = None, top_k: int = 10,
                   max_params: int = 12, max_lines: int = 1000, seed: int = 0) -> ParallelInfo:
     """Lines of the parallel-coordinates view: every drawn trial's height on every axis."""
-    a = trial_arrays(exp, objective)
+    a = trial_columns(exp, objective)
     names, ranked = ordered_params(exp, importance)
-    n = len(a.number)
-    top_k = effective_k(top_k, int(a.candidate.sum()))
+    n = len(a.numbers)
+    top_k = effective_k(top_k, int(a.rankable.sum()))
     top = a.top_indices(top_k)
     idx = sample_indices(n, max_lines, top, seed)
     space = {name: declared_param(exp, name) for name in names}
@@ -196,10 +195,10 @@ def parallel(obj: Any, ax: Axes | None = None, **options: Any) -> ParallelDispla
 def _draw(display: ParallelDisplay, info: ParallelInfo, ax: Axes | None) -> Axes:
     a, names, labels, space, bounds, idx, top = (info.arrays, info.names, info.labels, info.space, info.bounds,
                                                  info.idx, info.top)
-    data, rotate, n = info.data, info.rotate, len(info.arrays.number)
+    data, rotate, n = info.data, info.rotate, len(info.arrays.numbers)
     m = data.shape[1]
     xs = np.arange(m, dtype=float)
-    ok = a.candidate[idx]
+    ok = a.rankable[idx]
     infeasible = a.infeasible[idx]
     finite = a.value[np.isfinite(a.value)]
     vlo, vhi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
@@ -273,7 +272,7 @@ def _draw(display: ParallelDisplay, info: ParallelInfo, ax: Axes | None) -> Axes
         # objective axis runs worst (bottom) to best (top)
         worst, best = (vhi, vlo) if a.direction == "min" else (vlo, vhi)
         for p_, v_, va in zip((0.0, 0.5, 1.0), (worst, (worst + best) / 2, best), ("bottom", "center", "top")):
-            ax.text(m - 1 + 0.03, p_, fmt(float(v_)), fontsize=7, color="0.25", va=va, ha="left",
+            ax.text(m - 1 + 0.03, p_, fmt_tick(float(v_)), fontsize=7, color="0.25", va=va, ha="left",
                     zorder=6, bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
     ax.set_xticks(xs, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.set_xlim(-0.15, x_right)
@@ -282,7 +281,7 @@ def _draw(display: ParallelDisplay, info: ParallelInfo, ax: Axes | None) -> Axes
     ax.grid(False)
     ax.spines[["left", "bottom"]].set_visible(False)
     ax.tick_params(length=0)
-    if not a.complete.any():
+    if not a.usable.any():
         if cax is not None:
             cax.set_visible(False)
         ax.text(0.5, 1.0, "no completed trial: grey dotted lines are the other trials' parameters",

@@ -14,20 +14,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._columns import TrialColumns, trial_columns
+from hpviz._numbers import fmt
 from hpviz.errors import SchemaError
-from hpviz.plot._common import (
-    COLORS,
-    TrialArrays,
-    fmt,
-    integer_ticks,
-    message,
-    new_figure,
-    note,
-    robust_ylim,
-    shade_rounds,
-    short,
-    trial_arrays,
-)
+from hpviz.plot._common import COLORS, integer_ticks, message, new_figure, note, robust_ylim, shade_rounds, short
 from hpviz.plot._display import Display
 
 __all__ = ["ProgressDisplay", "ProgressInfo", "progress_info", "progress"]
@@ -36,7 +26,7 @@ __all__ = ["ProgressDisplay", "ProgressInfo", "progress_info", "progress"]
 class ProgressInfo(NamedTuple):
     """What the progress view draws (pure data; tested without pixels)."""
 
-    arrays: TrialArrays
+    arrays: TrialColumns
     best_trials: tuple[np.ndarray, np.ndarray]  # (trial number, best so far)
     best_time: tuple[np.ndarray, np.ndarray]  # (time in ``time_unit`` since the first start, best so far)
     time_unit: str
@@ -53,8 +43,8 @@ def _series(s: Any, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
 
 def progress_info(experiment: Any, diagnosis: Any, objective: str | None = None) -> ProgressInfo:
     """Trial columns and the diagnosis' best-so-far curves, on the scales the view draws."""
-    a = trial_arrays(experiment, objective if objective is not None else getattr(diagnosis, "objective", None))
-    t = a.finished
+    a = trial_columns(experiment, objective if objective is not None else getattr(diagnosis, "objective", None))
+    t = a.elapsed
     tmax = float(np.nanmax(t)) if np.isfinite(t).any() else 0.0
     unit, scale = ("h", 3600.0) if tmax > 3 * 3600 else (("min", 60.0) if tmax > 180 else ("s", 1.0))
     band = getattr(diagnosis, "random_band", None)
@@ -66,19 +56,19 @@ def progress_info(experiment: Any, diagnosis: Any, objective: str | None = None)
         best_time=_series(getattr(diagnosis, "best_so_far_time", None), scale),
         time_unit=unit,
         band=band,
-        alpha=float(np.clip(300.0 / max(len(a.number), 1), 0.25, 0.85)),
+        alpha=float(np.clip(300.0 / max(len(a.numbers), 1), 0.25, 0.85)),
     )
 
 
-def _draw(ax: Axes, a: TrialArrays, x: np.ndarray, xlabel: str, best: tuple[np.ndarray, np.ndarray],
+def _draw(ax: Axes, a: TrialColumns, x: np.ndarray, xlabel: str, best: tuple[np.ndarray, np.ndarray],
           alpha: float, band: Any = None) -> list:
     """One panel; returns the best-so-far line(s) drawn."""
-    ok = a.candidate & np.isfinite(x)
+    ok = a.rankable & np.isfinite(x)
     infeasible = a.infeasible & np.isfinite(x)
     pruned = a.pruned & np.isfinite(a.value) & np.isfinite(x)
     failed = (a.failed | (a.pruned & ~np.isfinite(a.value))) & np.isfinite(x)
-    shade_rounds(ax, x, a.round)
-    size = 26 if a.number.size <= 50 else (14 if a.number.size <= 500 else 6)
+    shade_rounds(ax, x, a.rounds)
+    size = 26 if a.numbers.size <= 50 else (14 if a.numbers.size <= 500 else 6)
     if ok.any():
         ax.scatter(x[ok], a.value[ok], s=size, color=COLORS["complete"], alpha=alpha, lw=0,
                    label=f"complete ({int(ok.sum())})", rasterized=True, zorder=2)
@@ -162,7 +152,7 @@ class ProgressDisplay(Display):
             if over == "time":
                 self.lines_ = _draw_time(ax, info)
             else:
-                self.lines_ = _draw(ax, a, a.number, "trial number", info.best_trials, info.alpha, info.band)
+                self.lines_ = _draw(ax, a, a.numbers, "trial number", info.best_trials, info.alpha, info.band)
             ax.set_title(title + (" (wall time)" if over == "time" else ""), loc="left")
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -170,7 +160,7 @@ class ProgressDisplay(Display):
             return ax
         fig = new_figure(11, 4.2)
         ax1, ax2 = fig.subplots(1, 2, sharey=True)
-        self.lines_ = _draw(ax1, a, a.number, "trial number", info.best_trials, info.alpha, info.band)
+        self.lines_ = _draw(ax1, a, a.numbers, "trial number", info.best_trials, info.alpha, info.band)
         ax1.set_title("over trial order", loc="left")
         self.lines_ += _draw_time(ax2, info)
         ax2.set_title("over wall time", loc="left")
@@ -195,18 +185,18 @@ def progress(obj: Any, ax: Axes | None = None, *, diagnosis: Any = None, **optio
 
 def _draw_time(ax: Axes, info: ProgressInfo) -> list:
     a = info.arrays
-    if not np.isfinite(a.finished).any():
+    if not np.isfinite(a.elapsed).any():
         ax.set_xlabel("time since first trial started")
         ax.set_ylabel(f"{short(a.objective, 40)} ({a.direction})")
         message(ax, "no timestamps recorded:\nwall-time view not available")
         return []
     scale = {"h": 3600.0, "min": 60.0, "s": 1.0}[info.time_unit]
-    return _draw(ax, a, a.finished / scale, f"time since first trial started ({info.time_unit})", info.best_time,
+    return _draw(ax, a, a.elapsed / scale, f"time since first trial started ({info.time_unit})", info.best_time,
                  info.alpha)
 
 
-def _empty(ax: Axes, a: TrialArrays) -> None:
-    if a.number.size == 0:
+def _empty(ax: Axes, a: TrialColumns) -> None:
+    if a.numbers.size == 0:
         message(ax, "no trials yet")
-    elif a.number.size == 1:
+    elif a.numbers.size == 1:
         note(ax, "1 trial: no progress to show yet")

@@ -9,12 +9,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import TrialArrays, fmt, message, new_figure, robust_ylim, running_best, short, trial_arrays
+from hpviz._columns import TrialColumns, running_best, trial_columns, unorient
+from hpviz._numbers import fmt, fmt_p
+from hpviz.plot._common import COLORS, PALETTE, message, new_figure, robust_ylim, short
 from hpviz.plot._display import Display
 
 __all__ = ["RoundsDisplay", "RoundInfo", "rounds_info", "rounds"]
 
-_PALETTE = ["#9a9a9a", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
+_PALETTE = [COLORS["muted"], *PALETTE[:7]]  # the first round grey, later ones in the shared palette
 
 
 def _comparison_text(comparison: Any) -> str:
@@ -28,7 +30,7 @@ def _comparison_text(comparison: Any) -> str:
             verdict = "better" if d.beats else "not better"
             out.append(f"round {d.current + 1} vs {d.previous + 1}, first {d.m} trials each: best "
                        f"{fmt(d.best_current)} vs {fmt(d.best_previous)} ({verdict} by an equal-budget "
-                       f"permutation test at level 0.05, p = {d.p_value:.2g}).")
+                       f"permutation test at level 0.05, p = {fmt_p(d.p_value)}).")
         return " ".join(out)
     for attr in ("statement", "summary", "message"):
         text = getattr(comparison, attr, None)
@@ -49,19 +51,19 @@ class RoundInfo(NamedTuple):
     within: tuple[np.ndarray, np.ndarray]  # (trials into the round, best so far), at usable positions
 
 
-def rounds_info(a: TrialArrays) -> list[RoundInfo]:
+def rounds_info(a: TrialColumns) -> list[RoundInfo]:
     """Per round: its feasible values, best, median and best-so-far by trials into the round."""
     out = []
-    rounds = np.unique(a.round) if a.round.size else np.array([0.0])
+    rounds = np.unique(a.rounds) if a.rounds.size else np.array([0.0])
     for r in rounds:
-        sel = a.round == r
-        ok = a.candidate[sel]
+        sel = a.rounds == r
+        ok = a.rankable[sel]
         values = a.value[sel][ok]
-        y = running_best(np.where(ok, a.value[sel], np.nan), a.direction)
+        y = unorient(running_best(np.where(ok, a.loss[sel], np.nan)), a.direction)
         x = np.arange(1, y.size + 1)
         keep = np.isfinite(y)
         best = (values.min() if a.direction == "min" else values.max()) if values.size else np.nan
-        out.append(RoundInfo(int(r), values, int((sel & a.complete).sum()), int(sel.sum()), float(best),
+        out.append(RoundInfo(int(r), values, int((sel & a.usable).sum()), int(sel.sum()), float(best),
                              float(np.median(values)) if values.size else np.nan, (x[keep], y[keep])))
     return out
 
@@ -70,7 +72,7 @@ def _color(i: int, n: int) -> str:
     return _PALETTE[i % len(_PALETTE)] if n > 1 else _PALETTE[1]
 
 
-def _strip(ax: Axes, a: TrialArrays, info: list[RoundInfo], rng: np.random.Generator) -> None:
+def _strip(ax: Axes, a: TrialColumns, info: list[RoundInfo], rng: np.random.Generator) -> None:
     for i, r in enumerate(info):
         y = r.values
         color = _color(i, len(info))
@@ -85,13 +87,13 @@ def _strip(ax: Axes, a: TrialArrays, info: list[RoundInfo], rng: np.random.Gener
     labels = [f"round {r.round + 1}\n{r.n_complete}/{r.n_trials} complete" for r in info]
     ax.set_xticks(range(len(info)), labels)
     ax.set_xlim(-0.6, len(info) - 0.4)
-    robust_ylim(ax, a.value[a.candidate], a.direction)
+    robust_ylim(ax, a.value[a.rankable], a.direction)
     ax.set_xlabel("round (bar: median, star: best" + (", feasible trials only)" if a.infeasible.any() else ")"))
     ax.set_ylabel(f"{short(a.objective, 30)} ({a.direction})")
     ax.grid(False, axis="x")
 
 
-def _within(ax: Axes, a: TrialArrays, info: list[RoundInfo]) -> list:
+def _within(ax: Axes, a: TrialColumns, info: list[RoundInfo]) -> list:
     lines = []
     for i, r in enumerate(info):
         x, y = r.within
@@ -148,7 +150,7 @@ def rounds(obj: Any, ax: Axes | None = None, *, comparison: Any = None, **option
 
 def _rounds(display: RoundsDisplay, exp: Any, ax: Axes | None, comparison: Any, *, objective: str | None,
             seed: int) -> Axes | Figure:
-    a = trial_arrays(exp, objective if objective is not None else getattr(comparison, "objective", None))
+    a = trial_columns(exp, objective if objective is not None else getattr(comparison, "objective", None))
     info = display.info_ = rounds_info(a)
     rng = np.random.default_rng(seed)
     if ax is not None:
@@ -158,7 +160,7 @@ def _rounds(display: RoundsDisplay, exp: Any, ax: Axes | None, comparison: Any, 
     fig = new_figure(11, 4.6)
     # own y range on the right: best-so-far lines sit near the best values, flat on a shared axis
     ax1, ax2 = fig.subplots(1, 2)
-    if not a.complete.any():
+    if not a.usable.any():
         for ax_ in (ax1, ax2):
             message(ax_, "no completed trial in any round")
     _strip(ax1, a, info, rng)

@@ -14,9 +14,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hpviz._columns import TrialColumns, trial_columns
 from hpviz.plot._common import (
     COLORS,
-    TrialArrays,
     cap_note,
     declared_param,
     integer_ticks,
@@ -30,7 +30,6 @@ from hpviz.plot._common import (
     score_norm,
     setup_param_axis,
     short,
-    trial_arrays,
 )
 from hpviz.plot._display import Display
 from hpviz.schema import Categorical
@@ -41,7 +40,7 @@ __all__ = ["TendrilsDisplay", "TendrilsInfo", "tendrils_info", "tendrils"]
 class TendrilsInfo(NamedTuple):
     """What the tendrils view draws (pure data; tested without pixels)."""
 
-    arrays: TrialArrays
+    arrays: TrialColumns
     names: list[str]  # one panel each, in order
     params: dict[str, Any]  # name -> declared parameter over all rounds (None if undeclared)
     idx: np.ndarray  # indices of the drawn trials (a sample of large runs, the 50 best always in)
@@ -52,13 +51,13 @@ class TendrilsInfo(NamedTuple):
 def tendrils_info(exp: Any, objective: str | None = None, importance: Any = None, params: list[str] | None = None,
                   max_params: int = 12, max_points: int = 2000, seed: int = 0) -> TendrilsInfo:
     """Parameters, sampled trials and their values for the tendrils view."""
-    a = trial_arrays(exp, objective)
+    a = trial_columns(exp, objective)
     names, ranked = ordered_params(exp, importance)
     if params is not None:
         names = [p for p in params if p in exp.all_params()] or names
     total = len(names)
     names = names[:max(1, max_params)]
-    n = len(a.number)
+    n = len(a.numbers)
     idx = sample_indices(n, max_points, a.top_indices(50), seed)
     declared = {name: declared_param(exp, name) for name in names}  # earlier rounds' choices keep their rows
     trials = [a.trials[i] for i in idx]
@@ -66,7 +65,7 @@ def tendrils_info(exp: Any, objective: str | None = None, importance: Any = None
     notes = [s for s in (cap_note(len(names), total, "parameters", "most important first" if ranked else "in space order"),
                          cap_note(idx.size, n, "trials", "random sample + the 50 best")) if s]
     notes += (["1 trial: no exploration pattern yet"] if n == 1 else []) + \
-             (["x = not complete"] if (~a.complete).any() else []) + \
+             (["x = not complete"] if (~a.usable).any() else []) + \
              (["hollow = infeasible"] if a.infeasible.any() else [])
     return TendrilsInfo(a, names, declared, idx, columns, notes)
 
@@ -75,10 +74,10 @@ def _panel(ax: Axes, info: TendrilsInfo, name: str, norm: Any, cmap: Any, size: 
            rng: np.random.Generator) -> None:
     a, idx, param = info.arrays, info.idx, info.params[name]
     y = jitter(info.columns[name], param, rng)
-    x = a.number[idx]
-    ok = a.candidate[idx] & np.isfinite(y)
+    x = a.numbers[idx]
+    ok = a.rankable[idx] & np.isfinite(y)
     infeasible = a.infeasible[idx] & np.isfinite(y)
-    other = ~a.complete[idx] & np.isfinite(y)
+    other = ~a.usable[idx] & np.isfinite(y)
     if infeasible.any():
         ax.scatter(x[infeasible], y[infeasible], s=size, facecolor="none", edgecolor=COLORS["infeasible"], lw=0.6,
                    alpha=0.7, rasterized=True, zorder=1)
@@ -141,7 +140,7 @@ def tendrils(obj: Any, ax: Axes | None = None, **options: Any) -> TendrilsDispla
 
 def _tendrils(info: TendrilsInfo, ax: Axes | None, seed: int) -> Axes | Figure:
     a, names, idx = info.arrays, info.names, info.idx
-    n = len(a.number)
+    n = len(a.numbers)
     size = 16 if idx.size <= 300 else (8 if idx.size <= 1000 else 5)
     norm, cmap = score_norm(a.feasible_values(), a.direction)
     rng = np.random.default_rng(seed)
@@ -180,8 +179,8 @@ def _tendrils(info: TendrilsInfo, ax: Axes | None, seed: int) -> Axes | Figure:
     if n == 0:
         axes[0].set_xlim(-0.5, 0.5)
     else:
-        pad = max(0.5, 0.02 * (a.number.max() - a.number.min()))
-        axes[0].set_xlim(a.number.min() - pad, a.number.max() + pad)
+        pad = max(0.5, 0.02 * (a.numbers.max() - a.numbers.min()))
+        axes[0].set_xlim(a.numbers.min() - pad, a.numbers.max() + pad)
     cax = fig.add_axes((1 - 1.0 / width, 0.8 / height, 0.16 / width, 1 - 1.35 / height))
     score_colorbar(fig, norm, cmap, None, f"{short(a.objective, 30)} ({a.direction}; dark = better)", cax=cax)
     sub = "; ".join(info.notes)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from hpviz._richrepr import RichResult
+
 __all__ = ["Finding", "Diagnosis"]
 
 
@@ -48,7 +50,7 @@ class Finding:
 
 
 @dataclass(frozen=True, eq=False)
-class Diagnosis:
+class Diagnosis(RichResult):
     """Result of :func:`diagnose`.
 
     Attributes

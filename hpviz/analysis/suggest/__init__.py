@@ -58,18 +58,8 @@ from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import HpvizError, HpvizWarning, InsufficientDataError, SchemaError
 from hpviz.schema import Categorical, Change, Experiment, Param, SearchSpace, Trial
 
-__all__ = ["SuggestThresholds", "CONSERVATIVE", "BOLD", "ACTIONS", "SpaceSuggestion", "suggest_space",
-           "RoundDelta", "RoundComparison", "compare_rounds"]
+__all__ = ["SuggestThresholds", "CONSERVATIVE", "BOLD", "ACTIONS", "SpaceSuggestion", "suggest_space"]
 
-
-
-def __getattr__(name: str) -> Any:
-    # Round comparison moved to hpviz.analysis.rounds; these names keep resolving from here.
-    if name in ("RoundDelta", "RoundComparison", "compare_rounds"):
-        from hpviz.analysis import rounds
-
-        return getattr(rounds, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- named steps

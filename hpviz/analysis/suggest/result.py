@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpviz._richrepr import RichResult
 from hpviz.analysis.suggest.thresholds import SuggestThresholds
 from hpviz.errors import SchemaError
 from hpviz.schema import Change, Experiment, Round, SearchSpace
@@ -13,7 +14,7 @@ __all__ = ["SpaceSuggestion"]
 
 
 @dataclass(frozen=True, eq=False)
-class SpaceSuggestion:
+class SpaceSuggestion(RichResult):
     """Result of :func:`suggest_space`.
 
     Attributes
@@ -80,6 +81,10 @@ class SpaceSuggestion:
              for c in self.changes],
             columns=["param", "action", "before", "after", "reason"],
         )
+
+    def __repr__(self) -> str:
+        return (f"SpaceSuggestion(objective={self.objective!r}, n_used={self.n_used}, "
+                f"changes={[(c.param, c.action) for c in self.changes]})")
 
     def summary(self) -> str:
         """Human-readable list of the changes (and notes)."""

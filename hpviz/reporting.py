@@ -6,6 +6,9 @@ its result with ``from_result`` and the report reads its ``figure_`` (and,
 for text panels, its ``_repr_html_``, which the HTML outputs show as text).
 It knows nothing of a view's internals or return types.
 
+The module is ``hpviz.reporting``; its one public function is ``hpviz.report``
+(the report's own option names: ``hpviz.report.OPTIONS``).
+
 Each view is drawn in isolation: an analysis that is missing, has too little
 data, or fails is shown as a note in the report (and logged), never as a
 crash of the whole report. Files are written atomically.
@@ -19,8 +22,6 @@ import html
 import io
 import logging
 import os
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from hpviz.schema import Experiment
 
 __all__ = ["report"]
 
-log = logging.getLogger("hpviz.report")
+log = logging.getLogger(__name__)
 
 class _Skip(Exception):
     """A view that does not apply (or whose analysis is not installed): a note, not a failure."""
@@ -96,9 +97,20 @@ def _an_diagnosis(ctx: _Context) -> Any:
     return diagnose(ctx.exp, objective=ctx.objective)
 
 
+#: The report computes pairwise interactions among at most this many parameters (the most important ones
+#: alone): 12 parameters make 66 pairs, 500 would make 124,750.
+PAIR_SCREEN = 12
+
+
 def _an_importance(ctx: _Context) -> Any:
     importance = _public("importance")
-    return importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+    kwargs: dict[str, Any] = {"objective": ctx.objective, "n_trees": ctx.n_trees, "seed": ctx.seed}
+    if len(ctx.exp.all_params()) <= PAIR_SCREEN:
+        return importance(ctx.exp, pairs=True, **kwargs)
+    try:
+        return importance(ctx.exp, pairs=f"top:{PAIR_SCREEN}", **kwargs)
+    except SchemaError:  # an importance without pair screening: no pairs rather than all of them
+        return importance(ctx.exp, pairs=False, **kwargs)
 
 
 def _an_suggestion(ctx: _Context) -> Any:
@@ -183,7 +195,7 @@ def _views() -> tuple[_View, ...]:
 def __getattr__(name: str) -> Any:
     """``VIEWS``: the views in report order (key, title, about), from :data:`hpviz.plot.DISPLAYS`.
 
-    Built on first access so that importing ``hpviz.report`` does not import Matplotlib.
+    Built on first access so that importing ``hpviz.reporting`` does not import Matplotlib.
     """
     if name == "VIEWS":
         return _views()
@@ -202,6 +214,7 @@ class _Rendered:
     text: str | None = None  # code drawn on the PDF cover
     html: str | None = None  # a text panel as HTML (shown instead of its image in HTML)
     trace: str | None = None  # traceback of a failed view (logged by the process that writes the report)
+    details: str | None = None  # HTML shown under the image (e.g. every parameter ranked, when the view cut some)
 
 
 def _draw(ctx: _Context, display: Any) -> Any:
@@ -253,6 +266,7 @@ def _render_one(ctx: _Context, display: Any, keep_figures: bool, dpi: int) -> _R
         if hasattr(drawn, "_repr_html_"):
             r.html = drawn._repr_html_()
         r.text = getattr(drawn, "code_", None)
+        r.details = getattr(drawn, "details_html_", None)
         r.note = getattr(drawn, "note_", None)
     except _Skip as exc:
         r.kind, r.note = "skipped", str(exc)
@@ -397,6 +411,9 @@ pre{background:#f6f8fa;padding:.8em;overflow-x:auto;font-size:.9em}
 text-transform:uppercase;white-space:nowrap}
 td{overflow-wrap:anywhere;max-width:40em}
 .meta{color:#555}
+.advice{color:#444;font-size:.95em}
+details{margin:.4em 0}summary{cursor:pointer;color:#0072B2}
+table.ranked{columns:auto;font-size:.9em}
 """
 
 
@@ -433,8 +450,26 @@ def _summary_html(exp: Experiment, objective: str) -> str:
     return "\n".join(out)
 
 
+def _cut_note(ctx: _Context) -> str:
+    """What the report leaves out with many parameters (said at the top, so no reader misses it)."""
+    n = len(ctx.exp.all_params())
+    if n <= ctx.max_params:
+        return ""
+    imp = ctx.cache.get("importance", (False, None))[1]
+    paired = list(getattr(imp, "pair_params", ()) or ()) if getattr(imp, "pairwise", None) is not None else []
+    if imp is None or not hasattr(imp, "pairwise"):
+        pairs = ""
+    elif not len(imp.pairwise):
+        pairs = " Pairwise interactions were not computed (too many parameters to test every pair)."
+    else:
+        k = len(paired) or min(n, PAIR_SCREEN)
+        pairs = f" Pairwise interactions were screened to the {k} most important parameters."
+    return (f"{n} parameters: each view draws the {ctx.max_params} most important ones in full (max_params); "
+            f"the importance view ranks all {n} (full table under it).{pairs}")
+
+
 def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src: Callable[[_Rendered], str],
-          title: str | None) -> str:
+          title: str | None, cut: str = "") -> str:
     esc = html.escape
     head = title or f"hpviz report: {exp.name or 'experiment'}"
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -449,6 +484,8 @@ def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src:
         f"<b>{esc(objective)}</b> ({esc(exp.objectives[objective])}).</p>",
         _summary_html(exp, objective),
     ]
+    if cut:
+        parts.append(f'<p class="note">{esc(cut)}</p>')
     skipped = [r for r in rendered if r.kind == "skipped"]
     for r in rendered:
         if r.kind == "skipped":
@@ -458,6 +495,8 @@ def _html(exp: Experiment, objective: str, rendered: list[_Rendered], image_src:
             parts.append(f'<div class="panel">{r.html}</div>')  # built from escaped text by the Display
         elif r.png is not None:
             parts.append(f'<img src="{image_src(r)}" alt="{esc(r.title)}">')
+        if r.details:
+            parts.append(r.details)  # built from escaped text by the Display
         if r.note:
             cls = "note failed" if r.kind == "failed" else "note"
             parts.append(f'<p class="{cls}">{esc(r.note)}</p>')
@@ -477,7 +516,7 @@ def _b64(r: _Rendered) -> str:
 def _write_html(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
     from hpviz.io import atomic_write
 
-    atomic_write(path, _html(ctx.exp, ctx.objective, rendered, _b64, title))
+    atomic_write(path, _html(ctx.exp, ctx.objective, rendered, _b64, title, _cut_note(ctx)))
 
 
 def _write_pdf(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
@@ -536,7 +575,7 @@ def _cover(ctx: _Context, rendered: list[_Rendered], title: str | None, new_figu
 
 
 def _index_html(ctx: _Context, rendered: list[_Rendered], title: str | None) -> str:
-    return _html(ctx.exp, ctx.objective, rendered, lambda r: f"{r.key}.png", title)
+    return _html(ctx.exp, ctx.objective, rendered, lambda r: f"{r.key}.png", title, _cut_note(ctx))
 
 
 def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str | None) -> None:
@@ -549,9 +588,9 @@ def _write_dir(ctx: _Context, path: Path, rendered: list[_Rendered], title: str 
 
 
 #: The report's own keyword options (conversion options are checked by the converter); also
-#: ``hpviz.report.OPTIONS``, for callbacks that check their ``report_options`` at construction.
+#: The report's own options, also ``hpviz.report.OPTIONS``: for callbacks that check their ``report_options`` at construction.
 OPTIONS = ("objective", "progress", "max_params", "top_k", "seed", "views", "title", "dpi", "max_points",
-                   "n_trees")
+           "n_trees")
 
 
 def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective: str | None = None,
@@ -613,7 +652,7 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
                              max_params=max_params, top_k=top_k, views=views, max_points=max_points,
                              n_trees=n_trees, **extra)
     if options and (isinstance(obj, Experiment) or str(obj).lower().endswith(".json")):
-        from hpviz.plot._display import check_options
+        from hpviz._validate import check_options
 
         check_options("hpviz.report", options, OPTIONS)
     target = check_output_path(path)  # before any work (docs/report.md, "Output paths")
@@ -642,14 +681,5 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     return path
 
 
-report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # the same names on the function
+report.OPTIONS = OPTIONS  # type: ignore[attr-defined]  # reachable as ``hpviz.report.OPTIONS``
 
-
-class _CallableModule(types.ModuleType):
-    """``hpviz.report`` is both this module and the function: keep it callable whichever one wins."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Path:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
