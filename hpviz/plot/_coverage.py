@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from hpviz.plot._common import COLORS, axes_or_new, fmt, short
+from hpviz._numbers import fmt
+from hpviz.plot._common import COLORS, axes_or_new, short
 from hpviz.plot._display import Display
 
 __all__ = ["CoverageDisplay", "coverage"]

@@ -7,7 +7,8 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hpviz.plot._common import COLORS, fmt, new_figure, note, short
+from hpviz._numbers import fmt
+from hpviz.plot._common import COLORS, new_figure, note, short
 from hpviz.plot._display import Display
 
 __all__ = ["ReplayDisplay", "replay"]
