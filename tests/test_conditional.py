@@ -18,19 +18,20 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 def _classifier(trial) -> float:
     """After Optuna's examples: a gating classifier with branch-specific parameters."""
-    classifier = trial.suggest_categorical("classifier", ["SVC", "RandomForest"])
-    if classifier == "SVC":
-        svc_c = trial.suggest_float("svc_c", 1e-3, 1e3, log=True)
-        return 0.5 * (math.log10(svc_c) - 1.0) ** 2  # best near C = 10
-    depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)
-    return 6.0 + 0.01 * depth  # a worse branch, nearly flat in its own parameter
+    if trial.suggest_categorical("classifier", ["SVC", "RandomForest"]) == "RandomForest":
+        return 6.0 + 0.01 * trial.suggest_int("rf_max_depth", 2, 32, log=True)  # worse, nearly flat
+    return 0.5 * (math.log10(trial.suggest_float("svc_c", 1e-3, 1e3, log=True)) - 1.0) ** 2  # best near C = 10
+
+
+def _run(objective, n_trials: int, seed: int = 0):
+    s = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    s.optimize(objective, n_trials=n_trials)
+    return s
 
 
 @pytest.fixture(scope="module")
 def study():
-    s = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    s.optimize(_classifier, n_trials=80)
-    return s
+    return _run(_classifier, 80)
 
 
 def test_marginal_of_a_conditional_parameter_is_over_its_active_trials(study) -> None:
@@ -75,3 +76,60 @@ def test_marginal_keeps_all_trials_when_too_few_are_active() -> None:
         exp.add(Trial(i, params, {"loss": float(rng.normal())}, TrialState.COMPLETE))
     imp = hpviz.importance(exp, seed=0)
     assert imp.marginal("x").attrs["n_trials"] == 30  # 5 active trials: no forest of their own, and it says so
+
+
+# --------------------------------------------------------------------------- suggestions inside a branch
+
+
+def _branches(trial) -> float:
+    """SVC is competitive (not dropped) but holds few of the overall best trials; inside it, C has a narrow
+    optimum near 10 and the kernel does not matter. The overall best trial is a RandomForest one."""
+    classifier = trial.suggest_categorical("classifier", ["SVC", "RandomForest"])
+    if classifier == "SVC":
+        svc_c = trial.suggest_float("svc_c", 1e-3, 1e3, log=True)
+        trial.suggest_categorical("svc_kernel", ["rbf", "linear", "poly"])
+        return 0.75 + 0.1 * (math.log10(svc_c) - 1.0) ** 2
+    depth = trial.suggest_int("rf_max_depth", 2, 32, log=True)
+    return 0.2 + 0.4 * (math.log2(depth) - 1.0)
+
+
+@pytest.fixture(scope="module")
+def branch_study():
+    return _run(_branches, 150)
+
+
+def test_changes_inside_a_branch_learn_from_the_trials_where_it_is_active(branch_study) -> None:
+    exp = hpviz.experiment(branch_study)
+    sug = hpviz.suggest_space(exp)
+    changes = {c.param: c for c in sug.changes}
+    svc = [t for t in exp.trials if "svc_c" in t.params]
+    # shrink: the good trials are the best SVC trials, which the best trials overall (mostly RandomForest)
+    # would leave too few of to test; the new range holds the optimum C = 10 and the best SVC trial
+    shrink = changes["svc_c"]
+    assert shrink.action == "shrink" and shrink.reason.startswith(f"over the {len(svc)} trials where svc_c is active")
+    best_svc = min(svc, key=lambda t: t.values["value"])
+    assert shrink.after.low < 10 < shrink.after.high and shrink.after.contains(best_svc.params["svc_c"])
+    assert shrink.after.high / shrink.after.low < 1e6 * 0.5  # a real shrink of the six decades
+    # fix: the kernel does not matter inside SVC; its value comes from the best trial where it is active
+    # (the best trial overall is a RandomForest one, without a kernel)
+    fix = changes["svc_kernel"]
+    assert "svc_kernel" not in exp.best().params
+    assert fix.action == "fix" and fix.after.choices == (best_svc.params["svc_kernel"],)
+    assert f"best trial #{best_svc.number}" in fix.reason and "where svc_kernel is active" in fix.reason
+    # the gating parameter is judged on all trials
+    assert "classifier" not in changes or not changes["classifier"].reason.startswith("over the")
+
+
+def test_a_branch_with_too_few_trials_is_left_unchanged() -> None:
+    rng = np.random.default_rng(2)
+    exp = Experiment(SearchSpace({"model": Categorical(["a", "b"]), "x": Float(0, 1), "z": Float(0, 1)}),
+                     {"loss": "min"})
+    for i in range(60):
+        z = float(rng.uniform())
+        params = {"model": "a" if i % 6 == 0 else "b", "z": z}
+        if params["model"] == "a":
+            params["x"] = float(rng.uniform())
+        exp.add(Trial(i, params, {"loss": (z - 0.5) ** 2 + params.get("x", 0.0)}, TrialState.COMPLETE))
+    sug = hpviz.suggest_space(exp)
+    assert "x" not in {c.param for c in sug.changes}
+    assert any(n.startswith("x: active in 10 of the 60 trials, fewer than the 20") for n in sug.notes)
