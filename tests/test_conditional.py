@@ -133,3 +133,83 @@ def test_a_branch_with_too_few_trials_is_left_unchanged() -> None:
     sug = hpviz.suggest_space(exp)
     assert "x" not in {c.param for c in sug.changes}
     assert any(n.startswith("x: active in 10 of the 60 trials, fewer than the 20") for n in sug.notes)
+
+
+# --------------------------------------------------------------------------- the refined space exports and runs
+
+
+def test_refined_space_of_a_conditional_study_runs_with_optuna(branch_study) -> None:
+    from hpviz_optuna import suggest
+
+    exp = hpviz.experiment(branch_study)
+    sug = hpviz.suggest_space(exp)
+    changes = {c.param: c for c in sug.changes}
+    assert {"svc_c", "svc_kernel"} <= set(changes)  # changes inside the SVC branch
+    seen = []
+
+    def objective(trial) -> float:
+        params = suggest(trial, sug.space, experiment=exp)
+        seen.append(params)
+        if params["classifier"] == "SVC":
+            return 0.75 + 0.1 * (math.log10(params["svc_c"]) - 1.0) ** 2
+        return 0.2 + 0.4 * (math.log2(params["rf_max_depth"]) - 1.0)
+
+    new = _run(objective, 20, seed=1)
+    assert all(t.state.name == "COMPLETE" for t in new.trials)
+    kernel = changes["svc_kernel"].after.choices[0]
+    for params in seen:
+        if params["classifier"] == "SVC":  # the fix and the shrink apply inside their branch only
+            assert set(params) == {"classifier", "svc_c", "svc_kernel"} and params["svc_kernel"] == kernel
+            assert sug.space["svc_c"].contains(params["svc_c"])
+        else:
+            assert set(params) == {"classifier", "rf_max_depth"}
+    assert {p["classifier"] for p in seen} == {"SVC", "RandomForest"}
+
+
+def test_refined_space_of_a_conditional_run_keeps_its_structure_with_hyperopt() -> None:
+    pytest.importorskip("hyperopt")
+    from hyperopt import STATUS_OK, Trials, fmin, hp, rand, space_eval
+    from hyperopt.pyll import scope
+
+    from hpviz_hyperopt import to_hyperopt
+
+    space = {"classifier": hp.choice("classifier", [
+        {"type": "SVC", "C": hp.loguniform("svc_c", math.log(1e-3), math.log(1e3)),
+         "kernel": hp.choice("svc_kernel", ["rbf", "linear", "poly"])},
+        {"type": "RandomForest", "max_depth": scope.int(hp.quniform("rf_max_depth", 2, 32, 1))},
+    ])}
+
+    def objective(params: dict) -> dict:
+        model = params["classifier"]  # the user's own keys
+        if model["type"] == "SVC":
+            loss = 0.75 + 0.1 * (math.log10(model["C"]) - 1.0) ** 2
+        else:
+            loss = 0.2 + 0.05 * model["max_depth"]
+        return {"loss": loss, "status": STATUS_OK}
+
+    def run(s, n: int, seed: int) -> Trials:
+        trials = Trials()
+        fmin(objective, s, algo=rand.suggest, max_evals=n, trials=trials, rstate=np.random.default_rng(seed),
+             show_progressbar=False)
+        return trials
+
+    exp = hpviz.experiment(run(space, 150, 0), space=space)
+    sug = hpviz.suggest_space(exp)
+    changes = {c.param: c for c in sug.changes}
+    assert changes["svc_c"].reason.startswith("over the") and changes["svc_c"].action == "shrink"
+    assert changes["svc_kernel"].action == "fix"
+    kernel = changes["svc_kernel"].after.choices[0]
+    native = to_hyperopt(sug.space, native=space)
+    trials = run(native, 20, 1)
+    assert all(r["status"] == STATUS_OK for r in trials.results)
+    kinds = set()
+    for doc in trials.trials:
+        params = space_eval(native, {k: v[0] for k, v in doc["misc"]["vals"].items() if v})
+        model = params["classifier"]
+        kinds.add(model["type"])
+        if model["type"] == "SVC":
+            assert set(model) == {"type", "C", "kernel"}  # the option's own keys, fixed inside it only
+            assert sug.space["svc_c"].contains(model["C"]) and model["kernel"] == kernel
+        else:
+            assert set(model) == {"type", "max_depth"}
+    assert kinds == {"SVC", "RandomForest"}
