@@ -22,15 +22,16 @@ Private: used by :func:`hpviz.importance` (one call) and
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 
 from hpviz.errors import HpvizError
 
-__all__ = ["active_trials", "is_conditional", "active_marginals"]
+__all__ = ["active_trials", "is_conditional", "active_marginals", "whole_space"]
 
 #: Set while the restricted forests run, so that they do not restrict again (one level of restriction).
 _INSIDE: contextvars.ContextVar[bool] = contextvars.ContextVar("hpviz_conditional_inside", default=False)
@@ -63,19 +64,33 @@ def active_marginals(exp: Any, objective: str, used: Sequence[Any], names: Seque
         return out, counts
     from hpviz.analysis.importance import importance
 
-    token = _INSIDE.set(True)
-    try:
-        for name in names:
-            if not is_conditional(used, name):
-                continue
-            sub = exp.with_trials(active_trials(used, name))
+    branches: dict[tuple[int, ...], list[str]] = {}  # parameters active in the same trials share one forest
+    for name in names:
+        if is_conditional(used, name):
+            branches.setdefault(tuple(i for i, t in enumerate(used) if name in t.params), []).append(name)
+    with whole_space():
+        for keep, members in branches.items():
             try:
-                imp = importance(sub, objective, pairs=False, n_trees=n_trees, seed=seed)
+                imp = importance(exp.with_trials(used[i] for i in keep), objective, pairs=False, n_trees=n_trees,
+                                 seed=seed)
             except HpvizError:
                 continue  # too few active trials: the marginal over all trials stays, and its count says so
-            if name in imp.params:
-                out[name] = imp.marginal(name)
-                counts[name] = imp.n_used
+            for name in members:
+                if name in imp.params:
+                    out[name] = imp.marginal(name)
+                    counts[name] = imp.n_used
+    return out, counts
+
+
+@contextlib.contextmanager
+def whole_space() -> Iterator[None]:
+    """Within it, :func:`active_marginals` keeps every marginal over all trials (no restricted forests).
+
+    For callers that read only the importance fractions (``suggest_space``), and
+    for the restricted forests themselves (one level of restriction).
+    """
+    token = _INSIDE.set(True)
+    try:
+        yield
     finally:
         _INSIDE.reset(token)
-    return out, counts

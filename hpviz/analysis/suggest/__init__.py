@@ -130,6 +130,9 @@ def _branch_context(exp: Experiment, name: str, ctx: Context, tested: list[str],
         ctx.notes.append(f"{name}: active in {len(keep)} of the {len(ctx.trials)} trials, fewer than the "
                          f"{ctx.th.min_trials} a suggestion needs; left unchanged")
         return None
+    key = "branch " + ",".join(map(str, keep))
+    if key in ctx.cache:  # parameters active in the same trials share one branch context
+        return ctx.cache[key]
     trials = [ctx.trials[i] for i in keep]
     y = ctx.y[keep]
     order, good = _good(trials, y, ctx.th)
@@ -138,6 +141,7 @@ def _branch_context(exp: Experiment, name: str, ctx: Context, tested: list[str],
     ctx.notes.extend(f"{name} (over the trials where it is active): {n}" for n in notes)
     sub = replace(ctx, trials=trials, y=y, good=good, best=int(order[0]), order=order, imp=imp, signal={}, cache={})
     sub.signal = {p: signal_p(p, sub.space[p], sub) for p in tested}
+    ctx.cache[key] = sub
     return sub
 
 
@@ -154,12 +158,14 @@ def _importance(exp: Experiment, objective: str, given: Any, seed: int, notes: l
         if getattr(given, "objective", objective) != objective:
             raise SchemaError(f"importance was computed for {given.objective!r}, not {objective!r}")
         return given
+    from hpviz.analysis._conditional import whole_space
     from hpviz.analysis.importance import importance as _compute
 
     if not all(t.feasible for t in exp.trials):
         exp = exp.with_trials(t for t in exp.trials if t.feasible)
     try:
-        return _compute(exp, objective, pairs=False, n_trees=IMPORTANCE_TREES, seed=seed)
+        with whole_space():  # the rules read the fractions only: no marginals restricted to branches
+            return _compute(exp, objective, pairs=False, n_trees=IMPORTANCE_TREES, seed=seed)
     except HpvizError as exc:
         notes.append(f"importance unavailable ({exc}); no fix, and shrink/expand without the importance gate")
         return None
