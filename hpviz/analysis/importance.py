@@ -30,7 +30,9 @@ Encoding (documented in ``docs/importance.md``):
 * values outside the declared space are clipped into it (numerics);
   an undeclared categorical choice, a non-numeric value or an absent
   (inactive) parameter goes to a sentinel below the range, which the trees
-  can split off but which lies outside the integrated space.
+  can split off but which lies outside the integrated space. The marginal
+  of a parameter inactive in some trials comes from a forest fitted on the
+  trials where it is active (:mod:`hpviz.analysis._conditional`).
 
 :func:`importance` runs named steps: usable trials, stratified sample,
 forest, pair screening, per-tree decomposition, individual and pairwise

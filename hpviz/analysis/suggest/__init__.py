@@ -20,6 +20,11 @@ never moves toward trials that violated the user's constraints. A change the
 experiment's framework cannot take (``hpviz_export_constraints`` of the
 adapter whose id is ``Experiment.framework``) is not proposed; the notes say so.
 
+A parameter inside a branch of a conditional space (absent from some trials)
+is judged on the trials where it is active only (:func:`_branch_context`):
+its good trials, its importance and a value it is fixed to all come from
+them; the reason of its change says so.
+
 Layout: ``thresholds`` (evidence levels), ``result`` (:class:`SpaceSuggestion`),
 ``context`` (what the rules read and the tests they share), ``ranges``
 (readable, valid new ranges), ``rules/<action>`` (one module per action).
@@ -227,7 +232,8 @@ def suggest_space(
     obj:
         Anything :func:`hpviz.experiment` accepts. The space refined is the
         experiment's latest round; the evidence is every rankable trial
-        (COMPLETE, finite, feasible) of every round.
+        (COMPLETE, finite, feasible) of every round, and for a parameter
+        inside a branch (conditional), those where it is active.
     objective:
         Objective to optimize; default the primary. Its direction is used.
     level:
