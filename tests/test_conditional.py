@@ -213,3 +213,20 @@ def test_refined_space_of_a_conditional_run_keeps_its_structure_with_hyperopt() 
         else:
             assert set(model) == {"type", "max_depth"}
     assert kinds == {"SVC", "RandomForest"}
+
+
+def test_restricted_marginal_follows_the_rounds_and_space_options() -> None:
+    rng = np.random.default_rng(3)
+    exp = Experiment(SearchSpace({"model": Categorical(["a", "b"]), "x": Float(0, 1)}), {"loss": "min"})
+    for i in range(80):
+        if i == 40:
+            exp.next_round(SearchSpace({"model": Categorical(["a", "b"]), "x": Float(0.2, 0.5)}))
+        params = {"model": "a" if i % 2 else "b"}
+        if params["model"] == "a":
+            params["x"] = float(rng.uniform(0, 1) if i < 40 else rng.uniform(0.2, 0.5))
+        exp.add(Trial(i, params, {"loss": 10 * (params.get("x", 0.3) - 0.3) ** 2 + 5 * (params["model"] == "b")},
+                      TrialState.COMPLETE, round=int(i >= 40)))
+    union = hpviz.importance(exp, seed=0, space="union").marginal("x")
+    assert union.attrs["n_trials"] == 40 and union["value"].min() == 0 and union["value"].max() == 1
+    first = hpviz.importance(exp, seed=0, rounds=0).marginal("x")
+    assert first.attrs["n_trials"] == 20 and first["mean"].min() < 1.0  # the curve reaches the branch's best

@@ -49,9 +49,13 @@ def is_conditional(trials: Sequence[Any], name: str) -> bool:
 
 
 def active_marginals(exp: Any, objective: str, used: Sequence[Any], names: Sequence[str],
-                     marginals: dict[str, pd.DataFrame], *, n_trees: int, seed: int
-                     ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+                     marginals: dict[str, pd.DataFrame], *, n_trees: int, seed: int, rounds: Any = None,
+                     space: str = "round", max_trials: int | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Marginals of the conditional parameters recomputed over the trials where each is active.
+
+    The restricted forests use the same ``n_trees``, ``seed``, ``rounds``,
+    ``space`` (the space integrated over) and ``max_trials`` as the forest
+    over all trials.
 
     Returns the marginals (the given ones for always-active parameters) and,
     per parameter, the number of trials its marginal was computed over. A
@@ -72,7 +76,7 @@ def active_marginals(exp: Any, objective: str, used: Sequence[Any], names: Seque
         for keep, members in branches.items():
             try:
                 imp = importance(exp.with_trials(used[i] for i in keep), objective, pairs=False, n_trees=n_trees,
-                                 seed=seed)
+                                 seed=seed, rounds=rounds, space=space, max_trials=max_trials)
             except HpvizError:
                 continue  # too few active trials: the marginal over all trials stays, and its count says so
             for name in members:

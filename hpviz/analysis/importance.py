@@ -738,7 +738,8 @@ def importance(
     pairwise, pairwise_std = _pairwise(dec, enc.names, pair_idx)
     paired = sorted({k for ij in pair_idx for k in ij})
     marginals, over = active_marginals(exp, objective, used, enc.names, _marginal_frames(analysed, enc, dec),
-                                        n_trees=n_trees, seed=seed)
+                                        n_trees=n_trees, seed=seed, rounds=rounds, space=space,
+                                        max_trials=max_trials)
     result = Importance(
         objective=objective,
         params=tuple(enc.names),
