@@ -30,7 +30,9 @@ Encoding (documented in ``docs/importance.md``):
 * values outside the declared space are clipped into it (numerics);
   an undeclared categorical choice, a non-numeric value or an absent
   (inactive) parameter goes to a sentinel below the range, which the trees
-  can split off but which lies outside the integrated space.
+  can split off but which lies outside the integrated space. The marginal
+  of a parameter inactive in some trials comes from a forest fitted on the
+  trials where it is active (:mod:`hpviz.analysis._conditional`).
 
 :func:`importance` runs named steps: usable trials, stratified sample,
 forest, pair screening, per-tree decomposition, individual and pairwise
@@ -53,6 +55,7 @@ from hpviz._numbers import as_float
 from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
+from hpviz.analysis._conditional import active_marginals
 from hpviz.analysis._fanova import Expansion, ForestDecomposition, Running, decompose_forest
 from hpviz.analysis._importance_stats import binned_shares, pair_pvalues
 from hpviz.convert import experiment as _to_experiment
@@ -163,6 +166,10 @@ class Importance(RichResult):
         ``None`` normally; the budget level (step) whose values were analysed when the
         experiment had too few COMPLETE trials and the highest budget reached by enough
         trials was used instead (see :mod:`hpviz.analysis.rungs`).
+    marginal_trials:
+        Per parameter, the number of trials its marginal was computed over:
+        ``n_used``, or for a conditional parameter (inactive in some used
+        trials) the trials where it is active (see :meth:`marginal`).
     """
 
     objective: str
@@ -186,6 +193,7 @@ class Importance(RichResult):
     individual_binned: pd.Series | None = field(repr=False, default=None)
     pairwise_p: pd.Series | None = field(repr=False, default=None)
     budget: float | None = None
+    marginal_trials: pd.Series | None = field(repr=False, default=None)
 
     def __repr__(self) -> str:
         top = ", ".join(f"{k}={v:.3f}" for k, v in self.individual.head(5).items())
@@ -215,11 +223,21 @@ class Importance(RichResult):
             Columns ``value`` (on the parameter's original scale: a grid over
             the declared range for numerics, one row per choice for
             categoricals), ``mean`` (forest mean of the marginal) and ``std``
-            (its spread across trees).
+            (its spread across trees). ``df.attrs["n_trials"]`` is the number
+            of trials it was computed over.
+
+        A conditional parameter (inactive in some used trials) has the
+        marginal of a forest fitted on the trials where it is active, so
+        the curve describes the branch where the parameter exists, not an
+        average with branches where it does not (``marginal_trials`` says
+        over how many trials; ``docs/importance.md``).
         """
         if name not in self._marginals:
             raise SchemaError(f"unknown parameter {name!r}; analysed: {list(self.params)}")
-        return self._marginals[name].copy()
+        df = self._marginals[name].copy()
+        counts = self.marginal_trials
+        df.attrs["n_trials"] = int(counts[name]) if counts is not None and name in counts.index else self.n_used
+        return df
 
     def marginal2(self, a: str, b: str) -> pd.DataFrame:
         """Joint marginal of two parameters (needs ``pairs=True``).
@@ -720,6 +738,9 @@ def importance(
     individual, individual_std = _individual(dec, enc.names)
     pairwise, pairwise_std = _pairwise(dec, enc.names, pair_idx)
     paired = sorted({k for ij in pair_idx for k in ij})
+    marginals, over = active_marginals(exp, objective, used, enc.names, _marginal_frames(analysed, enc, dec),
+                                        n_trees=n_trees, seed=seed, rounds=rounds, space=space,
+                                        max_trials=max_trials)
     result = Importance(
         objective=objective,
         params=tuple(enc.names),
@@ -737,8 +758,9 @@ def importance(
         seed=seed,
         n_fit=int(y.size),
         pair_params=tuple(enc.names[j] for j in paired),
-        _marginals=_marginal_frames(analysed, enc, dec),
+        _marginals=marginals,
         _surfaces=_surfaces(analysed, enc, dec, pair_idx),
+        marginal_trials=pd.Series(over, name="marginal_trials")[enc.names],
     )
     binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result), index=enc.names,
                        name="importance_binned")

@@ -76,6 +76,10 @@ def _panel(ax: Axes, imp: Any, name: str, exp: Any, arrays: Any, idx: np.ndarray
     frac = imp.individual.get(name, math.nan)
     ax.set_title(f"{short(name, 30)}  ({100 * frac:.1f}% of variance)" if math.isfinite(frac) else short(name, 30),
                  loc="left", fontsize=9)
+    over = df.attrs.get("n_trials", imp.n_used)
+    if over < imp.n_used:  # a conditional parameter: its marginal is the branch where it exists
+        ax.text(0.99, 0.97, f"over {over} trials where {short(name, 20)} is active", transform=ax.transAxes,
+                ha="right", va="top", fontsize=7, color="0.3")
     ax.set_xlabel(short(name, 30) + (" (log scale)" if getattr(param, "log", False) else ""))
     ax.set_ylabel(f"predicted {short(imp.objective, 30)}")
 

@@ -20,6 +20,11 @@ never moves toward trials that violated the user's constraints. A change the
 experiment's framework cannot take (``hpviz_export_constraints`` of the
 adapter whose id is ``Experiment.framework``) is not proposed; the notes say so.
 
+A parameter inside a branch of a conditional space (absent from some trials)
+is judged on the trials where it is active only (:func:`_branch_context`):
+its good trials, its importance and a value it is fixed to all come from
+them; the reason of its change says so.
+
 Layout: ``thresholds`` (evidence levels), ``result`` (:class:`SpaceSuggestion`),
 ``context`` (what the rules read and the tests they share), ``ranges``
 (readable, valid new ranges), ``rules/<action>`` (one module per action).
@@ -91,12 +96,55 @@ def _evidence(exp: Experiment, objective: str, th: SuggestThresholds) -> _Eviden
         )
     sign = 1.0 if exp.objectives[objective] == "min" else -1.0
     y = sign * np.array([t.values[objective] for t in trials])
-    numbers_ = np.array([t.number for t in trials])
-    order = np.lexsort((numbers_, y))  # best first, ties by trial number
+    order, good = _good(trials, y, th)
+    return _Evidence(trials, y, order, good, n_excluded, float(sign * y[order[int(good.sum()) - 1]]))
+
+
+def _good(trials: list[Trial], y: np.ndarray, th: SuggestThresholds) -> tuple[np.ndarray, np.ndarray]:
+    """Trial indices best first (ties by trial number), and the "good" mask: the best ``k`` of them."""
+    n = len(trials)
+    order = np.lexsort((np.array([t.number for t in trials]), y))
     k = min(max(th.min_good, math.ceil(th.top_quantile * n)), n // 2)
     good = np.zeros(n, dtype=bool)
     good[order[:k]] = True
-    return _Evidence(trials, y, order, good, n_excluded, float(sign * y[order[k - 1]]))
+    return order, good
+
+
+def _branch_context(exp: Experiment, name: str, ctx: Context, tested: list[str], seed: int) -> Context | None:
+    """The context of a parameter inside a branch: only the trials where it is active.
+
+    Its good trials are the best of those, its importance (for the gates and
+    ``fix``) comes from a forest fitted on them, and the tests of the other
+    parameters are re-run on them. ``None`` (with a note) when the branch has
+    too few trials to learn from. A parameter active in every trial keeps ``ctx``.
+    """
+    keep = [i for i, t in enumerate(ctx.trials) if name in t.params]
+    if len(keep) == len(ctx.trials):
+        return ctx
+    if len(keep) < ctx.th.min_trials:
+        ctx.notes.append(f"{name}: active in {len(keep)} of the {len(ctx.trials)} trials, fewer than the "
+                         f"{ctx.th.min_trials} a suggestion needs; left unchanged")
+        return None
+    key = "branch " + ",".join(map(str, keep))
+    if key in ctx.cache:  # parameters active in the same trials share one branch context
+        return ctx.cache[key]
+    trials = [ctx.trials[i] for i in keep]
+    y = ctx.y[keep]
+    order, good = _good(trials, y, ctx.th)
+    notes: list[str] = []
+    imp = _importance(exp.with_trials(trials), ctx.objective, None, seed, notes) if np.ptp(y) > 0 else None
+    ctx.notes.extend(f"{name} (over the trials where it is active): {n}" for n in notes)
+    sub = replace(ctx, trials=trials, y=y, good=good, best=int(order[0]), order=order, imp=imp, signal={}, cache={})
+    sub.signal = {p: signal_p(p, sub.space[p], sub) for p in tested}
+    ctx.cache[key] = sub
+    return sub
+
+
+def _in_branch(change: Change | None, name: str, ctx: Context) -> Change | None:
+    """Say in the reason that a change was learnt from the trials where ``name`` is active."""
+    if change is None:
+        return None
+    return replace(change, reason=f"over the {len(ctx.trials)} trials where {name} is active: {change.reason}")
 
 
 def _importance(exp: Experiment, objective: str, given: Any, seed: int, notes: list[str]) -> Any:
@@ -105,12 +153,14 @@ def _importance(exp: Experiment, objective: str, given: Any, seed: int, notes: l
         if getattr(given, "objective", objective) != objective:
             raise SchemaError(f"importance was computed for {given.objective!r}, not {objective!r}")
         return given
+    from hpviz.analysis._conditional import whole_space
     from hpviz.analysis.importance import importance as _compute
 
     if not all(t.feasible for t in exp.trials):
         exp = exp.with_trials(t for t in exp.trials if t.feasible)
     try:
-        return _compute(exp, objective, pairs=False, n_trees=IMPORTANCE_TREES, seed=seed)
+        with whole_space():  # the rules read the fractions only: no marginals restricted to branches
+            return _compute(exp, objective, pairs=False, n_trees=IMPORTANCE_TREES, seed=seed)
     except HpvizError as exc:
         notes.append(f"importance unavailable ({exc}); no fix, and shrink/expand without the importance gate")
         return None
@@ -137,7 +187,11 @@ def _tested(parent: SearchSpace) -> list[str]:
 
 
 def _change_for(name: str, param: Param, ctx: Context) -> Change | None:
-    """The first rule that fires for one parameter: fix, then drop-choices or use-log / expand / shrink."""
+    """The first rule that fires for one parameter: fix, then drop-choices or use-log / expand / shrink.
+
+    ``ctx`` holds the trials the rules learn from (for a parameter inside a
+    branch, those where it is active: :func:`_branch_context`).
+    """
     change = rule_fix(name, param, ctx)
     if change is None and isinstance(param, Categorical):
         change = rule_drop(name, param, ctx)
@@ -168,7 +222,8 @@ def suggest_space(
     obj:
         Anything :func:`hpviz.experiment` accepts. The space refined is the
         experiment's latest round; the evidence is every rankable trial
-        (COMPLETE, finite, feasible) of every round.
+        (COMPLETE, finite, feasible) of every round, and for a parameter
+        inside a branch (conditional), those where it is active.
     objective:
         Objective to optimize; default the primary. Its direction is used.
     level:
@@ -238,6 +293,14 @@ def suggest_space(
                   export=_export_constraints(exp.framework), framework=exp.framework)
     ctx.signal = {name: signal_p(name, parent[name], ctx) for name in tested}
     ctx.space = dict(parent.items())
-    changes = [c for c in (_change_for(name, parent[name], ctx) for name in tested) if c is not None]
+    changes = []
+    for name in tested:
+        branch = _branch_context(exp, name, ctx, tested, seed)
+        if branch is ctx:
+            change = _change_for(name, parent[name], ctx)
+        else:
+            change = _in_branch(_change_for(name, parent[name], branch), name, branch) if branch else None
+        if change is not None:
+            changes.append(change)
     space = parent.replace(**{c.param: c.after for c in changes}) if changes else parent
     return result(changes, space, imp, ctx.signal)
