@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from hpviz.plot._common import COLORS, message, new_figure, short
 from hpviz.plot._display import Display
@@ -123,12 +125,30 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
                 if np.isfinite(v) and round(v, digits) > 0:  # blank cells read faster than 0.00
                     ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=7,
                             color="white" if v > 0.6 * vmax else "0.15")
+    from hpviz.analysis._importance_stats import PAIR_ALPHA  # lazy: scipy
+
+    pvals = getattr(imp, "pairwise_p", None)
+    if pvals is not None:
+        for (a, b), p in pvals.items():
+            if a in pos and b in pos and not p <= PAIR_ALPHA:  # not significant: hatched
+                for i, j in ((pos[a], pos[b]), (pos[b], pos[a])):
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", ec="0.55", lw=0))
     labels = [short(n, 18) for n in names]
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="% of variance (pair interaction)", shrink=0.85)
-    ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
+    ax.set_title("Strongest pairwise interactions" + (f" ({k} of {total} params)" if k < total else "")
+                 + "\n" + heat_note(imp), loc="left", fontsize=8)
+
+
+def heat_note(imp: Any) -> str:
+    """One line under the heat map's title: what the hatching means, or that the pairs were not tested."""
+    from hpviz.analysis._importance_stats import PAIR_TEST_NOTE  # lazy: scipy
+
+    if getattr(imp, "pairwise_p", None) is None:
+        return "significance not tested: a pair of a few %\ncan be noise (hpviz.importance(..., pair_test=19))"
+    return "\n".join(textwrap.wrap(f"hatched: not significant at {PAIR_TEST_NOTE}", 58))
 
 
 class ImportanceDisplay(Display):
