@@ -371,7 +371,7 @@ def pair_rates(factor: float):
     from hpviz.analysis._importance_stats import PAIR_ALPHA
 
     out = []
-    for n, dummies, R0, R1 in ((250, 0, 60, 20), (250, 20, 20, 10), (1000, 7, 20, 10)):
+    for n, dummies, R0, R1 in ((250, 0, 60, 20), (250, 20, 40, 10), (1000, 7, 60, 10)):
         R = reps(R0, factor)
         old = new = total = anyflag = 0
         for seed in range(R):
