@@ -22,6 +22,9 @@ from hpviz.schema import Categorical, Float, Int, SearchSpace
 __all__ = ["FindingsDisplay", "SuggestionsDisplay", "findings", "suggestions", "space_code", "describe"]
 
 _SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
+#: One line: what a finding's verdict rests on (levels in hpviz/analysis/diagnose/thresholds.py).
+FINDINGS_NOTE = ("Each finding names its test: one-sided at 5% per rule (best-at-boundary and failure "
+                 "association Bonferroni-corrected over parameters), no correction across rules.")
 _WRAP = 110
 _esc = html.escape
 
@@ -114,13 +117,14 @@ class FindingsDisplay(Display):
             blocks.append(("", None, f"… and {len(items) - limit} more findings", False))
         if not blocks:
             blocks.append(("OK".ljust(7), "#009E73", "No problem found: the search looks healthy.", False))
+        blocks.append(("", None, FINDINGS_NOTE, False))
         return _text_figure("Findings: is the optimizer working?", blocks)
 
     def _repr_html_(self) -> str:
         items = self._items()
         if not items:
             return '<p class="finding ok"><span class="badge" style="background:#009E73">OK</span> ' \
-                   "No problem found: the search looks healthy.</p>"
+                   f'No problem found: the search looks healthy.</p>\n<p class="note">{_esc(FINDINGS_NOTE)}</p>'
         rows = ['<table class="findings"><tr><th>severity</th><th>finding</th><th>parameters</th><th>code</th></tr>']
         for f in items:
             sev = str(f.severity)
@@ -130,6 +134,7 @@ class FindingsDisplay(Display):
                         f"<td>{_esc(str(f.message))}</td><td>{_esc(params)}</td><td><code>{_esc(str(f.code))}"
                         "</code></td></tr>")
         rows.append("</table>")
+        rows.append(f'<p class="note">{_esc(FINDINGS_NOTE)}</p>')
         return "\n".join(rows)
 
 
