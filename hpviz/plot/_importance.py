@@ -79,11 +79,17 @@ def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
         # right of the error bar, on a white patch so grid lines do not cross the digits
         ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
+    binned = getattr(imp, "individual_binned", None)
+    if binned is not None:  # the less biased estimate beside each forest share (docs/importance.md, bias)
+        shown = imp.individual.sort_values(ascending=False).index[:max_params]
+        ax.scatter(binned.reindex(shown).fillna(0.0).to_numpy(dtype=float), y[:len(shown)], marker="D", s=16,
+                   color="#D55E00", zorder=3, label="binned estimate")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     reach = max([v + e for v, e in zip(vals, errs)] + [0.05])
     ax.set_xlim(0, min(1.2, reach * 1.1 + 0.1))  # room for the % labels
-    ax.set_xlabel("fraction of variance explained")
+    ax.set_xlabel("fraction of variance explained" + ("\n\u25c6 binned estimate: less biased when trials spread over the "
+                                                      "space (random search)" if binned is not None else ""))
     ax.set_ylabel("hyperparameter")
     ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
     ax.grid(False, axis="y")
