@@ -153,7 +153,7 @@ def heat_note(imp: Any) -> str:
     from hpviz.analysis._importance_stats import PAIR_TEST_NOTE  # lazy: scipy
 
     if getattr(imp, "pairwise_p", None) is None:
-        return "significance not tested: a pair of a few %\ncan be noise (hpviz.importance(..., pair_test=19))"
+        return "significance not tested (pair_test=0):\na pair of a few % can be noise"
     return "\n".join(textwrap.wrap(f"hatched: not significant at {PAIR_TEST_NOTE}", 58))
 
 
