@@ -99,10 +99,13 @@ def main() -> None:
     ap.add_argument("--bias-reps", type=int, default=3, help="repetitions per cell of the bias study")
     ap.add_argument("--bias-optuna", action="store_true", help="include Optuna's evaluator in the bias study")
     ap.add_argument("--bias-cases", default="", help="comma-separated subset of: " + ",".join(CASES))
+    ap.add_argument("--bias-n", default="250,1000,4000", help="comma-separated trial counts of the bias study "
+                    "(Optuna's evaluator runs at n <= 1000 only: ~20 s per fit at 1000)")
     args = ap.parse_args()
     if args.bias:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        bias_study(args.bias_reps, args.bias_optuna, [c for c in args.bias_cases.split(",") if c])
+        bias_study(args.bias_reps, args.bias_optuna, [c for c in args.bias_cases.split(",") if c],
+                   tuple(int(v) for v in args.bias_n.split(",") if v))
         return
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     run_hpviz(make_trials(50, 3)[0], pairs=True)  # warm-up: imports scikit-learn outside the timings
@@ -177,7 +180,8 @@ def _residual_binned(exp: Experiment, imp, U: np.ndarray, y: np.ndarray) -> np.n
     return np.array(out)
 
 
-def bias_study(reps: int, with_optuna: bool, cases: list[str] | None = None) -> None:
+def bias_study(reps: int, with_optuna: bool, cases: list[str] | None = None,
+               sizes: tuple[int, ...] = (250, 1000, 4000)) -> None:
     print("\nBias of first-order shares: mean over reps of (estimate - truth), by case, n and dummies.")
     print("forest = hpviz.importance (64 trees); screen = the same with screen=True; binned = noise-corrected variance of bin means on the raw")
     print("trials; resid = the same on the objective minus the forest's other main effects; optuna = FanovaImportanceEvaluator (n <= 1000).")
@@ -187,7 +191,7 @@ def bias_study(reps: int, with_optuna: bool, cases: list[str] | None = None) -> 
     for name, (d, fn, truth, pair) in CASES.items():
         if cases and name not in cases:
             continue
-        for n in (250, 1000, 4000):
+        for n in sizes:
             for dummies in (0, 20):
                 est = {k: [] for k in ("forest", "screened", "binned", "resid", "optuna", "pair", "pair_s")}
                 for r in range(reps):

@@ -118,4 +118,4 @@ def test_importance_result_table():
     table = imp.to_dataframe()
     assert table["param"].tolist() == list(imp.individual.index) and table.loc[0, "param"] == "x"
     pairs = imp.to_dataframe(pairwise=True)
-    assert list(pairs.columns) == ["a", "b", "importance", "std"] and len(pairs) == 1
+    assert list(pairs.columns) == ["a", "b", "importance", "std", "p_value"] and len(pairs) == 1

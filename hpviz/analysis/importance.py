@@ -57,7 +57,7 @@ from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis._conditional import active_marginals
 from hpviz.analysis._fanova import Expansion, ForestDecomposition, Running, decompose_forest
-from hpviz.analysis._importance_stats import binned_shares, pair_pvalues
+from hpviz.analysis._importance_stats import PAIR_PERMUTATIONS, binned_shares, with_pair_test
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, InsufficientDataWarning, SchemaError
 from hpviz.schema import Categorical, Int, TrialState
@@ -151,11 +151,12 @@ class Importance(RichResult):
         with many parameters when the trials spread over the space (random
         search, early rounds): see ``docs/importance.md``.
     pairwise_p:
-        With ``pair_test > 0``: per pair, the permutation p-value of its
-        interaction share under an additive null (main effects kept,
-        residuals permuted, forest refitted ``pair_test`` times). ``None``
-        otherwise. At level 0.05 the rate of null pairs flagged is measured
-        in ``benchmarks/calibration.py``.
+        Per pair, the permutation p-value of an interaction under an additive
+        null (binned residuals of an additive fit, ``pair_test``
+        permutations), family-wise over all pairs (max-T): at 0.05 the chance
+        that any pair is flagged when none interacts is at most 5% (measured
+        in ``benchmarks/calibration.py``). ``None`` with ``pair_test=0`` or
+        ``pairs=False``.
     n_fit:
         Trials the forest was fitted on: ``n_used``, or a sample of
         ``max_trials`` stratified on the objective when there are more.
@@ -203,12 +204,16 @@ class Importance(RichResult):
     def to_dataframe(self, pairwise: bool = False) -> pd.DataFrame:
         """One row per parameter: ``param, importance, std, inactive, clipped`` (descending importance).
 
-        ``pairwise=True``: one row per pair instead, ``a, b, importance, std``.
+        ``pairwise=True``: one row per pair instead, ``a, b, importance, std`` (and ``p_value`` when
+        the pairs were tested, see ``pairwise_p``).
         """
         if pairwise:
-            return pd.DataFrame({"a": [a for a, _ in self.pairwise.index], "b": [b for _, b in self.pairwise.index],
-                                 "importance": self.pairwise.to_numpy(), "std": self.pairwise_std.to_numpy()},
-                                columns=["a", "b", "importance", "std"])
+            df = pd.DataFrame({"a": [a for a, _ in self.pairwise.index], "b": [b for _, b in self.pairwise.index],
+                               "importance": self.pairwise.to_numpy(), "std": self.pairwise_std.to_numpy()},
+                              columns=["a", "b", "importance", "std"])
+            if self.pairwise_p is not None:
+                df["p_value"] = self.pairwise_p.reindex(self.pairwise.index).to_numpy()
+            return df
         names = list(self.individual.index)
         return pd.DataFrame({"param": names, "importance": self.individual.to_numpy(),
                              "std": self.individual_std.to_numpy(),
@@ -320,8 +325,9 @@ def _subset(enc: _Encoded, keep: list[int]) -> _Encoded:
                     enc.inactive[keep], enc.clipped[keep])
 
 
-def _round_spaces(exp: Any, rounds: Any, space: str) -> tuple[set[int], dict[str, Any], dict[str, tuple[float, float]]]:
-    """(selected round indices, space integrated over, numeric fit ranges: union of the selected rounds')."""
+def _round_spaces(exp: Any, rounds: Any, space: str) -> tuple[set[int], dict[str, Any], dict[str, Any]]:
+    """(selected round indices, space integrated over, fit ranges: per numeric the union of the selected
+    rounds' ranges, per categorical whose choices changed the union of its choices as a Categorical)."""
     n_rounds = len(exp.rounds)
     if rounds is None:
         selected = list(range(n_rounds))
@@ -339,9 +345,20 @@ def _round_spaces(exp: Any, rounds: Any, space: str) -> tuple[set[int], dict[str
     analysed: dict[str, Any] = {}
     for r in range(selected[-1] + 1):  # definitions as of the latest selected round
         analysed.update(exp.rounds[r].space)
-    fit: dict[str, tuple[float, float]] = {}
+    fit: dict[str, Any] = {}
     for name, p in analysed.items():
         if isinstance(p, Categorical):
+            # Choices any selected round declared, the analysed round's first: a choice dropped in a
+            # later round keeps its own cell outside the integrated space (not the inactive sentinel).
+            union = list(p.choices)
+            for r in selected:
+                q = exp.rounds[r].space.get(name) if name in exp.rounds[r].space else None
+                if isinstance(q, Categorical):
+                    union += [c for c in q.choices if not Categorical(tuple(union)).contains(c)]
+            if len(union) > len(p.choices):
+                fit[name] = Categorical(tuple(union))
+                if space == "union":
+                    analysed[name] = fit[name]
             continue
         defs = [exp.rounds[r].space[name] for r in selected if name in exp.rounds[r].space]
         defs = [q for q in defs if not isinstance(q, Categorical)]
@@ -353,14 +370,16 @@ def _round_spaces(exp: Any, rounds: Any, space: str) -> tuple[set[int], dict[str
 
 
 def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = None,
-            fit_ranges: dict[str, tuple[float, float]] | None = None) -> _Encoded:
+            fit_ranges: dict[str, Any] | None = None) -> _Encoded:
     """Encode the trials for the forest.
 
     ``params``: the space integrated over (default: every parameter's latest
     definition). ``fit_ranges``: per numeric parameter, a wider ``(low, high)``
     (original scale) the trials are placed in without clipping, e.g. the union
     of the ranges several rounds searched; the integration box is then the
-    sub-box of ``params`` inside it.
+    sub-box of ``params`` inside it. For a categorical, a ``Categorical`` with
+    the union of the choices (``params``' first): trials at a choice the
+    analysed round dropped keep their own cell, outside the integrated box.
     """
     params = exp.all_params() if params is None else params
     fit_ranges = fit_ranges or {}
@@ -378,9 +397,14 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
         p = params[name]
         raw = [t.params.get(name, missing) for t in trials]
         if isinstance(p, Categorical):
-            codes = np.array([-1 if v is missing or not p.contains(v) else p.index(v) for v in raw], dtype=float)
+            # ``fit_ranges[name]``: the union of the rounds' choices (``p``'s first); dropped choices own cells
+            # past ``len(p.choices)``, outside the integrated box.
+            union = fit_ranges.get(name, p)
+            codes = np.array([-1 if v is missing or not union.contains(v) else union.index(v) for v in raw],
+                             dtype=float)
             active = codes >= 0
-            lo[j], hi[j] = 0.0, float(len(p.choices))
+            lo[j], hi[j] = 0.0, float(len(union.choices))
+            box_hi[j] = len(p.choices) / len(union.choices)
             x = codes + 0.5  # the centre of the choice's unit cell
             grids.append(list(p.choices))
             points.append(np.arange(len(p.choices)) + 0.5)
@@ -617,7 +641,7 @@ def importance(
     n_trees: int = 64,
     seed: int = 0,
     max_trials: int | None = MAX_TRIALS,
-    pair_test: int = 0,
+    pair_test: int | None = None,
     rounds: Any = None,
     space: str = "round",
     screen: bool = False,
@@ -651,9 +675,10 @@ def importance(
         ``n_fit`` on the result says how many trials were used.
 
     pair_test:
-        Null refits for the pairs' significance (``pairwise_p``); 0 (default)
-        skips it. Each refit costs one more forest; 19 gives p-values down to
-        0.05.
+        Permutations of the pairs' significance test (``pairwise_p``: an
+        additive null, max-T over all pairs, see ``docs/importance.md``);
+        ``None`` (default) runs :data:`PAIR_PERMUTATIONS` when pairs are
+        computed, ``0`` skips it. Cheap: no forest is refitted.
     rounds:
         Steering rounds whose trials are used: ``None`` (all), an index or a
         sequence of indices. Trials are placed at the values they were
@@ -701,7 +726,9 @@ def importance(
     if max_trials is not None:
         max_trials = check_int("max_trials", max_trials, MIN_TRIALS)
     check("screen", screen, bool)
-    pair_test = check_int("pair_test (null refits)", pair_test, 0)
+    if pair_test is None:
+        pair_test = PAIR_PERMUTATIONS if pairs is not False else 0
+    pair_test = check_int("pair_test (permutations)", pair_test, 0)
     if pair_test and pairs is False:
         raise SchemaError("pair_test needs pairs (True, 'auto' or 'top:K')")
     if not exp.all_params():
@@ -765,8 +792,6 @@ def importance(
     binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result), index=enc.names,
                        name="importance_binned")
     result = dataclasses.replace(result, individual_binned=binned[individual.index])
-    if pair_test and len(pairwise):
-        p = pair_pvalues(exp, objective, result, refits=int(pair_test), seed=seed)
-        pvals = pd.Series([p[k] for k in pairwise.index], index=pairwise.index, name="p_value")
-        result = dataclasses.replace(result, pairwise_p=pvals)
+    if pair_test:
+        result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space)
     return result

@@ -23,6 +23,9 @@ from hpviz.schema import Categorical, Float, Int, SearchSpace
 
 __all__ = ["FindingsDisplay", "SuggestionsDisplay", "findings", "suggestions", "space_code", "describe"]
 
+#: One line: what a finding's verdict rests on (levels in hpviz/analysis/diagnose/thresholds.py).
+FINDINGS_NOTE = ("Each finding names its test: one-sided at 5% per rule (best-at-boundary and failure "
+                 "association Bonferroni-corrected over parameters), no correction across rules.")
 _WRAP = 110
 _esc = html.escape
 
@@ -95,13 +98,14 @@ class FindingsDisplay(Display):
             blocks.append(("", None, f"… and {len(items) - limit} more findings", False))
         if not blocks:
             blocks.append(("OK".ljust(7), "#009E73", "No problem found: the search looks healthy.", False))
+        blocks.append(("", None, FINDINGS_NOTE, False))
         return _text_figure("Findings: is the optimizer working?", blocks)
 
     def _repr_html_(self) -> str:
         if not self.result.findings:
             return '<p class="finding ok"><span class="badge" style="background:#009E73">OK</span> ' \
-                   "No problem found: the search looks healthy.</p>"
-        return findings_table(self.result.findings, limit=None)
+                   f'No problem found: the search looks healthy.</p>\n<p class="note">{_esc(FINDINGS_NOTE)}</p>'
+        return findings_table(self.result.findings, limit=None) + f'\n<p class="note">{_esc(FINDINGS_NOTE)}</p>'
 
 
 def findings(obj: Any, ax: Axes | None = None, **options: Any) -> FindingsDisplay:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from hpviz._numbers import pct
 from hpviz.plot._common import COLORS, message, new_figure, note, plain_log_labels, short
@@ -78,11 +80,17 @@ def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
         # right of the error bar, on a white patch so grid lines do not cross the digits
         ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
+    binned = getattr(imp, "individual_binned", None)
+    if binned is not None:  # the less biased estimate beside each forest share (docs/importance.md, bias)
+        shown = imp.individual.sort_values(ascending=False).index[:max_params]
+        ax.scatter(binned.reindex(shown).fillna(0.0).to_numpy(dtype=float), y[:len(shown)], marker="D", s=16,
+                   color="#D55E00", zorder=3, label="binned estimate")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     reach = max([v + e for v, e in zip(vals, errs)] + [0.05])
     ax.set_xlim(0, min(1.2, reach * 1.1 + 0.1))  # room for the % labels
-    ax.set_xlabel("fraction of variance explained")
+    ax.set_xlabel("fraction of variance explained" + ("\n\u25c6 binned estimate: less biased when trials spread over the "
+                                                      "space (random search)" if binned is not None else ""))
     ax.set_ylabel("hyperparameter")
     ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
     ax.grid(False, axis="y")
@@ -124,12 +132,30 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
                 if np.isfinite(v) and round(v, digits) > 0:  # blank cells read faster than 0.00
                     ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=7,
                             color="white" if v > 0.6 * vmax else "0.15")
+    from hpviz.analysis._importance_stats import PAIR_ALPHA  # lazy: scipy
+
+    pvals = getattr(imp, "pairwise_p", None)
+    if pvals is not None:
+        for (a, b), p in pvals.items():
+            if a in pos and b in pos and not p <= PAIR_ALPHA:  # not significant: hatched
+                for i, j in ((pos[a], pos[b]), (pos[b], pos[a])):
+                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", ec="0.55", lw=0))
     labels = [short(n, 18) for n in names]
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)
     ax.grid(False)
     fig.colorbar(im, ax=ax, label="% of variance (pair interaction)", shrink=0.85)
-    ax.set_title("Strongest pairwise interactions" + (f"\n({k} of {total} params)" if k < total else ""), loc="left")
+    ax.set_title("Strongest pairwise interactions" + (f" ({k} of {total} params)" if k < total else "")
+                 + "\n" + heat_note(imp), loc="left", fontsize=8)
+
+
+def heat_note(imp: Any) -> str:
+    """One line under the heat map's title: what the hatching means, or that the pairs were not tested."""
+    from hpviz.analysis._importance_stats import PAIR_TEST_NOTE  # lazy: scipy
+
+    if getattr(imp, "pairwise_p", None) is None:
+        return "significance not tested (pair_test=0):\na pair of a few % can be noise"
+    return "\n".join(textwrap.wrap(f"hatched: not significant at {PAIR_TEST_NOTE}", 58))
 
 
 def ranked_rest(imp: Any, max_params: int, listed: int = 16) -> tuple[np.ndarray, list[tuple[int, str, float]]]:

@@ -30,7 +30,7 @@ def _comparison_text(comparison: Any) -> str:
             verdict = "better" if d.beats else "not better"
             out.append(f"round {d.current + 1} vs {d.previous + 1}, first {d.m} trials each: best "
                        f"{fmt(d.best_current)} vs {fmt(d.best_previous)} ({verdict} by an equal-budget "
-                       f"permutation test at level 0.05, p = {fmt_p(d.p_value)}).")
+                       f"permutation test at level 0.05, uncorrected over the consecutive pairs, p = {fmt_p(d.p_value)}).")
         return " ".join(out)
     for attr in ("statement", "summary", "message"):
         text = getattr(comparison, attr, None)
