@@ -14,7 +14,8 @@ from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "ax"
 #: Ax needs torch: a CPU build first, or pip pulls a multi-GB CUDA one.
-INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cpu && pip install 'hpviz[ax]'"
+INSTALL = ("`pip install torch==2.13.0` (a CPU build: install torch first, or ax-platform pulls a multi-GB CUDA "
+           "build) then `pip install ax-platform`, or reinstall hpviz with the [ax] extra")
 
 if importlib.util.find_spec("ax") is None:
     raise ImportError(f"Ax is not installed: {INSTALL}")

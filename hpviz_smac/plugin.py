@@ -2,7 +2,7 @@
 
 Always loads: SMAC output folders are plain JSON and are read without SMAC.
 Converting live facades/RunHistory objects and exporting spaces need SMAC
-(``pip install 'hpviz[smac]'``), which is imported only when used.
+(``pip install smac`` or the ``[smac]`` extra), which is imported only when used.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hpviz
 from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "smac"
-INSTALL = "pip install 'hpviz[smac]'"
+INSTALL = "`pip install smac`, or reinstall hpviz with the [smac] extra"
 
 
 @hpviz.hookimpl

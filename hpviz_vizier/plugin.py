@@ -14,7 +14,7 @@ import hpviz
 from hpviz.plugins import framework_hooks
 
 FRAMEWORK = "vizier"
-INSTALL = "pip install 'hpviz[vizier]'"
+INSTALL = "`pip install google-vizier \"jax<0.6\" \"jaxlib<0.6\"`, or reinstall hpviz with the [vizier] extra"
 
 if importlib.util.find_spec("vizier") is None:
     raise ImportError(f"OSS Vizier is not installed: {INSTALL}")
