@@ -763,7 +763,9 @@ def pbt_config_history(rec: dict[str, Any]) -> None:
     first segment is the trial's initial config from step 0; each exploit starts a segment at
     ``donor_step + 1`` (the first step reported from the donor's checkpoint) with its new config; of
     exploits at the same step only the last counts (replaced before it reported anything); trailing
-    exploits whose config is not the final result's (the trial ended before using them) are dropped.
+    exploits whose config is not the final result's (the trial ended before using them) are dropped; when
+    the final result is a donor's result restored by the last exploit (no entry has its config), that
+    exploit is dropped and the final config holds from the final result's step.
     Without an exploit log the history from the reported configs stays.
     """
     exploits = [e for e in rec["attrs"].get("pbt_exploits") or [] if isinstance(e, Mapping)]
@@ -782,8 +784,17 @@ def pbt_config_history(rec: dict[str, Any]) -> None:
             hist[-1] = entry
         else:
             hist.append(entry)
-    while len(hist) > 1 and hist[-1]["config"] != final:
+    if any(h["config"] == final for h in hist):
+        while hist[-1]["config"] != final:
+            hist.pop()
+    elif len(hist) > 1:
+        # The final result is a donor's result restored by the last exploit, the trial reporting nothing
+        # after it (Ray's last_result then is the donor's, with the donor's config): that exploit's config
+        # produced nothing; the final config holds from the final result's step.
         hist.pop()
+        step = rec["last"].get("training_iteration")
+        step = int(step) if isinstance(step, float) and step.is_integer() else step
+        hist.append({"step": step if step is not None else hist[-1]["step"], "config": final})
     hist = [h for i, h in enumerate(hist) if i == 0 or h["config"] != hist[i - 1]["config"]]
     if len(hist) > 1:
         rec["attrs"]["config_history"] = hist
