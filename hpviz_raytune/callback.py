@@ -26,12 +26,15 @@ from hpviz.recording import Recorder
 from hpviz_raytune._compat import trial_storage, tuner_callbacks
 from hpviz_raytune.convert import (
     TunerState,
+    apply_pbt_exploits,
     build_experiment,
     guess_metric,
     log_result,
     new_record,
+    read_pbt_exploits,
     read_saved_statuses,
     read_tuner_state,
+    settle_last_result,
 )
 from hpviz_raytune.space import from_tune_with_notes
 
@@ -229,6 +232,11 @@ class HpvizCallback(Callback, Recorder):
             rec["status"] = status
             if status not in ("TERMINATED", "ERROR"):
                 rec["finished"] = None
+            # The same rules as the offline converter: Ray's last result is the final one, and PBT's
+            # exploit log cuts the config history (see convert.settle_last_result / pbt_config_history).
+            settle_last_result(rec, getattr(trial, "last_result", None), self.log_capacity)
+        if self._locations:
+            apply_pbt_exploits(self._records.values(), read_pbt_exploits(self._locations))
         if self._declared_space is None and self._saved.space is None and self._locations:
             # The searcher state is on disk now (Tune checkpoints right before calling this hook).
             found = read_tuner_state(self._locations)
@@ -264,7 +272,8 @@ class HpvizCallback(Callback, Recorder):
         if rec is None:
             rec = new_record(trial.trial_id, self._take_number(), trial.config or {},
                              searched=dict(getattr(trial, "evaluated_params", None) or {}) or None,
-                             round_index=self.round, capacity=self.log_capacity)
+                             round_index=self.round, capacity=self.log_capacity,
+                             tag=getattr(trial, "experiment_tag", None))
             try:
                 rec["attrs"]["resources"] = dict(trial.placement_group_factory.required_resources)
             except Exception:  # noqa: BLE001

@@ -19,14 +19,17 @@ sign. With a ``FIFOScheduler`` or PBT (no early stopping) nothing is PRUNED.
 -> RUNNING; ``PENDING`` without results -> WAITING.
 
 Changing configurations (population based training): every reported result
-carries the config it was produced with. A trial's ``params`` are the config
-of its **last** result (the one that produced its reported value); when the
-config changed during the trial, ``attrs["config_history"]`` lists
+carries the config it was produced with. A trial's ``params`` and values are
+those of its **final** result, Ray's ``trial.last_result`` (saved in
+``experiment_state-*.json``; not always the last row of ``result.json``, see
+:func:`settle_last_result`); ``attrs["pbt_exploits"]`` lists ``{"step",
+"donor", "donor_step", "config"}`` per exploit (``donor`` is the trial id whose
+checkpoint was cloned, read from PBT's ``pbt_global.txt``, a JSON-lines file);
+when the config changed during the trial, ``attrs["config_history"]`` lists
 ``{"step": s, "config": {name: value}}`` for each config in use, ``step`` being
-the first reported step under it (0 for the initial config), and
-``attrs["pbt_exploits"]`` lists ``{"step", "donor", "donor_step", "config"}``
-per exploit (``donor`` is the trial id whose checkpoint was cloned, read from
-PBT's ``pbt_global.txt``, a JSON-lines file).
+its first step (0 for the initial config), cut from the exploits when there is
+an exploit log (:func:`pbt_config_history`), else from the reported configs.
+The live callback applies the same two rules when the experiment ends.
 
 No code runs from data: an experiment folder is read as JSON/CSV
 (``experiment_state-*.json`` parsed with :mod:`json`, never Ray's decoder of
@@ -725,8 +728,93 @@ def read_pbt_exploits(locations: Iterable[tuple[str, Any]]) -> list[list[Any]]:
     return []
 
 
+def settle_last_result(rec: dict[str, Any], last: Mapping[str, Any] | None, capacity: int) -> None:
+    """Make Ray's ``trial.last_result`` the record's final result (its value and its config).
+
+    The one rule, live and offline: a trial's final result is the one Ray kept as its last result
+    (``trial.last_result``, saved in ``experiment_state-*.json``). ``result.json``/``progress.csv`` may
+    lack the last rows: when a trial restarts from a checkpoint (a PBT exploit, or PBT pausing a trial
+    to time-share the CPUs), Ray's logger callbacks copy the files back from the storage folder, which is
+    synced only now and then, over the newer local copies, so the results reported since the last sync
+    are lost from them (under load, often). The live callback saw every result.
+    """
+    if not isinstance(last, Mapping) or not numeric_metrics(last):
+        return
+    metrics = numeric_metrics(last)
+    if metrics == rec["last"]:
+        return
+    step = metrics.get("training_iteration")
+    last_step = rec["last"].get("training_iteration")
+    if step is None or last_step is None or step > last_step:
+        log_result(rec, last, capacity)
+        return
+    # Not after the logged rows (their files were rewritten): take its value and config, keep the curve.
+    config = last.get("config")
+    if isinstance(config, Mapping):
+        _track_config(rec, config, step)
+    rec["last"] = metrics
+
+
+def pbt_config_history(rec: dict[str, Any]) -> None:
+    """Cut ``attrs["config_history"]`` from the exploit log (``attrs["pbt_exploits"]``), the same live and offline.
+
+    The reported rows cannot tell (see :func:`settle_last_result`: rows are lost from the saved files, and
+    a result may reach callbacks after the exploit that replaced its config). With an exploit log: the
+    first segment is the trial's initial config from step 0; each exploit starts a segment at
+    ``donor_step + 1`` (the first step reported from the donor's checkpoint) with its new config; of
+    exploits at the same step only the last counts (replaced before it reported anything); trailing
+    exploits whose config is not the final result's (the trial ended before using them) are dropped; when
+    the final result is a donor's result restored by the last exploit (no entry has its config), that
+    exploit is dropped and the final config holds from the final result's step.
+    Without an exploit log the history from the reported configs stays.
+    """
+    exploits = [e for e in rec["attrs"].get("pbt_exploits") or [] if isinstance(e, Mapping)]
+    if not exploits:
+        return
+    keys = rec["searched"]
+    old = rec["attrs"].get("config_history") or []
+    initial = old[0]["config"] if old else _initial_view(rec)
+    final = _searched_view(rec["config"], keys)
+    hist = [{"step": 0, "config": initial}]
+    for e in exploits:
+        d = e.get("donor_step")
+        step = int(d) + 1 if isinstance(d, numbers.Real) and float(d).is_integer() else e.get("step")
+        entry = {"step": step, "config": dict(e.get("config") or {})}
+        if len(hist) > 1 and hist[-1]["step"] == step:
+            hist[-1] = entry
+        else:
+            hist.append(entry)
+    if any(h["config"] == final for h in hist):
+        while hist[-1]["config"] != final:
+            hist.pop()
+    elif len(hist) > 1:
+        # The final result is a donor's result restored by the last exploit, the trial reporting nothing
+        # after it (Ray's last_result then is the donor's, with the donor's config): that exploit's config
+        # produced nothing; the final config holds from the final result's step.
+        hist.pop()
+        step = rec["last"].get("training_iteration")
+        step = int(step) if isinstance(step, float) and step.is_integer() else step
+        hist.append({"step": step if step is not None else hist[-1]["step"], "config": final})
+    hist = [h for i, h in enumerate(hist) if i == 0 or h["config"] != hist[i - 1]["config"]]
+    if len(hist) > 1:
+        rec["attrs"]["config_history"] = hist
+    else:
+        rec["attrs"].pop("config_history", None)
+
+
+def _initial_view(rec: Mapping[str, Any]) -> dict[str, Any]:
+    values = rec.get("searched_values")
+    if isinstance(values, Mapping) and values:
+        flat, _ = _flat_config({}, values)
+        return _searched_view(flat, rec["searched"])
+    return _searched_view(rec["config"], rec["searched"])
+
+
 def apply_pbt_exploits(records: Iterable[dict[str, Any]], rows: Iterable[Sequence[Any]]) -> None:
-    """Put each exploit into its trial's ``attrs["pbt_exploits"]`` (see the module docstring)."""
+    """Put each exploit into its trial's ``attrs["pbt_exploits"]`` (see the module docstring) and cut its
+    ``attrs["config_history"]`` from them (:func:`pbt_config_history`). Called by both the offline
+    converter and the live callback (at the end of the experiment), with the records' final results
+    settled by :func:`settle_last_result`."""
     records = list(records)
     by_tag = {rec["tag"]: rec for rec in records if rec.get("tag")}
     for rec in records:
@@ -741,6 +829,8 @@ def apply_pbt_exploits(records: Iterable[dict[str, Any]], rows: Iterable[Sequenc
             "step": row[2], "donor": None if donor is None else donor["trial_id"], "donor_step": row[3],
             "config": _searched_view(flat, target["searched"]),
         })
+    for rec in records:
+        pbt_config_history(rec)
 
 
 _TAG_COUNTER = re.compile(r"^(\d+)")
@@ -822,6 +912,7 @@ def records_from_dir(path: str, fs: Any = None, capacity: int = 512) -> tuple[li
         rec["log"] = hpviz.ReservoirLog(capacity=capacity, seed=rec["number"])
         for result in results:
             log_result(rec, result, capacity)
+        settle_last_result(rec, meta.get("last_result"), capacity)
         if rec["last"] and rec["status"] in ("TERMINATED", "ERROR"):
             t = meta.get("last_result_time") or rec["last"].get("timestamp")
             rec["finished"] = float(t) if isinstance(t, (int, float)) else None
