@@ -39,3 +39,18 @@ def test_no_parameters_or_no_trials_report_says_not_enough_data(tmp_path, caplog
         with caplog.at_level(logging.WARNING):
             page = hpviz.report(exp, tmp_path / f"r{i}.html").read_text()
         assert "view failed" not in page and "Traceback" not in caplog.text
+
+
+def test_binned_share_never_exceeds_the_whole_variance():
+    """With few trials the residualized binned share can overshoot; a share of variance stays in [0, 1]."""
+    import numpy as np
+
+    from hpviz.testing import make_experiment
+
+    worst = 0.0
+    for seed in range(6):
+        exp = make_experiment(30, seed=seed, fn=lambda p: float(np.log10(p["lr"]) ** 2 + 5 * np.sin(p["x"])))
+        binned = hpviz.importance(exp, n_trees=8, pair_test=0).individual_binned
+        worst = max(worst, float(binned.max()))
+        assert ((binned >= 0) & (binned <= 1)).all()
+    assert worst > 0.1  # the estimate is informative, not clipped to nothing
