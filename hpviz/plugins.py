@@ -93,16 +93,18 @@ def _resolve(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def framework_hooks(framework: str, *, export: str, code: str, demo: str,
+def framework_hooks(framework: str, *, export: str, code: str, demo: str, advice: str,
                     before_demo: Callable[[], None] | None = None) -> tuple[Callable[..., Any], ...]:
     """The hooks an adapter answers only for its own framework id, imported lazily.
 
-    Returns ``(hpviz_export_space, hpviz_space_code, hpviz_run_demo)`` implementations
-    to bind in the adapter's plugin module. ``export`` (``space -> native``),
-    ``code`` (``(space, experiment) -> str``) and ``demo`` (``run_demo(n_trials=,
-    rounds=, seed=, workdir=)``) are ``"module:function"`` targets, imported on
-    first call so that loading the plugin stays cheap; ``before_demo`` may raise
-    a clear error (a missing optional dependency) before the demo starts.
+    Returns ``(hpviz_export_space, hpviz_space_code, hpviz_run_demo,
+    hpviz_finding_advice)`` implementations to bind in the adapter's plugin
+    module. ``export`` (``space -> native``), ``code`` (``(space, experiment) ->
+    str``), ``demo`` (``run_demo(n_trials=, rounds=, seed=, workdir=)``) and
+    ``advice`` (``(code, evidence) -> str | None``) are ``"module:function"``
+    targets, imported on first call so that loading the plugin stays cheap;
+    ``before_demo`` may raise a clear error (a missing optional dependency)
+    before the demo starts.
     """
 
     @hookimpl
@@ -122,5 +124,9 @@ def framework_hooks(framework: str, *, export: str, code: str, demo: str,
         keys = ("n_trials", "rounds", "seed", "workdir")
         return _resolve(demo)(**{k: options[k] for k in keys if options.get(k) is not None})
 
+    @hookimpl
+    def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
+        return _resolve(advice)(code, evidence) if framework == framework_id else None
+
     framework_id = framework
-    return hpviz_export_space, hpviz_space_code, hpviz_run_demo
+    return hpviz_export_space, hpviz_space_code, hpviz_run_demo, hpviz_finding_advice

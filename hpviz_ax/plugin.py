@@ -44,19 +44,11 @@ def hpviz_export_constraints(framework: str) -> dict[str, Any] | None:
     return {"log_with_step": False} if framework == FRAMEWORK else None
 
 
-@hpviz.hookimpl
-def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_ax.advice import advice
-
-    return advice(code, evidence)
-
-
-# Space export, native code for a refined space, and the demo: answered for this framework only.
-hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+# Space export, native code for a refined space, the demo and finding advice: for this framework only.
+hpviz_export_space, hpviz_space_code, hpviz_run_demo, hpviz_finding_advice = framework_hooks(
     FRAMEWORK,
     export="hpviz_ax.space:to_ax",
     code="hpviz_ax.space:space_code",
     demo="hpviz_ax.demo:run_demo",
+    advice="hpviz_ax.advice:advice",
 )

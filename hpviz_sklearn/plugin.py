@@ -48,19 +48,11 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return hpviz.experiment(path, metric=metric)
 
 
-@hpviz.hookimpl
-def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_sklearn.advice import advice
-
-    return advice(code, evidence)
-
-
-# Space export, native code for a refined space, and the demo: answered for this framework only.
-hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+# Space export, native code for a refined space, the demo and finding advice: for this framework only.
+hpviz_export_space, hpviz_space_code, hpviz_run_demo, hpviz_finding_advice = framework_hooks(
     FRAMEWORK,
     export="hpviz_sklearn.space:to_sklearn",
     code="hpviz_sklearn.space:space_code",
     demo="hpviz_sklearn.demo:run_demo",
+    advice="hpviz_sklearn.advice:advice",
 )

@@ -61,20 +61,12 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return folder_to_experiment(path, direction=direction)
 
 
-@hpviz.hookimpl
-def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_smac.advice import advice
-
-    return advice(code, evidence)
-
-
-# Space export, native code for a refined space, and the demo: answered for this framework only.
-hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+# Space export, native code for a refined space, the demo and finding advice: for this framework only.
+hpviz_export_space, hpviz_space_code, hpviz_run_demo, hpviz_finding_advice = framework_hooks(
     FRAMEWORK,
     export="hpviz_smac.space:to_configspace",
     code="hpviz_smac.space:space_code",
     demo="hpviz_smac.demo:run_demo",
+    advice="hpviz_smac.advice:advice",
     before_demo=_need_smac,
 )

@@ -61,19 +61,11 @@ def hpviz_cli_source(args: argparse.Namespace) -> Any:
     return datastore_to_experiment(path, study=study)
 
 
-@hpviz.hookimpl
-def hpviz_finding_advice(code: str, evidence: dict[str, Any], framework: str) -> str | None:
-    if framework != FRAMEWORK:
-        return None
-    from hpviz_vizier.advice import advice
-
-    return advice(code, evidence)
-
-
-# Space export, native code for a refined space, and the demo: answered for this framework only.
-hpviz_export_space, hpviz_space_code, hpviz_run_demo = framework_hooks(
+# Space export, native code for a refined space, the demo and finding advice: for this framework only.
+hpviz_export_space, hpviz_space_code, hpviz_run_demo, hpviz_finding_advice = framework_hooks(
     FRAMEWORK,
     export="hpviz_vizier.space:to_vizier",
     code="hpviz_vizier.space:space_code",
     demo="hpviz_vizier.demo:run_demo",
+    advice="hpviz_vizier.advice:advice",
 )
