@@ -60,25 +60,18 @@ def asha_trainable(config):
         tune.report({"loss": _curve(config["good"], config["fast"], step)})
 
 
-def test_ray_asha_run_gets_importance_suggestions_and_replay(tmp_path):
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        space = hpviz.SearchSpace({"good": hpviz.Float(0, 1), "fast": hpviz.Float(0, 1)})
-        cb = HpvizCallback(space=space, metric="loss", mode="min")
-        tuner = tune.Tuner(
-            asha_trainable,
-            param_space={"good": tune.uniform(0, 1), "fast": tune.uniform(0, 1)},
-            tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=30, reuse_actors=True,
-                                        scheduler=ASHAScheduler(max_t=9, grace_period=1, reduction_factor=3),
-                                        search_alg=BasicVariantGenerator(random_state=0, max_concurrent=2)),
-            run_config=tune.RunConfig(name="asha", storage_path=str(tmp_path), callbacks=[cb], verbose=0),
-        )
-        tuner.fit()
-    finally:
-        if started:
-            ray.shutdown()
+def test_ray_asha_run_gets_importance_suggestions_and_replay(tmp_path, ray_session):
+    space = hpviz.SearchSpace({"good": hpviz.Float(0, 1), "fast": hpviz.Float(0, 1)})
+    cb = HpvizCallback(space=space, metric="loss", mode="min")
+    tuner = tune.Tuner(
+        asha_trainable,
+        param_space={"good": tune.uniform(0, 1), "fast": tune.uniform(0, 1)},
+        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=30, reuse_actors=True,
+                                    scheduler=ASHAScheduler(max_t=9, grace_period=1, reduction_factor=3),
+                                    search_alg=BasicVariantGenerator(random_state=0, max_concurrent=2)),
+        run_config=tune.RunConfig(name="asha", storage_path=str(tmp_path), callbacks=[cb], verbose=0),
+    )
+    tuner.fit()
     exp = cb.experiment
     n_full = sum(1 for t in exp.trials if t.log is not None and t.log.points()[-1][0] >= 9)
     assert n_full < 10  # ASHA stopped most trials: plain importance had too few

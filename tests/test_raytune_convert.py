@@ -40,14 +40,7 @@ TS = hpviz.TrialState
 ray_cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(scope="module", autouse=True)
-def ray_session():
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    if started:
-        ray.shutdown()
+pytestmark = pytest.mark.usefixtures("ray_session")  # one Ray session for the module (tests/conftest.py)
 
 
 # --------------------------------------------------------------------------- trainables

@@ -311,28 +311,20 @@ def _ray_trainable(config):
         tune.report({"loss": (config["x"] - 1.0) ** 2 + 1.0 / step})
 
 
-def test_real_ray_tune_run(tmp_path):
-    ray = pytest.importorskip("ray")
+def test_real_ray_tune_run(tmp_path, ray_session):
     from ray import cloudpickle, tune
     from ray.tune.search import BasicVariantGenerator
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        tuner = tune.Tuner(
-            _ray_trainable,
-            param_space={"x": tune.uniform(-3.0, 3.0), "act": tune.choice(["relu", "tanh"])},
-            tune_config=tune.TuneConfig(num_samples=6, metric="loss", mode="min",
-                                        search_alg=BasicVariantGenerator(random_state=0), reuse_actors=True),
-            run_config=tune.RunConfig(name="report", storage_path=str(tmp_path), verbose=0),
-        )
-        grid = tuner.fit()
-        out = hpviz.report(grid, tmp_path / "ray.html", n_trees=8)
-    finally:
-        if started:
-            ray.shutdown()
+    tuner = tune.Tuner(
+        _ray_trainable,
+        param_space={"x": tune.uniform(-3.0, 3.0), "act": tune.choice(["relu", "tanh"])},
+        tune_config=tune.TuneConfig(num_samples=6, metric="loss", mode="min",
+                                    search_alg=BasicVariantGenerator(random_state=0), reuse_actors=True),
+        run_config=tune.RunConfig(name="report", storage_path=str(tmp_path), verbose=0),
+    )
+    grid = tuner.fit()
+    out = hpviz.report(grid, tmp_path / "ray.html", n_trees=8)
     keys = drawn(out)
     assert {"progress", "tendrils", "parallel", "curves"} <= keys
     assert "ray" in out.read_text().lower()
