@@ -226,13 +226,16 @@ def folder_to_experiment(path: str | os.PathLike, *, space: SearchSpace | None =
                             log_capacity=log_capacity)
 
 
+def run_row(config_id: int, key: Any, value: Any) -> dict[str, Any]:
+    """One normalized row of a SMAC run: ``key`` has ``instance``/``seed``/``budget`` (a ``TrialKey`` or
+    ``TrialInfo``), ``value`` is its ``TrialValue`` (used by the live callback too)."""
+    return {"config_id": config_id, "instance": key.instance, "seed": key.seed, "budget": key.budget,
+            "cost": value.cost, "time": value.time, "status": _status_name(value.status),
+            "starttime": value.starttime, "endtime": value.endtime, "additional_info": value.additional_info}
+
+
 def _rows_from_runhistory(rh: Any) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]], dict[int, Any]]:
-    rows = []
-    for key, value in rh.items():
-        rows.append({"config_id": key.config_id, "instance": key.instance, "seed": key.seed, "budget": key.budget,
-                     "cost": value.cost, "time": value.time, "status": _status_name(value.status),
-                     "starttime": value.starttime, "endtime": value.endtime,
-                     "additional_info": value.additional_info})
+    rows = [run_row(key.config_id, key, value) for key, value in rh.items()]
     for key in rh.get_running_trials() if hasattr(rh, "get_running_trials") else ():
         rows.append({"config_id": rh.get_config_id(key.config), "instance": key.instance, "seed": key.seed,
                      "budget": key.budget, "cost": None, "status": "RUNNING", "starttime": None, "endtime": None})
@@ -240,6 +243,11 @@ def _rows_from_runhistory(rh: Any) -> tuple[list[dict[str, Any]], dict[int, dict
     configs = {i: dict(rh.get_config(i)) for i in ids}
     origins = {i: getattr(rh.get_config(i), "origin", None) for i in ids}
     return rows, configs, origins
+
+
+def scenario_info(scenario: Any) -> dict[str, Any]:
+    """What the reader uses of a SMAC ``Scenario``: objective names, maximum budget, name."""
+    return {"objectives": scenario.objectives, "max_budget": scenario.max_budget, "name": scenario.name}
 
 
 def runhistory_to_experiment(rh: Any, *, configspace: Any = None, scenario: Any = None, space: SearchSpace | None = None,
@@ -250,9 +258,7 @@ def runhistory_to_experiment(rh: Any, *, configspace: Any = None, scenario: Any 
         if configspace is None and configs:
             configspace = getattr(rh.get_config(next(iter(configs))), "config_space", None)
         space = from_configspace(configspace) if configspace is not None else None
-    scen = None
-    if scenario is not None:
-        scen = {"objectives": scenario.objectives, "max_budget": scenario.max_budget, "name": scenario.name}
+    scen = None if scenario is None else scenario_info(scenario)
     return build_experiment(rows, configs, space=space, scenario=scen, origins=origins, direction=direction,
                             name=name or (scen or {}).get("name"), source=type(rh).__name__,
                             log_capacity=log_capacity)

@@ -19,3 +19,13 @@ class OfflineConformance(AdapterConformance):
     test_callback_before_the_first_trial = None
     test_callback_survives_unwritable_report = None
     test_live_callback_equals_offline_conversion = None
+
+
+class LiveConformance(AdapterConformance):
+    """The live part of :class:`hpviz.testing.AdapterConformance` only, for an adapter whose offline
+    part already runs in an :class:`OfflineConformance` subclass (SMAC, Ax, Vizier: their converters
+    came first, their live callbacks later)."""
+
+    test_conversion_matches_the_run = None
+    test_saved_and_loaded_losslessly = None
+    test_space_round_trip = None
