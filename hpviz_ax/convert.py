@@ -30,7 +30,7 @@ from hpviz.convert import check_options
 from hpviz_ax._compat import client_experiment
 from hpviz_ax.space import from_ax
 
-__all__ = ["ax_to_experiment", "convert", "OPTIONS", "is_snapshot"]
+__all__ = ["ax_to_experiment", "arm_trials", "data_groups", "convert", "OPTIONS", "is_snapshot"]
 
 #: Options ``hpviz.experiment`` accepts for an Ax source.
 OPTIONS = ("name", "log_capacity")  # trust (the core option) is accepted by check_options
@@ -81,10 +81,7 @@ def ax_to_experiment(ax_experiment: Any, *, name: str | None = None, log_capacit
     objectives = _objectives(opt)
     constraints = _constraints(opt)
     space = from_ax(ax_experiment.search_space)
-    df = ax_experiment.data.full_df if hasattr(ax_experiment.data, "full_df") else ax_experiment.lookup_data().df
-    if "step" not in df.columns:
-        df = df.assign(step=math.nan)
-    groups = {key: g for key, g in df.groupby(["trial_index", "arm_name"], sort=False)}
+    groups = data_groups(ax_experiment)
     if name is None:
         try:
             name = ax_experiment.name
@@ -93,33 +90,53 @@ def ax_to_experiment(ax_experiment: Any, *, name: str | None = None, log_capacit
     exp = Experiment(space, objectives, name=name, source="ax", framework="ax")
     number = 0
     for index in sorted(ax_experiment.trials):
-        trial = ax_experiment.trials[index]
-        status = trial.status.name
-        arms = list(getattr(trial, "arms", None) or ([trial.arm] if trial.arm is not None else []))
-        for arm in arms:
-            rows = groups.get((index, arm.name))
-            values, extra, log = _metrics(rows, list(objectives), number, log_capacity)
-            state = _STATES.get(status, TrialState.FAIL)
-            if state is TrialState.COMPLETE and any(math.isnan(values.get(o, math.nan)) for o in objectives):
-                state = TrialState.FAIL
-            attrs: dict[str, Any] = {"status": status, "trial_index": index, "arm_name": arm.name,
-                                     "generation_method": trial.generation_method_str, **extra}
-            if trial.status_reason:
-                attrs["status_reason"] = str(trial.status_reason)
-            amounts = {}
-            for label, metric, upper, bound in constraints:
-                value = values.get(metric, extra.get(metric, math.nan))
-                if not math.isnan(value):
-                    amounts[label] = value - bound if upper else bound - value
-            exp.add(Trial(
-                number, {k: _plain(v) for k, v in arm.parameters.items() if v is not None},
-                {} if state is TrialState.FAIL else values, state, log=log,
-                started=_utc(trial.time_run_started or trial.time_created), finished=_utc(trial.time_completed),
-                budget=None if log is None else float(max(s for s, _ in log.points())), attrs=attrs,
-                feasible=all(a <= 0 for a in amounts.values()), constraints=amounts or None,
-            ))
+        for trial in arm_trials(ax_experiment.trials[index], groups, list(objectives), constraints, number,
+                                log_capacity):
+            exp.add(trial)
             number += 1
     return exp
+
+
+def data_groups(ax_experiment: Any, trial_indices: list[int] | None = None) -> dict[tuple[int, str], Any]:
+    """The experiment's data rows (of ``trial_indices``, default all) grouped by ``(trial index, arm name)``."""
+    data = ax_experiment.lookup_data(trial_indices=trial_indices)
+    df = data.full_df if hasattr(data, "full_df") else data.df
+    if "step" not in df.columns:
+        df = df.assign(step=math.nan)
+    return {key: g for key, g in df.groupby(["trial_index", "arm_name"], sort=False)}
+
+
+def arm_trials(trial: Any, groups: Mapping[tuple[int, str], Any], objectives: list[str],
+               constraints: list[tuple[str, str, bool, float]], number: int, log_capacity: int) -> list[Trial]:
+    """The hpviz trials of one Ax trial (one per arm), numbered from ``number`` (the live recorder uses it too)."""
+    index = trial.index
+    status = trial.status.name
+    arms = list(getattr(trial, "arms", None) or ([trial.arm] if trial.arm is not None else []))
+    out = []
+    for arm in arms:
+        rows = groups.get((index, arm.name))
+        values, extra, log = _metrics(rows, objectives, number, log_capacity)
+        state = _STATES.get(status, TrialState.FAIL)
+        if state is TrialState.COMPLETE and any(math.isnan(values.get(o, math.nan)) for o in objectives):
+            state = TrialState.FAIL
+        attrs: dict[str, Any] = {"status": status, "trial_index": index, "arm_name": arm.name,
+                                 "generation_method": trial.generation_method_str, **extra}
+        if trial.status_reason:
+            attrs["status_reason"] = str(trial.status_reason)
+        amounts = {}
+        for label, metric, upper, bound in constraints:
+            value = values.get(metric, extra.get(metric, math.nan))
+            if not math.isnan(value):
+                amounts[label] = value - bound if upper else bound - value
+        out.append(Trial(
+            number, {k: _plain(v) for k, v in arm.parameters.items() if v is not None},
+            {} if state is TrialState.FAIL else values, state, log=log,
+            started=_utc(trial.time_run_started or trial.time_created), finished=_utc(trial.time_completed),
+            budget=None if log is None else float(max(s for s, _ in log.points())), attrs=attrs,
+            feasible=all(a <= 0 for a in amounts.values()), constraints=amounts or None,
+        ))
+        number += 1
+    return out
 
 
 def _metrics(rows: Any, objectives: list[str], seed: int, capacity: int) -> tuple[dict[str, float], dict[str, Any], Any]:
