@@ -571,6 +571,22 @@ class Recorder:
             exp.next_round(space if space is not None else exp.space, changes, note)
         return exp
 
+    def _pull(self, what: str, read: Any, *, catching_up: bool = False) -> int:
+        """For frameworks without a callback hook, whose adapter reads changes when the user calls
+        ``cb.update(...)`` (or from :meth:`_catch_up`, with ``catching_up=True``): run ``read()``
+        (it returns the number of newly finished trials) under the lock and the never-fatal guard,
+        and count what it recorded. Returns that number (0 when ``read`` failed)."""
+        finished = 0
+        with self._guard(what):
+            with self._lock:
+                finished = read()
+        if catching_up:  # a read of the user's (report(), experiment): no periodic report for it
+            with self._lock:
+                self._recorded += finished
+        else:
+            self._trials_recorded(finished)
+        return finished
+
     def _trials_recorded(self, n: int = 1) -> None:
         """Count ``n`` newly finished trials and request a periodic report when one is due."""
         if n <= 0:

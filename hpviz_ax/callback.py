@@ -135,12 +135,7 @@ class HpvizCallback(Recorder):
         that is not Ax's raises, at once).
         """
         ax_exp = ax_experiment_of(client)
-        finished = 0
-        with self._guard("recording the Ax experiment"):
-            with self._lock:
-                finished = self._update(ax_exp)
-        self._trials_recorded(finished)
-        return finished
+        return self._pull("recording the Ax experiment", lambda: self._update(ax_exp))
 
     def _update(self, ax_exp: Any) -> int:
         """Caller holds the lock."""
@@ -197,13 +192,8 @@ class HpvizCallback(Recorder):
     # ------------------------------------------------------------------ Recorder hooks
     def _catch_up(self) -> None:
         ax_exp = self._last() if self._last is not None else None
-        if ax_exp is None:
-            return
-        with self._guard("catching up with the Ax experiment"):
-            finished = self._update(ax_exp)
-            self._recorded += finished
+        if ax_exp is not None:
+            self._pull("catching up with the Ax experiment", lambda: self._update(ax_exp), catching_up=True)
 
     def _as_space(self, space: Any) -> SearchSpace:
-        if isinstance(space, (SearchSpace, Mapping)):
-            return space if isinstance(space, SearchSpace) else SearchSpace(space)
-        return from_ax(space)
+        return super()._as_space(space) if isinstance(space, (SearchSpace, Mapping)) else from_ax(space)
