@@ -173,8 +173,21 @@ def _demo(args: argparse.Namespace, pm: Any) -> int:
 def _adapters(args: argparse.Namespace, pm: Any) -> int:
     from hpviz.plugins import status
 
+    infos: dict[str, dict[str, Any]] = {}
+    for name, fn in _impls(pm, "hpviz_adapter_info"):
+        try:
+            info = fn()
+        except Exception:  # noqa: BLE001 - one broken adapter must not break the command line
+            continue
+        if isinstance(info, dict):
+            infos[name] = info
     for a in status(pm):
         print(f"{a.name:<10} {'ok' if a.available else 'unavailable'}  {a.module}" + (f"  ({a.error})" if a.error else ""))
+        info = infos.get(a.name, {})
+        if info.get("note"):
+            print(f"{'':<10} {info['note']}")
+        if a.available:
+            print(f"{'':<10} live: {info.get('live') or 'no (converts finished runs)'}")
     return 0
 
 

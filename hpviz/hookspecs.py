@@ -50,7 +50,9 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> Experiment | None
 
 @hookspec
 def hpviz_adapter_info() -> dict[str, Any]:
-    """Describe the adapter: ``{"name", "framework", "version"}``.
+    """Describe the adapter: ``{"name", "framework", "version"}``, optionally ``"demo": True``,
+    ``"note"`` (why something is unavailable) and ``"live"`` (how to record a run live, in the
+    framework's idiom; shown by ``hpviz adapters``).
 
     Dispatch: collected (every adapter answers); used by ``hpviz.plugins.status()``.
     """

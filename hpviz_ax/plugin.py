@@ -27,7 +27,8 @@ def hpviz_adapter_info():
 
     # No "demo": True: the CLI's default demo is the first such id alphabetically, and "ax" must not
     # become it (torch). `hpviz demo --framework ax` runs it all the same.
-    return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("ax-platform")}
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": importlib.metadata.version("ax-platform"),
+            "live": "cb = hpviz_ax.HpvizCallback(...); cb.update(client) in your trial loop"}
 
 
 @hpviz.hookimpl

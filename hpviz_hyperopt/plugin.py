@@ -20,7 +20,8 @@ def hpviz_adapter_info():
     import importlib.metadata
 
     version = importlib.metadata.version("hyperopt")
-    return {"name": "hyperopt", "framework": "hyperopt", "version": version, "demo": True}
+    return {"name": "hyperopt", "framework": "hyperopt", "version": version, "demo": True,
+            "live": "fmin(..., early_stop_fn=hpviz_hyperopt.HpvizCallback(space, ...))"}
 
 
 @hpviz.hookimpl

@@ -21,7 +21,8 @@ def hpviz_adapter_info():
     import importlib.metadata
 
     version = importlib.metadata.version("optuna")
-    return {"name": "optuna", "framework": "optuna", "version": version, "demo": True}
+    return {"name": "optuna", "framework": "optuna", "version": version, "demo": True,
+            "live": "study.optimize(..., callbacks=[hpviz_optuna.HpvizCallback(...)])"}
 
 
 @hpviz.hookimpl

@@ -24,7 +24,8 @@ if importlib.util.find_spec("ray") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": "raytune", "framework": "ray", "version": importlib.metadata.version("ray"), "demo": True}
+    return {"name": "raytune", "framework": "ray", "version": importlib.metadata.version("ray"), "demo": True,
+            "live": "tune.RunConfig(callbacks=[hpviz_raytune.HpvizCallback(...)])"}
 
 
 @hpviz.hookimpl

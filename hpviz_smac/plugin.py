@@ -25,7 +25,8 @@ def hpviz_adapter_info():
     if importlib.util.find_spec("smac") is None:
         return {"name": FRAMEWORK, "framework": FRAMEWORK, "version": None,
                 "note": f"SMAC is not installed: output folders are read, live objects need: {INSTALL}"}
-    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("smac")}
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("smac"),
+            "live": "Facade(scenario, train, callbacks=[hpviz_smac.HpvizCallback(...)])"}
 
 
 @hpviz.hookimpl

@@ -24,7 +24,8 @@ if importlib.util.find_spec("vizier") is None:
 def hpviz_adapter_info():
     import importlib.metadata
 
-    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("google-vizier")}
+    return {"name": FRAMEWORK, "framework": FRAMEWORK, "demo": True, "version": importlib.metadata.version("google-vizier"),
+            "live": "cb = hpviz_vizier.HpvizCallback(...); cb.update(study) in your suggest/complete loop"}
 
 
 @hpviz.hookimpl

@@ -122,3 +122,12 @@ def test_wrong_objects_and_failures():
     with pytest.raises(hpviz.SchemaError, match="configure_experiment"):
         cb.update(Client())
     assert cb.experiment.framework == "ax" and len(cb.experiment) == 0
+
+
+def test_adapters_command_shows_live_recording(capsys):
+    from hpviz.cli import main
+
+    assert main(["adapters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:2] == ["ax", "ok"])
+    assert lines[at + 1].split()[0] == "live:" and "hpviz_ax.HpvizCallback" in lines[at + 1]

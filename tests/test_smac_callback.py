@@ -171,3 +171,12 @@ def test_compat_scenario_of_the_smbo(tmp_path):
     sc = _scenario(ConfigurationSpace({"x": (0.0, 1.0)}, seed=0), tmp_path / "out", 2)
     facade = RandomFacade(sc, lambda config, seed=0: 1.0, overwrite=True, logging_level=False)
     assert smbo_scenario(facade.optimizer) is facade.scenario
+
+
+def test_adapters_command_shows_live_recording(capsys):
+    from hpviz.cli import main
+
+    assert main(["adapters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:2] == ["smac", "ok"])
+    assert lines[at + 1].split()[0] == "live:" and "hpviz_smac.HpvizCallback" in lines[at + 1]

@@ -107,3 +107,12 @@ def test_bad_input():
         HpvizCallback(max_steps=-1)
     with pytest.raises(TypeError, match="max_steps"):
         HpvizCallback(max_step=3)
+
+
+def test_adapters_command_shows_live_recording(capsys):
+    from hpviz.cli import main
+
+    assert main(["adapters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:2] == ["vizier", "ok"])
+    assert lines[at + 1].split()[0] == "live:" and "hpviz_vizier.HpvizCallback" in lines[at + 1]
