@@ -143,10 +143,11 @@ class HpvizCallback(Recorder):
         self._last = weakref.ref(ax_exp)
         trials = ax_exp.trials
         for index in sorted(i for i in trials if i not in source.first):
-            arms = getattr(trials[index], "arms", None) or ([trials[index].arm] if trials[index].arm else [])
-            source.first[index] = source.next_number
+            trial = trials[index]
+            arms = getattr(trial, "arms", None) or ([trial.arm] if trial.arm is not None else [])
+            source.first[index] = source.next_number  # numbered as the offline reader does: arms in index order
             source.rounds[index] = len(self._rounds) - 1
-            source.next_number += max(1, len(arms))
+            source.next_number += len(arms)
             source.open.add(index)
             self._take_number(source.offset + source.next_number - 1)
         check = sorted(source.open)

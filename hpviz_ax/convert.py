@@ -98,9 +98,15 @@ def ax_to_experiment(ax_experiment: Any, *, name: str | None = None, log_capacit
 
 
 def data_groups(ax_experiment: Any, trial_indices: list[int] | None = None) -> dict[tuple[int, str], Any]:
-    """The experiment's data rows (of ``trial_indices``, default all) grouped by ``(trial index, arm name)``."""
-    data = ax_experiment.lookup_data(trial_indices=trial_indices)
+    """The experiment's data rows (of ``trial_indices``, default all) grouped by ``(trial index, arm name)``.
+
+    Filters the experiment's own table (which Ax caches until new data arrives, and builds
+    itself in ``complete_trial``) rather than asking Ax for a filtered copy, which rebuilds it.
+    """
+    data = ax_experiment.lookup_data()
     df = data.full_df if hasattr(data, "full_df") else data.df
+    if trial_indices is not None:
+        df = df[df["trial_index"].isin(list(trial_indices))]
     if "step" not in df.columns:
         df = df.assign(step=math.nan)
     return {key: g for key, g in df.groupby(["trial_index", "arm_name"], sort=False)}

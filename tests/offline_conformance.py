@@ -1,9 +1,11 @@
 """AdapterConformance for the adapters that convert finished runs and ship no live callback.
 
-scikit-learn searches, SMAC3 run histories, Ax experiments and Vizier studies
-are converted after the fact, so only the offline parts of
+scikit-learn searches are converted after the fact, so only the offline parts of
 :class:`hpviz.testing.AdapterConformance` apply: conversion, save/load and
 the space round trip. The callback tests are switched off here, by name, in one place.
+SMAC3, Ax and Vizier got live callbacks after their converters: their offline part
+runs in an :class:`OfflineConformance` subclass (tests/test_smac.py, ...), their live
+part in a :class:`LiveConformance` subclass (tests/test_smac_callback.py, ...).
 """
 
 from __future__ import annotations
