@@ -62,6 +62,7 @@ from hpviz._columns import orientation, rankable_trials
 from hpviz._configs import config_groups
 from hpviz._expected import expected_max
 from hpviz._richrepr import RichResult
+from hpviz._splits import SplitNoise, split_noise
 from hpviz._validate import Interval, Options, check, check_int, keywords_checked
 from hpviz.analysis._inference import (
     CORRECTIONS,
@@ -361,6 +362,12 @@ class Comparison(RichResult):
         Error level of the verdicts (``1 - band``).
     p_values:
         ``(a, b) -> adjusted p-value`` of each pair's equal-budget test.
+    split_noise:
+        ``name -> SplitNoise`` (pooled split noise of its trials' per-split
+        scores, ``attrs["split_test_<objective>"]``) or ``None`` without them;
+        empty when no experiment has split scores.
+    noise_rule:
+        The split-noise rule the verdicts applied, in words ("" when none did).
     """
 
 
@@ -382,6 +389,8 @@ class Comparison(RichResult):
     correction: str = "holm"
     alpha: float = 0.05
     p_values: Mapping[tuple[str, str], float] = field(default_factory=lambda: MappingProxyType({}))
+    split_noise: Mapping[str, SplitNoise | None] = field(default_factory=lambda: MappingProxyType({}))
+    noise_rule: str = ""
 
     def __repr__(self) -> str:
         return (f"Comparison(names={list(self.names)}, n_common={self.n_common}, ranking={list(self.ranking)}, "
@@ -498,12 +507,18 @@ def _ranking(mean: np.ndarray, labels: Sequence[str]) -> tuple[tuple[str, ...], 
 
 
 def _verdicts(ys: Sequence[np.ndarray], costs: Sequence[np.ndarray], labels: Sequence[str], axis: str,
-              correction: str, alpha: float, permutations: int,
-              seed: int) -> tuple[list[Segment], list[str], str | None, dict[tuple[str, str], float], str]:
-    """Per pair, the equal-budget permutation test (corrected over pairs): segments, sentences, winner, p-values."""
+              correction: str, alpha: float, permutations: int, seed: int, blur: Sequence[float] | None = None,
+              floor: float = 0.0) -> tuple[list[Segment], list[str], str | None, dict[tuple[str, str], float], str]:
+    """Per pair, the equal-budget permutation test (corrected over pairs): segments, sentences, winner, p-values.
+
+    ``blur``: per experiment, the SD of the noise added to its trials (:func:`_split_rule`); ``floor``: a
+    budget whose difference in expected best is below it is never declared.
+    """
     k = len(labels)
+    blur = [0.0] * k if blur is None else blur
     pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-    tests = [equal_budget_test(ys[i], costs[i], ys[j], costs[j], permutations=int(permutations), seed=seed)
+    tests = [equal_budget_test(ys[i], costs[i], ys[j], costs[j], permutations=int(permutations), seed=seed,
+                               blur_a=blur[i], blur_b=blur[j])
              for i, j in pairs]
     raw = np.array([t.p_value for t in tests])
     adjusted = adjust(raw, correction)
@@ -515,7 +530,7 @@ def _verdicts(ys: Sequence[np.ndarray], costs: Sequence[np.ndarray], labels: Seq
     beats = np.zeros((k, k), dtype=bool)  # beats[i, j]: i beats j at some budget, j never beats i
     for (i, j), test, p_adj, thr in zip(pairs, tests, adjusted, threshold):
         p_values[(labels[i], labels[j])] = float(p_adj)
-        status = np.where(test.p_at <= thr, np.where(test.direction_at > 0, 1, 2), 0)
+        status = np.where((test.p_at <= thr) & (np.abs(test.diff) >= floor), np.where(test.direction_at > 0, 1, 2), 0)
         b = test.budgets
         segs = [Segment(labels[i], labels[j], None if v == 0 else labels[i] if v == 1 else labels[j],
                         _budget(b[s - 1], axis), _budget(b[e - 1], axis))
@@ -523,7 +538,10 @@ def _verdicts(ys: Sequence[np.ndarray], costs: Sequence[np.ndarray], labels: Seq
         segments.extend(segs)
         beats[i, j] = (status == 1).any() and not (status == 2).any()
         beats[j, i] = (status == 2).any() and not (status == 1).any()
-        sentences.append(_pair_sentence(labels[i], labels[j], segs, _budget(b[-1], axis), unit, float(p_adj)))
+        sentence = _pair_sentence(labels[i], labels[j], segs, _budget(b[-1], axis), unit, float(p_adj))
+        if floor > 0 and (test.p_at <= thr).any() and not status.any():
+            sentence += f"; the test finds a difference, but smaller than the split noise ({floor:.2g})"
+        sentences.append(sentence)
     winners = [labels[i] for i in range(k) if beats[i, np.arange(k) != i].all()]
     return segments, sentences, winners[0] if winners else None, p_values, correction_words(correction, alpha, len(pairs))
 
@@ -537,6 +555,35 @@ def _correction_level(adjusted: np.ndarray, raw: np.ndarray, alpha: float) -> np
     """
     rejected = adjusted <= alpha
     return np.where(rejected, float(raw[rejected].max()) if rejected.any() else 0.0, 0.0)
+
+
+def _split_rule(noises: Mapping[str, SplitNoise | None], labels: Sequence[str]) -> tuple[list[float], float, str]:
+    """Noise added to each experiment's trials, the floor under a declared difference, and the rule in words.
+
+    With every experiment's split noise known, each one's trial values are
+    blurred with Gaussian noise up to the largest noise of a trial's value
+    ``tau*`` (the best of n noisier scores is inflated more: the winner's
+    curse; equalizing removes that advantage), and a difference in expected
+    best smaller than ``tau*`` is not called a win. With some unknown, nothing
+    is blurred and the floor is the largest known noise.
+    """
+    known = {lab: n for lab, n in noises.items() if n is not None}
+    if not known:
+        return [0.0] * len(labels), 0.0, ""
+    top = max(n.value_sd for n in known.values())
+    each = "; ".join(f"{lab}: {n.words()}" if n is not None else f"{lab}: no split scores"
+                     for lab, n in noises.items())
+    if len(known) < len(labels):
+        missing = ", ".join(lab for lab in labels if noises[lab] is None)
+        return ([0.0] * len(labels), top,
+                f"Split noise: {each}. Without split scores for {missing} the noise levels cannot be equalized; "
+                f"a difference in expected best below {top:.2g} (the largest SD of a trial's mean score) is not "
+                f"called a win.")
+    blur = [math.sqrt(max(0.0, top * top - noises[lab].value_sd ** 2)) for lab in labels]
+    return (blur, top,
+            f"Split noise: {each}. Trials compared at one noise level: each experiment's scores blurred with "
+            f"Gaussian noise up to an SD of {top:.2g} per trial (noisier scores give a higher best by luck), and "
+            f"a difference in expected best below {top:.2g} is not called a win.")
 
 
 def _budget(value: float, axis: str) -> Any:
@@ -727,8 +774,10 @@ def compare(
         trials = rankable_trials(e, o)
         ys.append(sign * np.array([t.values[o] for t in trials], dtype=float))
         costs.append(_costs(trials, axis, lab))
+    noises = {lab: split_noise(rankable_trials(e, o), o) for lab, e, o in zip(labels, exps, resolved)}
+    blur, floor, rule = _split_rule(noises, labels)
     segments, sentences, winner, p_values, how = _verdicts(ys, costs, labels, axis, correction, alpha,
-                                                           permutations, seed)
+                                                           permutations, seed, blur, floor)
     optimism, noise, noise_level = _luck_and_noise(exps, labels, resolved, direction)
     warnings = [*_budget_warnings(curves, labels, n_common), _optimism_warning(optimism, labels),
                 *_noise_warnings(mean, labels, n_common, noise_level, noise_factor)]
@@ -742,7 +791,8 @@ def compare(
         stable_from=stable_from,
         winner=winner,
         segments=tuple(segments),
-        statement=" ".join(s + "." for s in sentences) + f" Equal-budget permutation test on {axis}, {how}.",
+        statement=(" ".join(s + "." for s in sentences) + f" Equal-budget permutation test on {axis}, {how}."
+                   + (f" {rule}" if rule else "")),
         optimism=MappingProxyType(optimism),
         noise=MappingProxyType(noise),
         noise_level=noise_level,
@@ -751,4 +801,6 @@ def compare(
         correction=correction,
         alpha=alpha,
         p_values=MappingProxyType(p_values),
+        split_noise=MappingProxyType(noises if rule else {}),
+        noise_rule=rule,
     )

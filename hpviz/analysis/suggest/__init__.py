@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from hpviz._columns import rankable_trials
+from hpviz._splits import SplitNoise, split_noise
 from hpviz._validate import keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis.suggest.context import Context, search_values, signal_p
@@ -80,6 +81,7 @@ class _Evidence:
     good: np.ndarray
     n_excluded: int
     threshold: float
+    noise: SplitNoise | None = None
 
 
 def _evidence(exp: Experiment, objective: str, th: SuggestThresholds) -> _Evidence:
@@ -96,18 +98,43 @@ def _evidence(exp: Experiment, objective: str, th: SuggestThresholds) -> _Eviden
         )
     sign = 1.0 if exp.objectives[objective] == "min" else -1.0
     y = sign * np.array([t.values[objective] for t in trials])
-    order, good = _good(trials, y, th)
-    return _Evidence(trials, y, order, good, n_excluded, float(sign * y[order[int(good.sum()) - 1]]))
+    noise = split_noise(trials, objective)
+    order, good = _good(trials, y, th, noise)
+    return _Evidence(trials, y, order, good, n_excluded, float(sign * y[order[int(good.sum()) - 1]]), noise)
 
 
-def _good(trials: list[Trial], y: np.ndarray, th: SuggestThresholds) -> tuple[np.ndarray, np.ndarray]:
-    """Trial indices best first (ties by trial number), and the "good" mask: the best ``k`` of them."""
+def _tie_band(noise: SplitNoise, th: SuggestThresholds) -> float:
+    """How far below the best a trial is still statistically tied with it: one-sided ``z(1 - alpha)`` times
+    the SD of the difference of two trials' values, ``sqrt(2) * value_sd``."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(1.0 - th.alpha) * math.sqrt(2.0) * noise.value_sd)
+
+
+def _good(trials: list[Trial], y: np.ndarray, th: SuggestThresholds,
+          noise: SplitNoise | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Trial indices best first (ties by trial number), and the "good" mask: the best ``k`` of them,
+    and with split noise also every trial statistically tied with the best (:func:`_tie_band`)."""
     n = len(trials)
     order = np.lexsort((np.array([t.number for t in trials]), y))
     k = min(max(th.min_good, math.ceil(th.top_quantile * n)), n // 2)
+    if noise is not None:
+        k = max(k, int((y <= y[order[0]] + _tie_band(noise, th)).sum()))
     good = np.zeros(n, dtype=bool)
     good[order[:k]] = True
     return order, good
+
+
+def _noise_note(ev: _Evidence, th: SuggestThresholds, objective: str, direction: str) -> str:
+    """The split-noise rule in words, with its numbers."""
+    band = _tie_band(ev.noise, th)
+    best = float(ev.y[ev.order[0]])
+    tied = int((ev.y <= best + band).sum())
+    sign = 1.0 if direction == "min" else -1.0
+    return (f"{ev.noise.words()}: a trial within {band:.2g} of the best ({objective} "
+            f"{'<=' if sign > 0 else '>='} {sign * (best + band):.4g}; one-sided {1 - th.alpha:.0%} for the "
+            f"difference of two trials' mean scores) is statistically tied with it and counts as good: {tied} "
+            f"tied, {int(ev.good.sum())} good trials")
 
 
 def _branch_context(exp: Experiment, name: str, ctx: Context, tested: list[str], seed: int) -> Context | None:
@@ -130,7 +157,7 @@ def _branch_context(exp: Experiment, name: str, ctx: Context, tested: list[str],
         return ctx.cache[key]
     trials = [ctx.trials[i] for i in keep]
     y = ctx.y[keep]
-    order, good = _good(trials, y, ctx.th)
+    order, good = _good(trials, y, ctx.th, ctx.noise)
     notes: list[str] = []
     imp = _importance(exp.with_trials(trials), ctx.objective, None, seed, notes) if np.ptp(y) > 0 else None
     ctx.notes.extend(f"{name} (over the trials where it is active): {n}" for n in notes)
@@ -279,7 +306,13 @@ def suggest_space(
     direction = exp.objectives[objective]
     notes: list[str] = []
 
+    if ev.noise is not None:
+        notes.append(_noise_note(ev, th, objective, direction))
+        tag = f"{ev.noise.words()}: good trials include all tied with the best"
+
     def result(changes: list[Change], space: SearchSpace, imp: Any, signal: dict[str, float]) -> SpaceSuggestion:
+        if ev.noise is not None:
+            changes = [replace(c, reason=f"{c.reason}; {tag}") for c in changes]
         return SpaceSuggestion(tuple(changes), space, parent, objective, direction, len(ev.trials), ev.n_excluded,
                                int(ev.good.sum()), ev.threshold, th, imp, tuple(notes), dict(signal))
 
@@ -290,7 +323,7 @@ def suggest_space(
     tested = _tested(parent)
     ctx = Context(ev.trials, ev.y, ev.good, int(ev.order[0]), ev.order, th, th.alpha / max(1, len(tested)),
                   objective, 1.0 if direction == "min" else -1.0, imp, lims, notes,
-                  export=_export_constraints(exp.framework), framework=exp.framework)
+                  export=_export_constraints(exp.framework), framework=exp.framework, noise=ev.noise)
     ctx.signal = {name: signal_p(name, parent[name], ctx) for name in tested}
     ctx.space = dict(parent.items())
     changes = []

@@ -39,6 +39,7 @@ class Context:
     framework: str | None = None
     space: dict[str, Param] = field(default_factory=dict)  # the parent space (for the other parameters' effects)
     cache: dict[str, Any] = field(default_factory=dict)
+    noise: Any = None  # SplitNoise of the trials' per-split scores (hpviz._splits), or None
 
     def allows(self, key: str) -> bool:
         """Whether the experiment's framework can take a change of this kind (absent: allowed)."""

@@ -29,7 +29,12 @@ def rule_drop(name: str, param: Categorical, ctx: Context) -> Change | None:
         mask = codes == c
         n_good = int(ctx.good[mask].sum())
         p, win = choice_effect(ctx.y[mask], ref_y)
-        if p < alpha and win <= DROP_MAX_WIN:
+        if p < alpha and win <= DROP_MAX_WIN and ctx.noise is not None \
+                and medians[c] - medians[ref] < ctx.noise.value_sd:  # worse by less than one trial's noise
+            ctx.notes.append(f"{name}: {fmt_value(param.choices[c])} is worse than {fmt_value(param.choices[ref])} "
+                             f"(Mann-Whitney p={fmt_p(p)}), but its median by {abs(medians[c] - medians[ref]):.2g}, "
+                             f"less than the SD of a trial's mean score ({ctx.noise.value_sd:.2g}); not dropped")
+        elif p < alpha and win <= DROP_MAX_WIN:
             dropped.append(c)
             parts.append(
                 f"{fmt_value(param.choices[c])}: {n_good} of its {int(counts[c])} trials among the best "
