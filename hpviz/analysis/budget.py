@@ -40,6 +40,11 @@ Comparison: :func:`compare` tests each pair at equal budgets with a
 permutation max-T test over budgets (trials, seconds or steps), corrected
 over pairs by Holm (default) or Benjamini-Hochberg.
 
+Split noise: when trials carry per-split scores (``attrs["split_test_<objective>"]``,
+a cross-validated search), :func:`compare` blurs every experiment's values to
+one noise level before the test and never calls a difference in expected best
+below that noise a win (:func:`_split_rule`; ``docs/selection.md``).
+
 Assumption: trials are i.i.d. draws from one distribution. That is exact for
 random search. For sequential (model-based) samplers the curve is the
 expected best of n draws from the *pooled* distribution of everything the
@@ -748,6 +753,13 @@ def compare(
     budgets (each direction at half the level) gives one p-value per pair,
     then corrected over pairs. Null hypothesis: the experiments' trials are
     draws from one distribution. Measured rates: ``benchmarks/calibration.py``.
+
+    With per-split scores (``Trial.attrs["split_test_<objective>"]``), each
+    experiment's values are first blurred with Gaussian noise up to the
+    largest noise of a trial's mean score among the experiments, and a
+    difference in expected best below that noise is not a win; the rule and
+    the noise are stated in ``.statement`` and ``.noise_rule`` (rates:
+    ``benchmarks/split_noise.py``).
     """
     if len(objs) < 2:
         raise InsufficientDataError(f"compare needs at least two experiments, got {len(objs)}", have=len(objs), need=2)

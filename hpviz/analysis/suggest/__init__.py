@@ -15,6 +15,11 @@ conservative. Whatever the data, the refined space is valid: every new
 parameter goes through the schema constructors, and one that would be invalid
 is not proposed.
 
+With per-split scores (``attrs["split_test_<objective>"]``, a cross-validated
+search) nothing is decided on a difference below their noise: every trial
+statistically tied with the best counts as good, and a choice worse by less
+than the noise of a trial's score is not dropped (``docs/suggestions.md``).
+
 Only rankable trials (COMPLETE, finite, feasible) are evidence: a suggestion
 never moves toward trials that violated the user's constraints. A change the
 experiment's framework cannot take (``hpviz_export_constraints`` of the
