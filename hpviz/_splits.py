@@ -13,8 +13,9 @@ scores and ``value_sd = sd / sqrt(K)`` the standard deviation of one trial's
 value (the mean of its K splits). Assumptions, said wherever it is used:
 splits independent (folds share training data, so the true uncertainty of a
 value is larger, Nadeau & Bengio 2003) and one noise level for every trial
-of an experiment. ``None`` when no trial has two finite split scores: then
-every analysis behaves exactly as without split scores.
+of an experiment. ``None`` when no trial has two finite split scores, or
+when they never differ: then every analysis behaves exactly as without
+split scores.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _finite(values: Any) -> np.ndarray | None:
 def split_noise(trials: Sequence[Any], objective: str) -> SplitNoise | None:
     """Pooled split noise of ``trials`` for ``objective``, or ``None`` without usable split scores."""
     key = split_key(objective)
-    ss, df, ks = 0.0, 0, []
+    ss, df, ks, spread = 0.0, 0, [], False
     for t in trials:
         s = _finite(t.attrs.get(key)) if t.attrs else None
         if s is None:
@@ -84,7 +85,8 @@ def split_noise(trials: Sequence[Any], objective: str) -> SplitNoise | None:
         ss += float(((s - s.mean()) ** 2).sum())
         df += s.size - 1
         ks.append(s.size)
-    if not ks:
+        spread = spread or bool(s.max() > s.min())
+    if not spread:  # none, or no spread (a deterministic score): the rules would change nothing
         return None
     sd = math.sqrt(ss / df)
     k = int(np.median(ks))

@@ -62,6 +62,8 @@ def test_split_noise_pools_the_within_trial_variance():
     assert "from 3 CV splits" in n.words()
     assert split_noise(e.trials, "loss") is None
     assert split_noise([e.trials[2], e.trials[4]], "accuracy") is None
+    same = Trial(5, {"x": 0.6}, {"accuracy": 0.7}, attrs={"split_test_accuracy": [0.7, 0.7, 0.7]})
+    assert split_noise([same], "accuracy") is None  # a deterministic score: no noise to act on
 
 
 # --------------------------------------------------------------------------- identical without split scores
