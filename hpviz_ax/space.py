@@ -7,7 +7,11 @@ Categorical. Parameter constraints (``x1 + x2 <= 1``) restrict combinations and
 have no hpviz counterpart. Ax stores a stepped range as an ordered choice of
 its grid; such a choice (3+ evenly spaced numbers) reads back as the stepped
 range. Exported as the ``RangeParameterConfig`` /
-``ChoiceParameterConfig`` list that ``Client.configure_experiment(parameters=...)`` takes.
+``ChoiceParameterConfig`` list that ``Client.configure_experiment(parameters=...)``
+takes; a conditional space (read from the trials of the experiment it was
+refined from) exports as Ax's hierarchical space (``dependent_parameters``).
+A hierarchical Ax space reads back flat: its dependents are simply absent
+from the trials that did not use them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hpviz import Categorical, Float, Int, SchemaError, SearchSpace
+from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
+from hpviz._branches import conditions
 
 __all__ = ["from_ax", "to_ax", "space_code"]
 
@@ -83,22 +88,50 @@ def _kind(values: Sequence[Any]) -> str:
     raise SchemaError(f"Ax choices must be all bools, all numbers or all strings, got {list(values)!r}")
 
 
-def to_ax(space: SearchSpace | Mapping[str, Any]) -> list[Any]:
+def _dependents(space: SearchSpace, experiment: Experiment | None) -> tuple[dict[str, dict[Any, list[str]]], list[str]]:
+    """``parent -> {value: [children]}`` for Ax's hierarchical space, and the children left unconditional.
+
+    Ax's tree lets a parameter hang under one value of one parent only (a
+    parameter reachable from several values is rejected as "reached from
+    multiple paths"), so a child active under several values of its parent is
+    searched unconditionally instead.
+    """
+    dependents: dict[str, dict[Any, list[str]]] = {}
+    flattened = []
+    for child, parent, values in conditions(space, experiment):
+        if len(values) == 1:
+            dependents.setdefault(parent, {}).setdefault(values[0], []).append(child)
+        else:
+            flattened.append(child)
+    return dependents, flattened
+
+
+def to_ax(space: SearchSpace | Mapping[str, Any], experiment: Experiment | None = None) -> list[Any]:
     """``[RangeParameterConfig | ChoiceParameterConfig]`` for ``Client.configure_experiment(parameters=...)``.
 
     A log-scaled parameter with a step becomes log-scaled without its step (Ax
-    has no such range). A one-choice Categorical stays a choice with that one
-    value repeated (Ax needs two values), so prefer fixing it in your code.
+    has no such range). A one-choice Categorical becomes Ax's fixed parameter.
+
+    With ``experiment`` (the one ``space`` was refined from), a conditional
+    parameter (absent from the trials where a categorical parameter took
+    other values, see :func:`hpviz._branches.conditions`) becomes a dependent
+    of that choice (``ChoiceParameterConfig(dependent_parameters=...)``, Ax's
+    hierarchical search space), so Ax proposes it only where it is active.
+    Ax hangs a dependent under one value of one parent: a parameter active
+    under several values of its parent is flattened (searched in every trial;
+    :func:`space_code` says so in a comment). Without ``experiment`` the space
+    is flat.
     """
     from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
 
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
+    dependents, _ = _dependents(space, experiment)
     out = []
     for name, p in space.items():
         if isinstance(p, Categorical):
             out.append(ChoiceParameterConfig(name=name, values=list(p.choices), parameter_type=_kind(p.choices),
-                                             is_ordered=False))
+                                             is_ordered=False, dependent_parameters=dependents.get(name)))
         else:
             kind = "int" if isinstance(p, Int) else "float"
             step = None if p.log or p.step in (None, 1) and kind == "int" else p.step
@@ -107,19 +140,29 @@ def to_ax(space: SearchSpace | Mapping[str, Any]) -> list[Any]:
     return out
 
 
-def space_code(space: SearchSpace, experiment: Any = None) -> str:
-    """Paste-able ``ax.api.Client`` code configuring an experiment over ``space`` (``experiment`` is unused)."""
+def space_code(space: SearchSpace, experiment: Experiment | None = None) -> str:
+    """Paste-able ``ax.api.Client`` code configuring an experiment over ``space``.
+
+    ``experiment`` (the one ``space`` was refined from) gives the conditional
+    structure, written as ``dependent_parameters`` (see :func:`to_ax`).
+    """
     lines = ["from ax.api import Client",
-             "from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig", "",
-             "client = Client()", "client.configure_experiment(parameters=["]
-    for c in to_ax(space):
+             "from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig", ""]
+    _, flattened = _dependents(space, experiment)
+    for child, parent, values in conditions(space, experiment):
+        if child in flattened:
+            lines.append(f"# {child} was used only when {parent} in {list(values)!r}: Ax hangs a dependent "
+                         "under one value, so it is searched in every trial (ignore it in the others)")
+    lines += ["client = Client()", "client.configure_experiment(parameters=["]
+    for c in to_ax(space, experiment):
         if hasattr(c, "bounds"):
             extra = (f", step_size={c.step_size!r}" if c.step_size else "") + (", scaling='log'" if c.scaling == "log" else "")
             lines.append(f"    RangeParameterConfig(name={c.name!r}, parameter_type={c.parameter_type!r}, "
                          f"bounds=({c.bounds[0]!r}, {c.bounds[1]!r}){extra}),")
         else:
             ordered = "" if c.is_ordered is None else f", is_ordered={c.is_ordered!r}"
+            deps = "" if not c.dependent_parameters else f",\n        dependent_parameters={c.dependent_parameters!r}"
             lines.append(f"    ChoiceParameterConfig(name={c.name!r}, parameter_type={c.parameter_type!r}, "
-                         f"values={list(c.values)!r}{ordered}),")
+                         f"values={list(c.values)!r}{ordered}{deps}),")
     lines.append("])")
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
+from hpviz._branches import conditions
 
 __all__ = ["from_configspace", "to_configspace", "conditions_of", "space_code"]
 
@@ -58,31 +59,14 @@ def from_configspace(cs: Any) -> SearchSpace:
 def conditions_of(experiment: Experiment | None, space: SearchSpace) -> list[tuple[str, str, list[Any]]]:
     """Conditions ``(child, parent, parent values)`` that explain which trials left a parameter inactive.
 
-    Read from the trials (an Experiment does not keep ConfigSpace's conditions):
-    a parameter absent from some trials is conditioned on the first categorical
-    parameter whose values in the trials that used it never occur in the
-    trials that did not.
+    Read from the trials (an Experiment does not keep ConfigSpace's conditions)
+    by :func:`hpviz._branches.conditions`: a parameter absent from some trials
+    is conditioned on the categorical parameter whose values in the trials
+    that used it never occur in the trials that did not; values dropped from
+    ``space`` (a refined space) drop out, and a parameter whose branch lost
+    all its values is not in ``space`` to begin with.
     """
-    if experiment is None:
-        return []
-    trials = [t for t in experiment.trials if t.params]
-    out = []
-    for child in space:
-        active = [t for t in trials if child in t.params]
-        inactive = [t for t in trials if child not in t.params]
-        if not active or not inactive:
-            continue
-        for parent, p in space.items():
-            if parent == child or not isinstance(p, Categorical):
-                continue
-            if any(parent not in t.params for t in active):
-                continue
-            on = {p.index(t.params[parent]) for t in active}
-            off = {p.index(t.params[parent]) for t in inactive if parent in t.params}
-            if off and not on & off:
-                out.append((child, parent, [p.choices[i] for i in sorted(on)]))
-                break
-    return out
+    return [(child, parent, list(values)) for child, parent, values in conditions(space, experiment)]
 
 
 def to_configspace(space: SearchSpace | Mapping[str, Any],

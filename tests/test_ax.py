@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("ax")  # make test installs it (CPU torch first)
 
 from ax.api import Client  # noqa: E402
 from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig  # noqa: E402
+from conditional_source import conditional_experiment, structure  # noqa: E402
 from offline_conformance import OfflineConformance  # noqa: E402
 
 import hpviz  # noqa: E402
@@ -135,6 +138,65 @@ def test_space_export_round_trips_and_code_runs():
     assert stored.without("b") == space.without("b") and set(stored["b"].choices) == {True, False}
     configs = to_ax(space)
     assert isinstance(configs[0], RangeParameterConfig) and isinstance(configs[-1], ChoiceParameterConfig)
+
+
+def _sobol_run(parameters: list[Any], n: int, seed: int = 0) -> Client:
+    client = Client(random_seed=seed)
+    client.configure_experiment(parameters=parameters, name="hpviz-conditional")
+    client.configure_optimization(objective="acc")
+    client.configure_generation_strategy(method="random_search")
+    for _ in range(n):
+        index, params = _next(client)
+        client.complete_trial(index, {"acc": params["lr"]})
+    return client
+
+
+def test_conditional_space_exports_as_a_hierarchical_space_and_reads_back_equal():
+    source = conditional_experiment()
+    configs = to_ax(source.space, source)
+    deps = {c.name: c.dependent_parameters for c in configs if isinstance(c, ChoiceParameterConfig)}
+    assert deps == {"classifier": {"svm": ["svm_C", "svm_kernel"], "rf": ["rf_depth"], "knn": ["knn_k"]},
+                    "svm_kernel": {"rbf": ["gamma"]}}
+    client = _sobol_run(configs, 30)
+    assert client_experiment(client).search_space.is_hierarchical
+    exp = hpviz.experiment(client)
+    assert exp.space == source.space
+    assert structure(exp) == structure(source)
+    for t in exp.trials:  # Ax proposed only the active parameters
+        assert ("svm_C" in t.params) == ("svm_kernel" in t.params) == (t.params["classifier"] == "svm")
+        assert ("gamma" in t.params) == (t.params.get("svm_kernel") == "rbf")
+        assert ("rf_depth" in t.params) == (t.params["classifier"] == "rf")
+    assert {t.params["classifier"] for t in exp.trials} == {"svm", "rf", "knn"}
+    assert {f.kind for f in exp.flags()} == {"inactive"}  # in bounds; absent only where inactive
+    # the code written for the refined space builds the same hierarchical space
+    ns: dict[str, Any] = {}
+    exec(compile(space_code(source.space, source), "<ax>", "exec"), ns)
+    assert client_experiment(ns["client"]).search_space.is_hierarchical
+    flat = [dataclasses.replace(c, dependent_parameters=None) if isinstance(c, ChoiceParameterConfig) else c
+            for c in configs]
+    assert to_ax(source.space) == flat  # without the experiment, no conditions
+
+
+def test_refined_conditional_space_drops_a_branch_and_flattens_multi_value_children():
+    source = conditional_experiment()
+    refined = source.space.replace(classifier=Categorical(["svm", "knn"])).without("rf_depth")
+    deps = {c.name: c.dependent_parameters for c in to_ax(refined, source) if isinstance(c, ChoiceParameterConfig)}
+    assert deps["classifier"] == {"svm": ["svm_C", "svm_kernel"], "knn": ["knn_k"]}
+    # lr used only by svm and knn: Ax hangs a dependent under one value, so lr is searched everywhere
+    rng = np.random.default_rng(1)
+    shared = hpviz.Experiment(SearchSpace({"classifier": Categorical(["svm", "rf", "knn"]), "lr": Float(0.0, 1.0)}),
+                              {"acc": "max"})
+    for i in range(30):
+        c = str(rng.choice(["svm", "rf", "knn"]))
+        shared.add(hpviz.Trial(i, {"classifier": c, **({} if c == "rf" else {"lr": float(rng.uniform())})},
+                               {"acc": 0.5}, TrialState.COMPLETE))
+    configs = to_ax(shared.space, shared)
+    assert all(getattr(c, "dependent_parameters", None) is None for c in configs)
+    code = space_code(shared.space, shared)
+    assert "# lr was used only when classifier in ['svm', 'knn']" in code
+    ns: dict[str, Any] = {}
+    exec(compile(code, "<ax>", "exec"), ns)
+    assert all("lr" in t.params for t in hpviz.experiment(_sobol_run(configs, 6)).trials)
 
 
 def test_ax_client_if_it_exists():
