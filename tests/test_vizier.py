@@ -7,11 +7,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("vizier")
 pytest.importorskip("jax")  # running a study needs google-vizier[jax]; make test installs it
 
+from conditional_source import conditional_experiment, structure  # noqa: E402
 from offline_conformance import OfflineConformance  # noqa: E402
 from vizier.service import clients  # noqa: E402
 from vizier.service import pyvizier as vz  # noqa: E402
@@ -146,6 +148,66 @@ def test_space_export_and_code():
     assert "database_url" in code and "from_study_config" in code
     with pytest.raises(hpviz.SchemaError, match="strings"):
         to_vizier(SearchSpace({"flag": Categorical([True, "x"])}))
+
+
+def _sorted_choices(space: SearchSpace) -> dict[str, Any]:
+    """Vizier stores categorical choices sorted: compare spaces by name, with choices as sets."""
+    return {k: frozenset(p.choices) if isinstance(p, Categorical) else p for k, p in space.items()}
+
+
+def _draw(configs: Any, rng: np.random.Generator, out: dict[str, Any]) -> dict[str, Any]:
+    """One point of a (conditional) Vizier search space, read from its own parameter configs: active parameters only."""
+    for pc in configs:
+        if pc.type == vz.ParameterType.CATEGORICAL:
+            value = str(rng.choice(pc.feasible_values))
+        elif pc.type == vz.ParameterType.DOUBLE:
+            low, high = pc.bounds
+            log = pc.scale_type == vz.ScaleType.LOG
+            value = float(np.exp(rng.uniform(np.log(low), np.log(high))) if log else rng.uniform(low, high))
+        else:
+            low, high = pc.bounds
+            value = int(rng.integers(low, high + 1))
+        out[pc.name] = value
+        if pc.child_parameter_configs:
+            _draw(pc.subspace(value).parameters, rng, out)
+    return out
+
+
+def test_conditional_space_exports_as_subspaces_and_reads_back_equal():
+    source = conditional_experiment()
+    problem = to_vizier(source.space, {"acc": "max"}, source)
+    assert problem.search_space.is_conditional
+    assert _sorted_choices(from_vizier(problem)) == _sorted_choices(source.space)
+    assert not to_vizier(source.space, {"acc": "max"}).search_space.is_conditional  # flat without the experiment
+    config = vz.StudyConfig.from_problem(problem)
+    config.algorithm = "RANDOM_SEARCH"
+    study = clients.Study.from_study_config(config, owner="hpviz-test", study_id=uuid.uuid4().hex)
+    stored = study.materialize_problem_statement().search_space
+    rng = np.random.default_rng(0)
+    for _ in range(24):  # no bundled OSS Vizier algorithm suggests in a conditional space: queue our own trials
+        study.request(vz.TrialSuggestion(parameters=_draw(stored.parameters, rng, {})))
+    for trial in study.suggest(count=24):
+        trial.complete(vz.Measurement({"acc": float(trial.parameters["lr"])}))
+    with pytest.raises(RuntimeError, match="does not support conditional search"):
+        study.suggest(count=1)  # the queue is empty: RANDOM_SEARCH itself is asked, and refuses
+    exp = hpviz.experiment(study)
+    assert _sorted_choices(exp.space) == _sorted_choices(source.space)
+    # OSS Vizier stores one level of subspaces: gamma (under kernel rbf, itself under svm) is lifted under svm
+    lifted = [c if c[0] != "gamma" else ("gamma", "classifier", ("svm",)) for c in structure(source)]
+    assert structure(exp, source.space) == lifted
+    for t in exp.trials:
+        assert ("svm_C" in t.params) == ("svm_kernel" in t.params) == ("gamma" in t.params) \
+            == (t.params["classifier"] == "svm")
+        assert ("knn_k" in t.params) == (t.params["classifier"] == "knn") and isinstance(t.params.get("knn_k", 0), int)
+    code = space_code(source.space, source)
+    assert "parents['classifier'].select_values(['svm']).add_float_param('gamma'" in code
+    assert "# gamma was used only when svm_kernel in ['rbf']" in code and "bundled algorithms" in code
+    ns: dict[str, Any] = {}
+    exec(compile(code.split("# give the datastore")[0], "<vizier>", "exec"), ns)
+    assert from_vizier(ns["problem"]) == from_vizier(problem) and ns["problem"].search_space.is_conditional
+    refined = source.space.replace(classifier=Categorical(["svm", "rf"])).without("knn_k")
+    assert "knn" not in space_code(refined, source) and _sorted_choices(from_vizier(to_vizier(refined, None, source))) \
+        == _sorted_choices(refined)
 
 
 def test_cli_reports_a_datastore(tmp_path, datastore):
