@@ -1,5 +1,6 @@
 """Plugin system: adapters load one at a time; a missing framework is reported, not fatal."""
 
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -97,3 +98,29 @@ def test_import_hpviz_imports_no_framework():
     code = "import sys, hpviz; print(sorted(m for m in ('optuna', 'ray', 'hyperopt') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_shared_hook_builders():
+    import argparse
+
+    from hpviz.plugins import cli_hooks, constraints_hook, framework_hooks, info_hook
+
+    info = info_hook("fake", "pluggy", missing=("no_such_module_hpviz", "fake needs no_such_module_hpviz"))()
+    assert info == {"name": "fake", "framework": "fake", "version": None, "note": "fake needs no_such_module_hpviz"}
+    assert info_hook("fake", "pluggy", demo=False)() == {"name": "fake", "framework": "fake",
+                                                          "version": importlib.metadata.version("pluggy")}
+    hook = constraints_hook("fake", {"log_with_step": False})
+    assert hook(framework="fake") == {"log_with_step": False} and hook(framework="other") is None
+    add, source = cli_hooks(("--fake-file", "PATH", "a file"), ("--fake-mode", "", "mode"), read="os.path:join",
+                            keyword="x", choices=["a", "b"])
+    parser = argparse.ArgumentParser()
+    add(parser=parser)
+    assert source(args=parser.parse_args([])) is None
+    with pytest.raises(hpviz.HpvizError, match="--fake-mode needs --fake-file PATH"):
+        source(args=parser.parse_args(["--fake-mode", "a"]))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--fake-file", "f", "--fake-mode", "c"])
+    with pytest.raises(TypeError, match="package="):
+        framework_hooks("fake", export="to_fake")
+    export = framework_hooks("fake", package="json", export="decoder:JSONDecoder")[0]  # a full target as given
+    assert export(space=None, framework="other") is None
