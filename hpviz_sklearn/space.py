@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
+from hpviz._branches import conditions
 from hpviz.schema import choice_key
 
 __all__ = ["from_sklearn", "to_sklearn", "param_from_sklearn", "space_code", "branches"]
@@ -139,39 +140,62 @@ def _export(p: Float | Int | Categorical) -> Any:
     return scipy.stats.uniform(p.low, p.high - p.low)
 
 
-def to_sklearn(space: SearchSpace | Mapping[str, Any], branches: Sequence[Sequence[str]] | None = None) -> Any:
+def to_sklearn(space: SearchSpace | Mapping[str, Any],
+               branches: Sequence[Sequence[str] | Mapping[str, Any]] | None = None) -> Any:
     """``param_distributions`` for ``RandomizedSearchCV`` (or ``HalvingRandomSearchCV``).
 
     Float -> ``scipy.stats.loguniform(low, high)`` / ``uniform(low, high - low)``
     (a stepped Float -> its list of grid values); Int -> ``randint(low, high + 1)``
     (stepped -> ``range`` list; log-scaled -> :data:`LOG_INT_POINTS` log-spaced
     integers, since scipy has no log-uniform integer distribution); Categorical
-    -> its list of choices. ``branches`` (lists of parameter names, e.g. from
-    :func:`branches`) gives a list of dicts, one per conditional branch.
+    -> its list of choices. ``branches`` (from :func:`branches`: sub-spaces, or
+    plain lists of parameter names) gives a list of dicts, one per conditional branch.
     """
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
     if branches:
-        return [{n: _export(space[n]) for n in names if n in space} for names in branches]
+        return [{n: _export(b[n] if isinstance(b, Mapping) else space[n]) for n in b if n in space} for b in branches]
     return {name: _export(p) for name, p in space.items()}
 
 
-def branches(experiment: Experiment | None, space: SearchSpace) -> list[list[str]] | None:
-    """The conditional branches of ``experiment``: the distinct sets of active parameters, in first-seen order.
+def branches(experiment: Experiment | None, space: SearchSpace) -> list[SearchSpace] | None:
+    """The conditional branches of ``experiment`` as sub-spaces of ``space``, in first-seen order.
 
-    ``None`` when every trial used every parameter (one branch).
+    One branch per distinct set of active parameters in the trials. In each,
+    a categorical parameter that decides whether another one is active (see
+    :func:`hpviz._branches.conditions`) keeps only the choices the branch's
+    trials took, so ``classifier`` is ``["svm"]`` in the branch holding
+    ``svm_C`` and sklearn never samples ``svm_C`` with another classifier. A
+    branch whose deciding choices were all dropped from ``space`` (a refined
+    space) is dropped. ``None`` when every trial used every parameter (one branch).
     """
     if experiment is None:
         return None
-    seen: dict[tuple[str, ...], None] = {}
+    seen: dict[tuple[str, ...], set[tuple[str, Any]]] = {}
+    parents = {parent for _, parent, _ in conditions(space, experiment)}
     for t in experiment.trials:
-        seen.setdefault(tuple(n for n in space if n in t.params), None)
-    sets = [list(s) for s in seen if s]
-    if len(sets) <= 1:
+        names = tuple(n for n in space if n in t.params)
+        seen.setdefault(names, set()).update((n, choice_key(t.params[n])) for n in names if n in parents)
+    if len([s for s in seen if s]) <= 1:
         return None
+    sets = [list(s) for s in seen if s]
     covered = {n for s in sets for n in s}
     sets[-1] += [n for n in space if n not in covered]
-    return sets
+    out = []
+    for names in sets:
+        taken = seen.get(tuple(n for n in names if n in covered), set())
+        params: dict[str, Any] = {}
+        for n in names:
+            p = space[n]
+            if n in parents and isinstance(p, Categorical):
+                kept = tuple(c for c in p.choices if (n, choice_key(c)) in taken)
+                if not kept:
+                    break
+                p = Categorical(kept)
+            params[n] = p
+        else:
+            out.append(SearchSpace(params))
+    return out if len(out) > 1 else (out or None)
 
 
 def _code(value: Any) -> str:

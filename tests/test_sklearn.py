@@ -33,6 +33,7 @@ from hpviz import Categorical, Float, Int, SchemaError, SearchSpace, TrialState
 from hpviz.plugins import make_plugin_manager
 from hpviz.testing import CONFORMANCE_SPACE, conformance_objective
 from hpviz_sklearn import from_sklearn, infer_space, space_code, to_sklearn
+from hpviz_sklearn.space import branches as sklearn_branches
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning",
                                         "ignore::sklearn.exceptions.FitFailedWarning",
@@ -163,6 +164,14 @@ def test_pipeline_grid_of_branches_is_conditional(digits):
     branches = ns["param_distributions"]
     assert isinstance(branches, list) and len(branches) == 2
     assert "clf__gamma" not in branches[0] and "clf__gamma" in branches[1]
+    assert [b["clf__kernel"] for b in branches] == [["linear"], ["rbf"]]  # each branch samples only its own kernel
+    # a real search over the exported branches: gamma only where the kernel is rbf, the same structure back
+    again = hpviz.experiment(RandomizedSearchCV(pipe, branches, n_iter=8, cv=2, random_state=0).fit(X, y))
+    assert {t.params["clf__kernel"] for t in again.trials} == {"linear", "rbf"}
+    assert all(("clf__gamma" in t.params) == (t.params["clf__kernel"] == "rbf") for t in again.trials)
+    # a refined space without the rbf kernel drops its branch (and gamma with it)
+    refined = exp.space.replace(clf__kernel=Categorical(["linear"])).without("clf__gamma")
+    assert to_sklearn(refined, sklearn_branches(exp, refined)) == {"clf__kernel": ["linear"], "clf__C": [0.1, 1.0]}
 
 
 def test_multi_metric_refit_is_primary_and_splits_are_kept(digits):
@@ -302,3 +311,15 @@ def test_demo_runs_two_rounds():
     assert exp.framework == "sklearn" and len(exp.rounds) == 2 and len(exp.trials) == 8
     assert {t.round for t in exp.trials} == {0, 1}
     assert exp.objectives == {"val_accuracy": "max"}
+
+
+def test_conditional_branches_restrict_their_deciding_choice_and_drop_with_it():
+    from conditional_source import conditional_experiment
+
+    source = conditional_experiment()
+    refined = source.space.replace(classifier=Categorical(["svm", "knn"])).without("rf_depth")
+    dists = to_sklearn(refined, sklearn_branches(source, refined))
+    assert sorted((tuple(d["classifier"]), tuple(d.get("svm_kernel", ()))) for d in dists) == [
+        (("knn",), ()), (("svm",), ("linear",)), (("svm",), ("rbf",))]  # no rf branch; gamma only under rbf
+    assert all(("gamma" in d) == (d.get("svm_kernel") == ["rbf"]) for d in dists)
+    assert all(("knn_k" in d) == (d["classifier"] == ["knn"]) for d in dists)
