@@ -10,26 +10,16 @@ import importlib.util
 from typing import Any
 
 import hpviz
+from hpviz.plugins import converter_hook, info_hook
 
 if importlib.util.find_spec("hyperopt") is None:
     raise ImportError("hyperopt is not installed: `pip install hyperopt`, or reinstall hpviz with the [hyperopt] extra")
 
 
-@hpviz.hookimpl
-def hpviz_adapter_info():
-    import importlib.metadata
-
-    version = importlib.metadata.version("hyperopt")
-    return {"name": "hyperopt", "framework": "hyperopt", "version": version, "demo": True,
-            "live": "fmin(..., early_stop_fn=hpviz_hyperopt.HpvizCallback(space, ...))"}
-
-
-@hpviz.hookimpl
-def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment | None:
-    """A Hyperopt ``Trials`` (or any object with its structure); needs ``space=`` (or ``infer=True``)."""
-    from hpviz_hyperopt.convert import convert
-
-    return convert(obj, options)
+hpviz_adapter_info = info_hook("hyperopt", "hyperopt",
+                               live="fmin(..., early_stop_fn=hpviz_hyperopt.HpvizCallback(space, ...))")
+# A Hyperopt ``Trials`` (or any object with its structure); needs ``space=`` (or ``infer=True``).
+hpviz_to_experiment = converter_hook("hpviz_hyperopt.convert:convert")
 
 
 @hpviz.hookimpl

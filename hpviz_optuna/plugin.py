@@ -11,26 +11,15 @@ import importlib.util
 from typing import Any
 
 import hpviz
+from hpviz.plugins import converter_hook, info_hook
 
 if importlib.util.find_spec("optuna") is None:
     raise ImportError("optuna is not installed: `pip install optuna`, or reinstall hpviz with the [optuna] extra")
 
 
-@hpviz.hookimpl
-def hpviz_adapter_info():
-    import importlib.metadata
-
-    version = importlib.metadata.version("optuna")
-    return {"name": "optuna", "framework": "optuna", "version": version, "demo": True,
-            "live": "study.optimize(..., callbacks=[hpviz_optuna.HpvizCallback(...)])"}
-
-
-@hpviz.hookimpl
-def hpviz_to_experiment(obj: Any, options: dict[str, Any]) -> hpviz.Experiment | None:
-    """An ``optuna.Study``, or ``optuna_storage=URL`` (+ ``study=NAME``) from the CLI."""
-    from hpviz_optuna.convert import convert
-
-    return convert(obj, options)
+hpviz_adapter_info = info_hook("optuna", "optuna", live="study.optimize(..., callbacks=[hpviz_optuna.HpvizCallback(...)])")
+# An ``optuna.Study``, or ``optuna_storage=URL`` (+ ``study=NAME``) from the CLI.
+hpviz_to_experiment = converter_hook("hpviz_optuna.convert:convert")
 
 
 @hpviz.hookimpl
