@@ -22,7 +22,7 @@ import numpy as np
 
 from hpviz.schema import Categorical, Experiment, SearchSpace, TrialState
 
-__all__ = ["Branch", "Node", "branches", "plan", "conditions"]
+__all__ = ["Branch", "Node", "branches", "plan", "conditions", "dropped", "prune"]
 
 
 @dataclass(frozen=True)
@@ -162,3 +162,25 @@ def conditions(space: SearchSpace, experiment: Experiment | None = None) -> list
     for node in plan(space, experiment):
         walk(node)
     return out
+
+
+def dropped(space: SearchSpace, experiment: Experiment | None = None) -> list[str]:
+    """Parameters of ``space`` that :func:`plan` leaves out: their branch lost every parent value (a dropped choice)."""
+    kept: set[str] = set()
+
+    def walk(n: Node) -> None:
+        kept.add(n.name)
+        for _, kids in n.branches:
+            for kid in kids:
+                walk(kid)
+
+    for node in plan(space, experiment):
+        walk(node)
+    return [name for name in space if name not in kept]
+
+
+def prune(space: SearchSpace, experiment: Experiment | None = None) -> tuple[SearchSpace, list[str]]:
+    """``space`` without its :func:`dropped` parameters, and a code comment line for each one left out."""
+    gone = dropped(space, experiment)
+    notes = [f"# {name} is left out: it was used only with choices this space drops" for name in gone]
+    return (space.without(*gone) if gone else space), notes

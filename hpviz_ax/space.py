@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
-from hpviz._branches import conditions
+from hpviz._branches import conditions, prune
 
 __all__ = ["from_ax", "to_ax", "space_code"]
 
@@ -119,13 +119,14 @@ def to_ax(space: SearchSpace | Mapping[str, Any], experiment: Experiment | None 
     hierarchical search space), so Ax proposes it only where it is active.
     Ax hangs a dependent under one value of one parent: a parameter active
     under several values of its parent is flattened (searched in every trial;
-    :func:`space_code` says so in a comment). Without ``experiment`` the space
-    is flat.
+    :func:`space_code` says so in a comment). A parameter used only with
+    choices ``space`` drops is left out. Without ``experiment`` the space is flat.
     """
     from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
 
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
+    space, _ = prune(space, experiment)
     dependents, _ = _dependents(space, experiment)
     out = []
     for name, p in space.items():
@@ -148,6 +149,8 @@ def space_code(space: SearchSpace, experiment: Experiment | None = None) -> str:
     """
     lines = ["from ax.api import Client",
              "from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig", ""]
+    _, notes = prune(space, experiment)
+    lines += notes
     _, flattened = _dependents(space, experiment)
     for child, parent, values in conditions(space, experiment):
         if child in flattened:

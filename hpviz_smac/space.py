@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
-from hpviz._branches import conditions
+from hpviz._branches import conditions, prune
 
 __all__ = ["from_configspace", "to_configspace", "conditions_of", "space_code"]
 
@@ -104,9 +104,15 @@ def to_configspace(space: SearchSpace | Mapping[str, Any],
 
 
 def space_code(space: SearchSpace, experiment: Experiment | None = None) -> str:
-    """Paste-able ConfigSpace code for a SMAC3 scenario searching ``space``."""
+    """Paste-able ConfigSpace code for a SMAC3 scenario searching ``space``.
+
+    With ``experiment`` (the one ``space`` was refined from) the conditions read
+    from its trials become ``EqualsCondition``/``InCondition``; a parameter used
+    only with choices ``space`` drops is left out (said in a comment).
+    """
+    space, notes = prune(space, experiment)
     lines = ["from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, InCondition, Integer",
-             "", "cs = ConfigurationSpace(seed=0)", "cs.add(["]
+             "", *notes, "cs = ConfigurationSpace(seed=0)", "cs.add(["]
     for name, p in space.items():
         if isinstance(p, Categorical):
             lines.append(f"    Categorical({name!r}, {list(p.choices)!r}),")

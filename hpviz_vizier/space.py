@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpviz import Categorical, Experiment, Float, Int, SchemaError, SearchSpace
-from hpviz._branches import Node, conditions, plan
+from hpviz._branches import Node, conditions, plan, prune
 
 __all__ = ["from_vizier", "to_vizier", "space_code"]
 
@@ -125,7 +125,8 @@ def to_vizier(space: SearchSpace | Mapping[str, Any], objectives: Mapping[str, s
     such a study and serves trials you ``study.request(...)``, but none of its
     bundled algorithms (RANDOM_SEARCH and DEFAULT included) suggests in a
     conditional space: search it with Google Cloud Vizier or your own policy,
-    or leave ``experiment`` out for a flat space every algorithm takes.
+    or leave ``experiment`` out for a flat space every algorithm takes. A
+    parameter used only with choices ``space`` drops is left out.
     """
     from vizier.service import pyvizier as vz
 
@@ -153,7 +154,7 @@ def space_code(space: SearchSpace, experiment: Experiment | None = None) -> str:
     conditional structure, written as conditional subspaces (see :func:`to_vizier`).
     """
     lines = ["from vizier.service import clients", "from vizier.service import pyvizier as vz", "",
-             "problem = vz.ProblemStatement()", "root = problem.search_space.root"]
+             *prune(space, experiment)[1], "problem = vz.ProblemStatement()", "root = problem.search_space.root"]
     parents: set[str] = set()
     lifted = []
 

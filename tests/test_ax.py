@@ -182,6 +182,9 @@ def test_refined_conditional_space_drops_a_branch_and_flattens_multi_value_child
     refined = source.space.replace(classifier=Categorical(["svm", "knn"])).without("rf_depth")
     deps = {c.name: c.dependent_parameters for c in to_ax(refined, source) if isinstance(c, ChoiceParameterConfig)}
     assert deps["classifier"] == {"svm": ["svm_C", "svm_kernel"], "knn": ["knn_k"]}
+    kept_depth = source.space.replace(classifier=Categorical(["svm", "knn"]))  # rf dropped, rf_depth still there
+    assert [c.name for c in to_ax(kept_depth, source)] == [c.name for c in to_ax(refined, source)]
+    assert "# rf_depth is left out" in space_code(kept_depth, source)
     # lr used only by svm and knn: Ax hangs a dependent under one value, so lr is searched everywhere
     rng = np.random.default_rng(1)
     shared = hpviz.Experiment(SearchSpace({"classifier": Categorical(["svm", "rf", "knn"]), "lr": Float(0.0, 1.0)}),

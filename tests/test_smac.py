@@ -114,6 +114,8 @@ def test_conditions_make_params_inactive_and_come_back_in_code(tmp_path):
     exec(compile(space_code(exp.space, exp), "<smac>", "exec"), ns)
     assert from_configspace(ns["cs"]) == exp.space
     assert len(ns["cs"].conditions) == 1 and ns["cs"].conditions[0].child.name == "momentum"
+    adam_only = space_code(exp.space.replace(opt=Categorical(["adam"])), exp)  # momentum went with sgd
+    assert "# momentum is left out" in adam_only and "Float('momentum'" not in adam_only
 
 
 def test_multi_fidelity_budgets_are_learning_curves(tmp_path):
