@@ -605,3 +605,24 @@ def test_curves_info_samples_logged_trials_and_keeps_the_top(large):
         steps, _ = large.trials[i].log.series("value")
         assert seg[-1, 0] == steps[-1]
     assert curves_info(make_experiment(5)).metric is None  # nothing logged
+
+
+def test_progress_time_axis_of_a_sub_second_run_starts_near_zero():
+    # a 0.6 s run: the old half-trial pad (0.5 s) drew the axis from -0.5 s
+    t0 = 1_700_000_000.0
+    trials = [Trial(number=i, params={"x": 0.1 * i}, values={"value": float(5 - i)}, state="COMPLETE",
+                    started=t0 + 0.15 * i, finished=t0 + 0.15 * i + 0.1) for i in range(5)]
+    exp = Experiment(name="quick", space=SearchSpace({"x": Float(0.0, 1.0)}), objectives={"value": "min"},
+                     trials=trials)
+    time_ax = hpviz.plot.progress(exp).ax_[1]
+    lo, hi = time_ax.get_xlim()
+    assert 0.0 < lo < 0.1 and 0.7 < hi < 0.75  # trials end at 0.1 .. 0.7 s
+
+
+def test_curves_legend_sits_under_the_plot_not_on_the_top_curves(large):
+    display = hpviz.plot.curves(large)
+    assert display.ax_.get_legend() is None
+    (legend,) = display.figure_.legends
+    assert any(t.get_text().startswith("top ") for t in legend.get_texts())
+    # on the user's own Axes the legend stays inside it
+    assert hpviz.plot.curves(large, ax=Figure().add_subplot()).ax_.get_legend() is not None

@@ -105,6 +105,7 @@ def curves_info(exp: Any, objective: str | None = None, metric: str | None = Non
 
 def _curves(display: CurvesDisplay, info: CurvesInfo, ax: Axes | None) -> Axes:
     a, metric = info.arrays, info.metric
+    own_figure = ax is None
     if ax is None:
         ax = new_figure(8.5, 4.5).add_subplot()
     ax.set_title(f"Learning curves{f': {short(metric, 40)}' if metric else ''}", loc="left")
@@ -166,7 +167,11 @@ def _curves(display: CurvesDisplay, info: CurvesInfo, ax: Axes | None) -> Axes:
     if unfit.any():
         handles.append(Line2D([], [], color=COLORS["infeasible"], lw=1, ls=":",
                               label=f"infeasible ({int(unfit.sum())})"))
-    ax.legend(handles=handles, loc="best")
+    if own_figure:
+        # under the plot: "best" cannot see line collections and put the box on the top curves
+        ax.figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
+    else:
+        ax.legend(handles=handles, loc="best")
     shown = cap_note(len(all_segs), info.n_logged, "curves", "random sample + top k")
     if shown:
         note(ax, shown)

@@ -100,7 +100,9 @@ def _draw(ax: Axes, a: TrialColumns, x: np.ndarray, xlabel: str, best: tuple[np.
                 label=f"best so far ({fmt(by[-1])})", zorder=4)
     xs = x[np.isfinite(x)]
     if xs.size:  # markers on the bottom edge do not extend the data limits: set them from every trial
-        pad = max(0.5, 0.02 * (xs.max() - xs.min()))
+        span = xs.max() - xs.min()
+        # half a trial on the trial axis; 2% on a time axis (0.5 s would dwarf a sub-second run)
+        pad = max(0.5, 0.02 * span) if xlabel == "trial number" else (0.02 * span if span > 0 else 0.5)
         ax.set_xlim(xs.min() - pad, xs.max() + pad)
     cut = robust_ylim(ax, a.value[ok | infeasible | pruned], a.direction)
     if cut:
