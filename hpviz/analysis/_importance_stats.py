@@ -167,24 +167,45 @@ def choice_effect(worse: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     return float(res.pvalue), win
 
 
+class TrialValues:
+    """The trials' values of each parameter, extracted once: raw (``MISSING`` where inactive) and as floats."""
+
+    def __init__(self, trials: Sequence[Trial]):
+        self.trials = trials
+        self._raw: dict[str, list[Any]] = {}
+        self._num: dict[str, np.ndarray] = {}
+
+    def raw(self, name: str) -> list[Any]:
+        if name not in self._raw:
+            self._raw[name] = [t.params.get(name, MISSING) for t in self.trials]
+        return self._raw[name]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Floats; NaN where inactive or not a number (read-only: shared)."""
+        if name not in self._num:
+            self._num[name] = numeric_column(self.raw(name))
+            self._num[name].setflags(write=False)
+        return self._num[name]
+
+
 def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
-                   raw: list[Any] | None = None) -> np.ndarray:
+                   values: TrialValues | None = None) -> np.ndarray:
     """The forest's centred marginal of ``name`` at each trial's value (objective units; 0 if unknown).
 
-    ``raw``: the trials' values of ``name`` (``MISSING`` where inactive) when already extracted."""
+    ``values``: the trials' values when already extracted (a :class:`TrialValues` of ``trials``)."""
     out = np.zeros(len(trials))
     if imp is None or name not in getattr(imp, "params", ()):
         return out
     m = imp.marginal(name)
     f = m["mean"].to_numpy(dtype=float)
     f = f - f.mean()
-    raw = [t.params.get(name, MISSING) for t in trials] if raw is None else raw
+    values = TrialValues(trials) if values is None else values
     if isinstance(param, Categorical):
-        k = choice_codes(Categorical(list(m["value"])), raw)  # the marginal's row of each trial's choice
+        k = choice_codes(Categorical(list(m["value"])), values.raw(name))  # the marginal's row of each choice
         return np.where(k >= 0, f[k], 0.0)
     grid = np.asarray(param.to_search_scale(m["value"].to_numpy(dtype=float)), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.asarray(param.to_search_scale(numeric_column(raw)), dtype=float)
+        x = np.asarray(param.to_search_scale(values.numeric(name)), dtype=float)
     return np.where(np.isfinite(x), np.interp(np.nan_to_num(x), grid, f), 0.0)
 
 
@@ -224,23 +245,23 @@ def additive_fit(codes: np.ndarray, y: np.ndarray, n_bins: np.ndarray, *, sweeps
 
 
 def trial_codes(space: Any, names: Sequence[str], trials: Sequence[Trial], bins: int | None = None,
-                columns: dict[str, list[Any]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                values: TrialValues | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n, d) bin codes of the trials (choices for categoricals, ``bins`` (default ``n_bins(n)``) equal-width
     search-scale bins for numerics; -1 where inactive or outside the declared space) and the bins per parameter.
-    ``columns``: the trials' raw values per name (``MISSING`` where inactive) when already extracted."""
+    ``values``: the trials' values when already extracted (a :class:`TrialValues` of ``trials``)."""
     n = len(trials)
     bins = n_bins(n) if bins is None else int(bins)
     nb = np.array([len(space[k].choices) if isinstance(space[k], Categorical) else bins for k in names])
     codes = np.empty((n, len(names)), dtype=np.int64)
+    values = TrialValues(trials) if values is None else values
     for j, k in enumerate(names):
         p = space[k]
-        raw = columns[k] if columns is not None else [t.params.get(k, MISSING) for t in trials]
         if isinstance(p, Categorical):
-            codes[:, j] = choice_codes(p, raw)
+            codes[:, j] = choice_codes(p, values.raw(k))
         else:
             lo, hi = p.search_bounds
             with np.errstate(divide="ignore", invalid="ignore"):
-                pos = (np.asarray(p.to_search_scale(numeric_column(raw)), dtype=float) - lo) / (hi - lo)
+                pos = (np.asarray(p.to_search_scale(values.numeric(k)), dtype=float) - lo) / (hi - lo)
             pos = np.where((pos >= 0) & (pos <= 1), pos, np.nan)  # outside the declared space: not binned
             codes[:, j] = bin_codes(pos, int(nb[j]))
     return codes, nb
@@ -255,11 +276,11 @@ def binned_shares(space: Any, names: Sequence[str], trials: Sequence[Trial], y: 
     objective's variance): with random placement that removes their variance
     from the bin means without biasing this parameter's share.
     """
-    columns = {k: [t.params.get(k, MISSING) for t in trials] for k in names}
-    codes, nb = trial_codes(space, names, trials, columns=columns)
+    values = TrialValues(trials)
+    codes, nb = trial_codes(space, names, trials, values=values)
     y = np.asarray(y, dtype=float)
     total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
-    effects = [main_effect_at(imp, k, space[k], trials, columns[k]) for k in names] if imp is not None else None
+    effects = [main_effect_at(imp, k, space[k], trials, values) for k in names] if imp is not None else None
     all_effects = sum(effects) if effects is not None else None
     out = np.zeros(len(names))
     for j in range(len(names)):
@@ -336,12 +357,13 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     # with many parameters the fit does not absorb the noise (measured: 23 parameters at n = 250 with
     # 12 bins each left residuals that flagged a null pair in 15% of runs and the true one in none).
     n = len(used)
-    codes, nbins = trial_codes(analysed, names, used,
+    values = TrialValues(used)
+    codes, nbins = trial_codes(analysed, names, used, values=values,
                                bins=int(np.clip(min(n_bins(n), 1 + n // (5 * max(len(names), 1))), 2, MAX_BINS)))
     additive, _ = additive_fit(codes, y, nbins)
     resid = y - additive
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
-    coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)))
+    coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
     stats_ = {}
     for a, b in imp.pairwise.index:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hpviz._numbers import MISSING, choice_codes, numeric_column
+from hpviz._numbers import choice_codes
 from hpviz.analysis.suggest.thresholds import SuggestThresholds
 from hpviz.schema import Categorical, Float, Int, Param
 
@@ -53,18 +53,19 @@ class Context:
     def value(self, i: int) -> float:
         return float(self.sign * self.y[i])
 
-    def column(self, name: str) -> list[Any]:
-        """The trials' raw values of ``name`` (``MISSING`` where inactive), extracted once."""
-        key = ("raw", name)
-        if key not in self.cache:
-            self.cache[key] = [t.params.get(name, MISSING) for t in self.trials]
-        return self.cache[key]
+    def values(self) -> Any:
+        """The trials' parameter values, each extracted once (``hpviz.analysis._importance_stats.TrialValues``)."""
+        if "values" not in self.cache:
+            from hpviz.analysis._importance_stats import TrialValues  # lazy: scipy
+
+            self.cache["values"] = TrialValues(self.trials)
+        return self.cache["values"]
 
     def codes(self, name: str, param: Categorical) -> np.ndarray:
         """Each trial's position among ``param.choices`` (-1: inactive or not a declared choice), extracted once."""
         key = ("codes", name)
         if key not in self.cache:
-            self.cache[key] = choice_codes(param, self.column(name))
+            self.cache[key] = choice_codes(param, self.values().raw(name))
             self.cache[key].setflags(write=False)  # shared by the rules
         return self.cache[key]
 
@@ -74,7 +75,7 @@ def search_values(name: str, param: Float | Int, ctx: Context) -> np.ndarray:
     key = ("search", name)
     if key not in ctx.cache:
         with np.errstate(divide="ignore", invalid="ignore"):
-            s = param.to_search_scale(numeric_column(ctx.column(name)))
+            s = param.to_search_scale(ctx.values().numeric(name))
         ctx.cache[key] = np.where(np.isfinite(s), s, np.nan)
         ctx.cache[key].setflags(write=False)  # shared by the rules
     return ctx.cache[key]
@@ -128,7 +129,7 @@ def binned_bound(name: str, param: Param, ctx: Context) -> tuple[float, float]:
     from hpviz.analysis._importance_stats import bin_codes, main_effect_at, n_bins, share_upper_bound
 
     if "additive" not in ctx.cache:
-        effects = {k: ctx.sign * main_effect_at(ctx.imp, k, p, ctx.trials, ctx.column(k)) for k, p in ctx.space.items()}
+        effects = {k: ctx.sign * main_effect_at(ctx.imp, k, p, ctx.trials, ctx.values()) for k, p in ctx.space.items()}
         ctx.cache["additive"] = effects, sum(effects.values(), np.zeros(len(ctx.y)))
     effects, total_effect = ctx.cache["additive"]
     resid = ctx.y - (total_effect - effects.get(name, 0.0))  # minus the other parameters' main effects
