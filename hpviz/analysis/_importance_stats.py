@@ -48,8 +48,9 @@ FIX_LEVEL = 0.95  # one-sided level of the upper confidence bound
 #: their resampled sums from the normal law with the sums' exact mean and covariance (central limit theorem);
 #: smaller cells are resampled trial by trial. So beyond ~2,500 trials the bootstrap costs O(resamples x cells),
 #: not O(resamples x trials). Against the trial-by-trial bootstrap on the same data (``benchmarks/scale.py``
-#: section 6): no difference at normal noise; with skewed or heavy-tailed noise, cells of ~200 trials give an
-#: upper bound higher by ~2% of its distance to the estimate (conservative: fixes less), invisible at ~1,500.
+#: section 6, 200 data sets per case): no difference at normal noise; with lognormal or t(3) noise the upper
+#: bound is higher by 1-3% of its distance to the estimate (conservative: fixes less), while two seeds of the
+#: trial bootstrap itself differ by ~11% of it (standard deviation).
 NORMAL_CELL = 200
 #: Bins: about n / 10 trials per bin, between 4 and 12 (fewer bins lose the shape of the effect,
 #: more leave too few trials per bin for a stable mean).
