@@ -49,7 +49,13 @@ def _significant_codes(x: np.ndarray) -> np.ndarray:
             exponent = np.floor(np.log10(np.abs(v)))
         exponent = np.where(np.isfinite(exponent), exponent, 0.0)
         mantissa = np.round(v / 10.0 ** exponent * 10.0 ** (CONTINUOUS_DIGITS - 1))
-        _, codes = np.unique(np.column_stack([mantissa, exponent]), axis=0, return_inverse=True)
+        if np.isfinite(mantissa).all():  # not for subnormals below 1e-323, whose 10^exponent is 0
+            # One int64 key ordered as the pairs (mantissa, exponent) are (|mantissa| <= 10^9, exponent in
+            # [-324, 308]): a 1-D unique, several times faster than a row-wise one, with the same codes.
+            key = (mantissa.astype(np.int64) + 10**CONTINUOUS_DIGITS) * 1000 + (exponent.astype(np.int64) + 500)
+            _, codes = np.unique(key, return_inverse=True)
+        else:
+            _, codes = np.unique(np.column_stack([mantissa, exponent]), axis=0, return_inverse=True)
         out[ok] = codes.ravel()
     return out
 

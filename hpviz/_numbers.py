@@ -4,7 +4,8 @@ Parsing
     :func:`as_float` (a scalar; NaN for anything that is not a real number,
     booleans included: ``True`` is a choice, not ``1.0``) and
     :func:`numeric_column` (a column of raw parameter values, ``MISSING``
-    where a parameter was inactive).
+    where a parameter was inactive); :func:`choice_codes` (a column's
+    positions among a categorical's choices).
 Formatting (messages, reasons, tables; plots format ticks with the same functions)
     :func:`fmt` (3 significant digits, integers as integers), :func:`fmt_tick`
     (an axis tick or colour-bar label: compact, never ``1e+03``), :func:`fmt_value`
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MISSING", "as_float", "is_real", "numeric_column", "fmt", "fmt_tick", "fmt_value", "pct", "fmt_p", "clean"]
+__all__ = ["MISSING", "as_float", "is_real", "numeric_column", "choice_codes", "fmt", "fmt_tick", "fmt_value", "pct", "fmt_p", "clean"]
 
 #: Marker for "parameter absent from the trial" (inactive), distinct from ``None`` (a legal choice).
 MISSING = object()
@@ -54,6 +55,18 @@ def numeric_column(raw: list[Any]) -> np.ndarray:
             pass
     return out
 
+
+#: Choice types whose identity ``(type, value)`` is what :func:`hpviz.schema.choice_key` compares.
+_PLAIN_CHOICE_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def choice_codes(param: Any, raw: list[Any]) -> np.ndarray:
+    """Position of each raw value among ``param.choices`` (a :class:`~hpviz.schema.Categorical`); -1 where
+    inactive (``MISSING``) or not a declared choice. Same answer as ``param.index`` value by value."""
+    if set(map(type, raw)) <= _PLAIN_CHOICE_TYPES | {type(MISSING)}:  # the common case: one dict look-up each
+        lookup = {(type(c), c): i for i, c in enumerate(param.choices) if type(c) in _PLAIN_CHOICE_TYPES}
+        return np.fromiter((lookup.get((type(v), v), -1) for v in raw), dtype=np.int64, count=len(raw))
+    return np.fromiter((-1 if v is MISSING else param.index(v) for v in raw), dtype=np.int64, count=len(raw))
 
 def fmt(x: float | None) -> str:
     """A number for a message: 3 significant digits, integers as integers, no noise."""

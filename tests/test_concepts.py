@@ -14,7 +14,7 @@ from hpviz._columns import rankable, running_best, trial_columns, unorient
 from hpviz._configs import config_groups
 from hpviz._expected import expected_best_of, expected_max
 from hpviz._metrics import experiment_log_metric, log_curve, log_metric
-from hpviz._numbers import MISSING, as_float, fmt, fmt_value, numeric_column, pct
+from hpviz._numbers import MISSING, as_float, choice_codes, fmt, fmt_value, numeric_column, pct
 from hpviz._pareto import nondominated, weakly_dominated
 from hpviz._severity import SEVERITIES, severity_rank
 from hpviz._validate import Interval, Options, check, check_int, check_options, check_real
@@ -88,6 +88,19 @@ def test_numbers_parse_and_format():
     assert np.isnan(numeric_column([1, MISSING, "a", None, False])[1:]).all()
     assert fmt(3.0) == "3" and fmt(0.123456) == "0.123" and fmt(math.nan) == "nan"
     assert fmt_value("relu") == "'relu'" and fmt_value(0.000123456) == "0.0001235" and pct(0.004) == "0.4%"
+
+
+def test_choice_codes_agree_with_categorical_index_value_by_value():
+    from hpviz import Categorical
+
+    # 1, True and 1.0 are three different choices; None is a choice; MISSING (inactive) and undeclared are -1.
+    plain = Categorical(["a", 1, True, None])
+    raw = ["a", 1, True, None, MISSING, "b", 1.0, False, np.str_("a"), np.int64(1)]
+    assert choice_codes(plain, raw).tolist() == [plain.index(v) if v is not MISSING else -1 for v in raw]
+    assert choice_codes(plain, raw).tolist() == [0, 1, 2, 3, -1, -1, -1, -1, -1, -1]
+    mixed = Categorical([0.5, float("nan"), (1, 2), "x"])  # floats, NaN, tuples: the general path
+    raw = [0.5, float("nan"), (1, 2), "x", MISSING, 0.25, 1]
+    assert choice_codes(mixed, raw).tolist() == [0, 1, 2, 3, -1, -1, -1]
 
 
 def test_pareto_dominance_and_expected_max():

@@ -8,6 +8,9 @@ import pytest
 import hpviz
 from hpviz import Experiment, Float, Trial
 from hpviz.analysis._importance_stats import (
+    FIX_BOOTSTRAP,
+    FIX_LEVEL,
+    NORMAL_CELL,
     PAIR_ALPHA,
     additive_fit,
     bin_codes,
@@ -42,6 +45,36 @@ def test_upper_bound_covers_a_small_share_and_excludes_nothing_on_noise() -> Non
         covered += upper >= 0.077
         assert est <= upper
     assert covered >= 26  # one-sided 95% bound
+
+
+def _trial_bootstrap_upper(codes: np.ndarray, y: np.ndarray, bins: int, seed: int) -> float:
+    """The reference: resample the trials themselves, FIX_BOOTSTRAP times."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y), size=(FIX_BOOTSTRAP, len(y)))
+    return float(np.quantile([binned_share(codes[i], y[i], bins)[0] for i in idx], FIX_LEVEL))
+
+
+def test_cell_bootstrap_of_large_studies_matches_the_trial_bootstrap() -> None:
+    # 12,000 trials, 10% inactive: every cell holds >= NORMAL_CELL trials, so the bound comes from the normal
+    # law of the cells' sums. Skewed noise (lognormal), where that approximation is weakest.
+    rng = np.random.default_rng(15)
+    n, bins = 12_000, 12
+    widths, ref_widths, covered = [], [], 0
+    for rep in range(12):
+        U = rng.random(n)
+        codes = bin_codes(U, bins)
+        codes[rng.random(n) < 0.1] = -1
+        y = 0.3 * (U - 0.5) + rng.lognormal(0.0, 0.5, n)
+        assert np.bincount(codes + 1).min() >= NORMAL_CELL
+        est, upper = share_upper_bound(codes, y, bins, seed=rep)
+        widths.append(upper - est)
+        ref_widths.append(_trial_bootstrap_upper(codes, y, bins, seed=rep) - est)
+        # truth: the equal-width bins keep 1 - 1/144 of the linear term's variance 0.09/12; the lognormal
+        # noise's variance is (e^0.25 - 1) e^0.25
+        truth = 0.09 / 12 * (1 - 1 / 144) / (0.09 / 12 + (np.e**0.25 - 1) * np.e**0.25)
+        covered += upper >= truth
+    assert np.mean(widths) == pytest.approx(np.mean(ref_widths), rel=0.15)
+    assert covered >= 10
 
 
 def test_additive_fit_recovers_additive_functions() -> None:

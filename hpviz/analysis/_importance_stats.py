@@ -10,7 +10,10 @@ Binned first-order share with an upper confidence bound (``fix``)
     the space) minus the average sampling variance of a bin mean (which
     removes the noise floor), divided by the variance of the objective. Its
     upper bound is the ``FIX_LEVEL`` percentile over ``FIX_BOOTSTRAP``
-    bootstrap resamples of the trials. ``fix`` needs the upper bound below
+    bootstrap resamples of the trials, drawn cell by cell from the bins'
+    counts, sums and sums of squares (:func:`share_upper_bound`: exact for
+    cells under ``NORMAL_CELL`` trials, central limit theorem above), so its
+    cost does not grow with the number of trials. ``fix`` needs the upper bound below
     the threshold, so a parameter is fixed only when the data rule out a
     share above it. Assumption: trials spread over the parameter's range
     (random or quasi-random search, or an early round); where the sampler
@@ -36,10 +39,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from hpviz.schema import Categorical, Param, Trial, choice_key
+from hpviz._numbers import MISSING, choice_codes, numeric_column
+from hpviz.schema import Categorical, Param, Trial
 
 FIX_BOOTSTRAP = 200  # bootstrap resamples for the upper bound (percentile error ~1.5% at the 95th)
 FIX_LEVEL = 0.95  # one-sided level of the upper confidence bound
+#: Bootstrap cells (bins, and the trials where the parameter is inactive) of at least this many trials draw
+#: their resampled sums from the normal law with the sums' exact mean and covariance (central limit theorem);
+#: smaller cells are resampled trial by trial. So beyond ~2,500 trials the bootstrap costs O(resamples x cells),
+#: not O(resamples x trials). Against the trial-by-trial bootstrap on the same data (``benchmarks/scale.py``
+#: section 6, 200 data sets per case): no difference at normal noise; with lognormal or t(3) noise the upper
+#: bound is higher by 1-3% of its distance to the estimate (conservative: fixes less), while two seeds of the
+#: trial bootstrap itself differ by ~11% of it (standard deviation).
+NORMAL_CELL = 200
 #: Bins: about n / 10 trials per bin, between 4 and 12 (fewer bins lose the shape of the effect,
 #: more leave too few trials per bin for a stable mean).
 MIN_BINS, MAX_BINS, TRIALS_PER_BIN = 4, 12, 10
@@ -53,22 +65,16 @@ def n_bins(n: int) -> int:
     return int(np.clip(n // TRIALS_PER_BIN, MIN_BINS, MAX_BINS))
 
 
-def binned_share(codes: np.ndarray, y: np.ndarray, n_bins: int) -> np.ndarray:
-    """Noise-corrected share of variance of the bin means; ``codes`` (r, n) or (n,), -1 = inactive."""
-    codes = np.atleast_2d(codes)
-    y = np.atleast_2d(y)
-    r, n = y.shape
-    out = np.zeros(r)
-    rows = np.repeat(np.arange(r), n)
-    ok = codes.ravel() >= 0
-    idx = rows[ok] * n_bins + codes.ravel()[ok]
-    yy = y.ravel()[ok]
-    cnt = np.bincount(idx, minlength=r * n_bins).reshape(r, n_bins)
-    s1 = np.bincount(idx, yy, minlength=r * n_bins).reshape(r, n_bins)
-    s2 = np.bincount(idx, yy * yy, minlength=r * n_bins).reshape(r, n_bins)
+def _share_from_cells(cnt: np.ndarray, mean: np.ndarray, ss: np.ndarray) -> np.ndarray:
+    """Noise-corrected share from per-cell statistics, one row per data set: ``cnt``, ``mean`` and ``ss`` (sum
+    of squared deviations from the cell mean) of shape (r, bins + 1), the last cell holding the trials where
+    the parameter is inactive (they count in the objective's variance only)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s1 / cnt
-        var = (s2 - cnt * mean**2) / (cnt - 1)  # within-bin variance
+        n = cnt.sum(axis=1)
+        grand_all = np.where(cnt > 0, cnt * mean, 0.0).sum(axis=1) / n
+        total = (ss.sum(axis=1) + np.where(cnt > 0, cnt * (mean - grand_all[:, None]) ** 2, 0.0).sum(axis=1)) / (n - 1)
+        cnt, mean, ss = cnt[:, :-1], mean[:, :-1], ss[:, :-1]
+        var = ss / (cnt - 1)  # within-bin variance
         use = cnt >= 2
         k = use.sum(axis=1)
         m = np.where(use, mean, 0.0)
@@ -77,9 +83,24 @@ def binned_share(codes: np.ndarray, y: np.ndarray, n_bins: int) -> np.ndarray:
         # the true bin-level variance plus (k - 1)/k of the mean sampling variance of a bin mean.
         between = (np.where(use, (mean - grand[:, None]) ** 2, 0.0)).sum(axis=1) / k
         noise = np.where(use, var / cnt, 0.0).sum(axis=1) / k * (k - 1) / k
-        total = y.var(axis=1, ddof=1)
-        out = np.where((k >= 2) & (total > 0), (between - noise) / total, 0.0)
-    return out
+        return np.where((k >= 2) & (total > 0), (between - noise) / total, 0.0)
+
+
+def _cells(codes: np.ndarray, n_bins: int) -> np.ndarray:
+    """Cell of each trial: its bin, or ``n_bins`` where the parameter is inactive (code -1)."""
+    return np.where(codes >= 0, codes, n_bins)
+
+
+def binned_share(codes: np.ndarray, y: np.ndarray, n_bins: int) -> np.ndarray:
+    """Noise-corrected share of variance of the bin means (one value, as a length-1 array); ``codes`` (n,),
+    -1 = inactive."""
+    y = np.asarray(y, dtype=float)
+    cell = _cells(np.asarray(codes), n_bins)
+    cnt = np.bincount(cell, minlength=n_bins + 1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(cell, y, minlength=n_bins + 1) / cnt
+    ss = np.bincount(cell, (y - mean[cell]) ** 2, minlength=n_bins + 1)
+    return _share_from_cells(cnt[None], mean[None], ss[None])
 
 
 def bin_codes(pos: np.ndarray, n_bins: int) -> np.ndarray:
@@ -91,13 +112,52 @@ def bin_codes(pos: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def share_upper_bound(codes: np.ndarray, y: np.ndarray, n_bins: int, *, seed: int = 0) -> tuple[float, float]:
-    """(estimate, upper confidence bound) of a parameter's main-effect share from binned trials."""
+    """(estimate, upper confidence bound) of a parameter's main-effect share from binned trials.
+
+    The bootstrap works on cell statistics: a resample of the ``n`` trials
+    falls into the cells (bins, and the inactive trials) with multinomial
+    counts, and given its count ``m`` a cell's resampled trials are ``m``
+    draws with replacement from its own trials. Cells under ``NORMAL_CELL``
+    trials are drawn trial by trial (exact); in larger ones the sums of the
+    draws (of the deviations from the cell mean and of their squares) come
+    from the normal law with their exact mean and covariance (``m`` times the
+    cell's variance, third and fourth central moments).
+    """
     codes = np.asarray(codes)
     y = np.asarray(y, dtype=float)
     est = float(binned_share(codes, y, n_bins)[0])
+    n = len(y)
+    cell = _cells(codes, n_bins)
+    order = np.argsort(cell, kind="stable")
+    ys = y[order] - y.mean()  # the share does not depend on the origin; centring keeps the sums exact
+    size = np.bincount(cell, minlength=n_bins + 1)
+    start = np.concatenate([[0], np.cumsum(size)])
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(y), size=(FIX_BOOTSTRAP, len(y)))
-    boot = binned_share(codes[idx], y[idx], n_bins)
+    B = FIX_BOOTSTRAP
+    cnt = rng.multinomial(n, size / n, size=B).astype(float)
+    mean = np.zeros_like(cnt)
+    ss = np.zeros_like(cnt)
+    for c in np.flatnonzero(size):
+        dev = ys[start[c]:start[c + 1]]
+        mu = dev.mean()
+        dev = dev - mu
+        m = cnt[:, c]
+        if size[c] >= NORMAL_CELL:
+            m2, m3, m4 = (dev**2).mean(), (dev**3).mean(), (dev**4).mean()
+            w, v = np.linalg.eigh(np.array([[m2, m3], [m3, m4 - m2 * m2]]))
+            root = v * np.sqrt(np.clip(w, 0.0, None))
+            t = rng.standard_normal((B, 2)) @ root.T * np.sqrt(m)[:, None]
+            t1, t2 = t[:, 0], t[:, 1] + m * m2
+        else:
+            mi = m.astype(np.int64)
+            draw = dev[rng.integers(0, size[c], size=int(mi.sum()))]
+            group = np.repeat(np.arange(B), mi)
+            t1 = np.bincount(group, draw, minlength=B)
+            t2 = np.bincount(group, draw * draw, minlength=B)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[:, c] = np.where(m > 0, mu + t1 / m, 0.0)
+            ss[:, c] = np.where(m > 0, np.maximum(t2 - t1 * t1 / m, 0.0), 0.0)
+    boot = _share_from_cells(cnt, mean, ss)
     return est, float(np.quantile(boot, FIX_LEVEL))
 
 
@@ -108,25 +168,45 @@ def choice_effect(worse: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
     return float(res.pvalue), win
 
 
-def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial]) -> np.ndarray:
-    """The forest's centred marginal of ``name`` at each trial's value (objective units; 0 if unknown)."""
+class TrialValues:
+    """The trials' values of each parameter, extracted once: raw (``MISSING`` where inactive) and as floats."""
+
+    def __init__(self, trials: Sequence[Trial]):
+        self.trials = trials
+        self._raw: dict[str, list[Any]] = {}
+        self._num: dict[str, np.ndarray] = {}
+
+    def raw(self, name: str) -> list[Any]:
+        if name not in self._raw:
+            self._raw[name] = [t.params.get(name, MISSING) for t in self.trials]
+        return self._raw[name]
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Floats; NaN where inactive or not a number (read-only: shared)."""
+        if name not in self._num:
+            self._num[name] = numeric_column(self.raw(name))
+            self._num[name].setflags(write=False)
+        return self._num[name]
+
+
+def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
+                   values: TrialValues | None = None) -> np.ndarray:
+    """The forest's centred marginal of ``name`` at each trial's value (objective units; 0 if unknown).
+
+    ``values``: the trials' values when already extracted (a :class:`TrialValues` of ``trials``)."""
     out = np.zeros(len(trials))
     if imp is None or name not in getattr(imp, "params", ()):
         return out
     m = imp.marginal(name)
     f = m["mean"].to_numpy(dtype=float)
     f = f - f.mean()
+    values = TrialValues(trials) if values is None else values
     if isinstance(param, Categorical):
-        lookup = {choice_key(v): k for k, v in enumerate(m["value"])}
-        for i, t in enumerate(trials):
-            k = lookup.get(choice_key(t.params[name])) if name in t.params else None
-            out[i] = f[k] if k is not None else 0.0
-        return out
+        k = choice_codes(Categorical(list(m["value"])), values.raw(name))  # the marginal's row of each choice
+        return np.where(k >= 0, f[k], 0.0)
     grid = np.asarray(param.to_search_scale(m["value"].to_numpy(dtype=float)), dtype=float)
-    raw = np.array([float(t.params[name]) if isinstance(t.params.get(name), (int, float)) and
-                    not isinstance(t.params.get(name), bool) else math.nan for t in trials])
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.asarray(param.to_search_scale(raw), dtype=float)
+        x = np.asarray(param.to_search_scale(values.numeric(name)), dtype=float)
     return np.where(np.isfinite(x), np.interp(np.nan_to_num(x), grid, f), 0.0)
 
 
@@ -165,24 +245,24 @@ def additive_fit(codes: np.ndarray, y: np.ndarray, n_bins: np.ndarray, *, sweeps
     return f0 + parts.sum(axis=1), used
 
 
-def trial_codes(space: Any, names: Sequence[str], trials: Sequence[Trial],
-                bins: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def trial_codes(space: Any, names: Sequence[str], trials: Sequence[Trial], bins: int | None = None,
+                values: TrialValues | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(n, d) bin codes of the trials (choices for categoricals, ``bins`` (default ``n_bins(n)``) equal-width
-    search-scale bins for numerics; -1 where inactive or outside the declared space) and the bins per parameter."""
+    search-scale bins for numerics; -1 where inactive or outside the declared space) and the bins per parameter.
+    ``values``: the trials' values when already extracted (a :class:`TrialValues` of ``trials``)."""
     n = len(trials)
     bins = n_bins(n) if bins is None else int(bins)
     nb = np.array([len(space[k].choices) if isinstance(space[k], Categorical) else bins for k in names])
     codes = np.empty((n, len(names)), dtype=np.int64)
+    values = TrialValues(trials) if values is None else values
     for j, k in enumerate(names):
         p = space[k]
         if isinstance(p, Categorical):
-            codes[:, j] = [p.index(t.params[k]) if k in t.params and p.contains(t.params[k]) else -1 for t in trials]
+            codes[:, j] = choice_codes(p, values.raw(k))
         else:
             lo, hi = p.search_bounds
-            raw = np.array([float(t.params[k]) if isinstance(t.params.get(k), (int, float)) and
-                            not isinstance(t.params.get(k), bool) else math.nan for t in trials])
             with np.errstate(divide="ignore", invalid="ignore"):
-                pos = (np.asarray(p.to_search_scale(raw), dtype=float) - lo) / (hi - lo)
+                pos = (np.asarray(p.to_search_scale(values.numeric(k)), dtype=float) - lo) / (hi - lo)
             pos = np.where((pos >= 0) & (pos <= 1), pos, np.nan)  # outside the declared space: not binned
             codes[:, j] = bin_codes(pos, int(nb[j]))
     return codes, nb
@@ -197,13 +277,15 @@ def binned_shares(space: Any, names: Sequence[str], trials: Sequence[Trial], y: 
     objective's variance): with random placement that removes their variance
     from the bin means without biasing this parameter's share.
     """
-    codes, nb = trial_codes(space, names, trials)
+    values = TrialValues(trials)
+    codes, nb = trial_codes(space, names, trials, values=values)
     y = np.asarray(y, dtype=float)
     total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
-    effects = [main_effect_at(imp, k, space[k], trials) for k in names] if imp is not None else None
+    effects = [main_effect_at(imp, k, space[k], trials, values) for k in names] if imp is not None else None
+    all_effects = sum(effects) if effects is not None else None
     out = np.zeros(len(names))
     for j in range(len(names)):
-        r = y if effects is None else y - (sum(effects) - effects[j])
+        r = y if effects is None else y - (all_effects - effects[j])
         scale = float(np.var(r, ddof=1)) / total if total > 0 else 0.0
         # Clipped at 1: with few trials the other parameters' main effects are rough, so the residual r can
         # carry more variance than y itself (seen: 1.2 at 38 trials); no share of y's variance exceeds 1.
@@ -276,12 +358,13 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     # with many parameters the fit does not absorb the noise (measured: 23 parameters at n = 250 with
     # 12 bins each left residuals that flagged a null pair in 15% of runs and the true one in none).
     n = len(used)
-    codes, nbins = trial_codes(analysed, names, used,
+    values = TrialValues(used)
+    codes, nbins = trial_codes(analysed, names, used, values=values,
                                bins=int(np.clip(min(n_bins(n), 1 + n // (5 * max(len(names), 1))), 2, MAX_BINS)))
     additive, _ = additive_fit(codes, y, nbins)
     resid = y - additive
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
-    coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)))
+    coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
     stats_ = {}
     for a, b in imp.pairwise.index:

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpviz._numbers import as_float
+from hpviz._numbers import MISSING, choice_codes, numeric_column
 from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
@@ -392,16 +392,14 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
     grids, points, grids2, points2 = [], [], [], []
     inactive = np.zeros(d, dtype=int)
     clipped = np.zeros(d, dtype=int)
-    missing = object()
     for j, name in enumerate(names):
         p = params[name]
-        raw = [t.params.get(name, missing) for t in trials]
+        raw = [t.params.get(name, MISSING) for t in trials]
         if isinstance(p, Categorical):
             # ``fit_ranges[name]``: the union of the rounds' choices (``p``'s first); dropped choices own cells
             # past ``len(p.choices)``, outside the integrated box.
             union = fit_ranges.get(name, p)
-            codes = np.array([-1 if v is missing or not union.contains(v) else union.index(v) for v in raw],
-                             dtype=float)
+            codes = choice_codes(union, raw).astype(float)
             active = codes >= 0
             lo[j], hi[j] = 0.0, float(len(union.choices))
             box_hi[j] = len(p.choices) / len(union.choices)
@@ -411,7 +409,7 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
             grids2.append(list(p.choices))
             points2.append(np.arange(len(p.choices)) + 0.5)
         else:
-            vals = np.array([math.nan if v is missing else as_float(v) for v in raw])
+            vals = numeric_column(raw)
             active = ~np.isnan(vals)  # +-inf counts as out of space and is clipped
             f_low, f_high = fit_ranges.get(name, (p.low, p.high))
             f_low, f_high = min(f_low, p.low), max(f_high, p.high)

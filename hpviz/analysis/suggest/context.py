@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from hpviz._numbers import as_float
+from hpviz._numbers import choice_codes
 from hpviz.analysis.suggest.thresholds import SuggestThresholds
 from hpviz.schema import Categorical, Float, Int, Param
 
@@ -53,13 +53,32 @@ class Context:
     def value(self, i: int) -> float:
         return float(self.sign * self.y[i])
 
+    def values(self) -> Any:
+        """The trials' parameter values, each extracted once (``hpviz.analysis._importance_stats.TrialValues``)."""
+        if "values" not in self.cache:
+            from hpviz.analysis._importance_stats import TrialValues  # lazy: scipy
+
+            self.cache["values"] = TrialValues(self.trials)
+        return self.cache["values"]
+
+    def codes(self, name: str, param: Categorical) -> np.ndarray:
+        """Each trial's position among ``param.choices`` (-1: inactive or not a declared choice), extracted once."""
+        key = ("codes", name)
+        if key not in self.cache:
+            self.cache[key] = choice_codes(param, self.values().raw(name))
+            self.cache[key].setflags(write=False)  # shared by the rules
+        return self.cache[key]
+
 
 def search_values(name: str, param: Float | Int, ctx: Context) -> np.ndarray:
     """The trials' values of ``param`` on its search scale; NaN when inactive or not a usable number."""
-    vals = np.array([as_float(t.params.get(name)) for t in ctx.trials])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = param.to_search_scale(vals)
-    return np.where(np.isfinite(s), s, np.nan)
+    key = ("search", name)
+    if key not in ctx.cache:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = param.to_search_scale(ctx.values().numeric(name))
+        ctx.cache[key] = np.where(np.isfinite(s), s, np.nan)
+        ctx.cache[key].setflags(write=False)  # shared by the rules
+    return ctx.cache[key]
 
 
 def signal_p(name: str, param: Param, ctx: Context) -> float:
@@ -71,7 +90,7 @@ def signal_p(name: str, param: Param, ctx: Context) -> float:
     from scipy.stats import kruskal, ks_2samp
 
     if isinstance(param, Categorical):
-        codes = np.array([param.index(t.params[name]) if name in t.params else -1 for t in ctx.trials])
+        codes = ctx.codes(name, param)
         groups = [ctx.y[codes == c] for c in range(len(param.choices)) if int((codes == c).sum()) >= 2]
         if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
             return 1.0
@@ -110,13 +129,12 @@ def binned_bound(name: str, param: Param, ctx: Context) -> tuple[float, float]:
     from hpviz.analysis._importance_stats import bin_codes, main_effect_at, n_bins, share_upper_bound
 
     if "additive" not in ctx.cache:
-        ctx.cache["additive"] = {k: ctx.sign * main_effect_at(ctx.imp, k, p, ctx.trials) for k, p in ctx.space.items()}
-    effects = ctx.cache["additive"]
-    others = sum((v for k, v in effects.items() if k != name), np.zeros(len(ctx.y)))
-    resid = ctx.y - others
+        effects = {k: ctx.sign * main_effect_at(ctx.imp, k, p, ctx.trials, ctx.values()) for k, p in ctx.space.items()}
+        ctx.cache["additive"] = effects, sum(effects.values(), np.zeros(len(ctx.y)))
+    effects, total_effect = ctx.cache["additive"]
+    resid = ctx.y - (total_effect - effects.get(name, 0.0))  # minus the other parameters' main effects
     if isinstance(param, Categorical):
-        codes = np.array([param.index(t.params[name]) if name in t.params and param.contains(t.params[name])
-                          else -1 for t in ctx.trials])
+        codes = ctx.codes(name, param)
         bins = len(param.choices)
     else:
         lo, hi = param.search_bounds

@@ -12,7 +12,7 @@ from hpviz.schema import Categorical, Change
 
 def rule_drop(name: str, param: Categorical, ctx: Context) -> Change | None:
     th = ctx.th
-    codes = np.array([param.index(t.params[name]) if name in t.params else -1 for t in ctx.trials])
+    codes = ctx.codes(name, param)
     counts = np.bincount(codes[codes >= 0], minlength=len(param.choices))
     judged = [c for c in range(len(param.choices)) if counts[c] >= th.drop_min_count]
     if len(judged) < 2:
