@@ -379,3 +379,16 @@ def test_compare_by_seconds_and_steps() -> None:
         hpviz.compare(fast, slow, axis="epochs")
     with pytest.raises(SchemaError, match="correction must be one of"):
         hpviz.compare(fast, slow, correction="bonferroni")
+
+
+def test_band_tail_extension_works_beyond_40_000_trials() -> None:
+    # k = round(sqrt(N)) passed the 200 exactly simulated terms at N = 40,000 and raised IndexError
+    from hpviz.analysis._inference import tail_extension, tail_factor
+
+    y = np.sort(np.random.default_rng(3).normal(size=50_000))
+    k, c = tail_factor(y.size, 100_000, 0.95)
+    assert k == 224 and c > 0
+    lo, hi = tail_extension(y, 100_000, 0.95)
+    assert lo < y[0] and hi > y[-1]
+    # the normal expected max of 100,000 draws (4.17) is inside the extended band
+    assert hi > 4.17
