@@ -298,33 +298,38 @@ def grid_bins(n: int) -> int:
     return int(np.clip(int(math.sqrt(n / TRIALS_PER_BIN)), 2, 6))
 
 
-def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, nb: int) -> np.ndarray:
+def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, nb: int, *,
+                    s2: float | None = None) -> np.ndarray:
     """Interaction statistic of one pair for each row of ``resid`` (r, n): the count-weighted sum of squared
     cell means of the residuals on the ``na x nb`` grid, after removing their row and column means, per
-    degree of freedom and per unit of residual variance (about 1 without an interaction)."""
+    degree of freedom and per unit of residual variance (about 1 without an interaction; ``s2``: that
+    variance, the mean over rows of ``resid.var(axis=1)``, computed when not given).
+
+    One weighted count per pair: the row means, the column means of the row-centred residuals and the
+    cell means after both centrings all follow from the cell sums and counts.
+    """
     ok = (ca >= 0) & (cb >= 0)
-    R = resid[:, ok]
-    ca, cb = ca[ok], cb[ok]
-    r, n = R.shape
-    if n < 4:
+    r = resid.shape[0]
+    if int(ok.sum()) < 4:
         return np.zeros(r)
-    base = np.repeat(np.arange(r), n)
-
-    def means(codes: np.ndarray, k: int, X: np.ndarray) -> np.ndarray:
-        idx = base * k + np.tile(codes, r)
-        cnt = np.bincount(codes, minlength=k)
-        sums = np.bincount(idx, X.ravel(), minlength=r * k).reshape(r, k)
-        return sums / np.maximum(cnt, 1), cnt
-
-    mrow, _ = means(ca, na, R)
-    R = R - mrow[:, ca]
-    mcol, _ = means(cb, nb, R)
-    R = R - mcol[:, cb]
-    cell, cnt = means(ca * nb + cb, na * nb, R)
-    used_a, used_b = np.unique(ca).size, np.unique(cb).size
+    ca, cb = ca[ok], cb[ok]
+    k = na * nb
+    cell_code = ca * nb + cb
+    cnt = np.bincount(cell_code, minlength=k).reshape(na, nb).astype(float)
+    idx = (np.arange(r)[:, None] * k + cell_code[None, :]).ravel()
+    sums = np.bincount(idx, resid[:, ok].ravel(), minlength=r * k).reshape(r, na, nb)
+    n_a, n_b = cnt.sum(axis=1), cnt.sum(axis=0)
+    mrow = sums.sum(axis=2) / np.maximum(n_a, 1)  # (r, na)
+    # column means of the row-centred residuals
+    mcol = (sums.sum(axis=1) - mrow @ cnt) / np.maximum(n_b, 1)  # (r, nb)
+    # cell sums after both centrings; empty cells add nothing
+    centred = sums - cnt * mrow[:, :, None] - cnt * mcol[:, None, :]
+    stat = (np.square(centred) / np.maximum(cnt, 1)).sum(axis=(1, 2))
+    used_a, used_b = int((n_a > 0).sum()), int((n_b > 0).sum())
     df = max(1, (used_a - 1) * (used_b - 1))
-    s2 = resid.var(axis=1).mean()
-    return (cnt * cell**2).sum(axis=1) / (df * max(s2, 1e-300))
+    if s2 is None:
+        s2 = float(resid.var(axis=1).mean())
+    return stat / (df * max(s2, 1e-300))
 
 
 def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMUTATIONS, seed: int = 0,
@@ -366,10 +371,11 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
     coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
+    s2 = float(R.var(axis=1).mean())
     stats_ = {}
     for a, b in imp.pairwise.index:
         i, j = pos[a], pos[b]
-        stats_[(a, b)] = pair_statistics(R, coarse[:, i], coarse[:, j], int(ncoarse[i]), int(ncoarse[j]))
+        stats_[(a, b)] = pair_statistics(R, coarse[:, i], coarse[:, j], int(ncoarse[i]), int(ncoarse[j]), s2=s2)
     if not stats_:
         return {}
     null_max = np.max(np.stack([v[1:] for v in stats_.values()]), axis=0)
