@@ -433,3 +433,44 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- binned estimate: placement test
+
+
+def _mixed(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    k = trial.suggest_int("k", 1, 8)
+    units = trial.suggest_int("units", 1, 1000, log=True)
+    c = trial.suggest_categorical("c", ["a", "b", "c"])
+    return (x - 1) ** 2 + (math.log10(lr) + 3) ** 2 + 0.1 * (k - 3) ** 2 + (c != "b") + 0.01 * math.log(units)
+
+
+def test_binned_marker_shown_for_random_search_hidden_for_a_concentrating_sampler():
+    from hpviz.analysis.importance import PLACEMENT_ALPHA
+    from hpviz.plot._importance import binned_marker
+
+    shown = []
+    for seed in range(20):  # floats, log floats, integers, log integers, a categorical: all placed as random search
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        study.optimize(_mixed, n_trials=60)
+        imp = hpviz.importance(study, n_trees=8, pairs=False)
+        shown.append(binned_marker(imp)[0])
+        assert imp.placement_p >= PLACEMENT_ALPHA or not shown[-1]
+    assert all(shown)
+    display = hpviz.plot.importance(imp)
+    bars_ax = display.ax_[0] if hasattr(display.ax_, "__len__") else display.ax_
+    assert any(c.get_label() == "binned estimate" for c in bars_ax.collections)
+    assert "binned estimate: less biased" in bars_ax.get_xlabel()
+
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    study.optimize(_mixed, n_trials=60)
+    imp = hpviz.importance(study, n_trees=8, pairs=False)
+    assert imp.placement_p < PLACEMENT_ALPHA
+    show, why = binned_marker(imp)
+    assert not show and "concentrated" in why
+    display = hpviz.plot.importance(imp)
+    bars_ax = display.ax_[0] if hasattr(display.ax_, "__len__") else display.ax_
+    assert not any(c.get_label() == "binned estimate" for c in bars_ax.collections)
+    assert "binned estimate not shown" in bars_ax.get_xlabel()

@@ -57,12 +57,12 @@ from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis._conditional import active_marginals
 from hpviz.analysis._fanova import Expansion, ForestDecomposition, Running, decompose_forest
-from hpviz.analysis._importance_stats import PAIR_PERMUTATIONS, binned_shares, with_pair_test
+from hpviz.analysis._importance_stats import PAIR_PERMUTATIONS, bin_codes, binned_shares, trial_codes, with_pair_test
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, InsufficientDataWarning, SchemaError
 from hpviz.schema import Categorical, Int, TrialState
 
-__all__ = ["importance", "Importance", "MIN_TRIALS"]
+__all__ = ["importance", "Importance", "MIN_TRIALS", "PLACEMENT_ALPHA", "placement_pvalue"]
 
 #: Fewest usable (COMPLETE, finite) trials :func:`importance` accepts.
 MIN_TRIALS = 10
@@ -107,6 +107,12 @@ MAX_TRIALS = 10_000
 _MAX_LEAVES = 512
 #: ``pairs="auto"``: every pair up to this many parameters, else pairs among the top ``_AUTO_TOP``.
 _AUTO_TOP = 24
+#: Family-wise level of the placement test (``placement_p``): below it the trials are taken to be placed
+#: unlike random search, and the views do not show the binned estimate. Random search is called
+#: concentrated in at most about 1% of runs (measured: ``docs/importance.md``, ``tests/test_importance.py``).
+PLACEMENT_ALPHA = 0.01
+#: Integer parameters with more values than this are binned like floats in the placement test.
+_PLACEMENT_MAX_INTS = 100_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +173,13 @@ class Importance(RichResult):
         ``None`` normally; the budget level (step) whose values were analysed when the
         experiment had too few COMPLETE trials and the highest budget reached by enough
         trials was used instead (see :mod:`hpviz.analysis.rungs`).
+    placement_p:
+        Whether the trials are placed as random search places them, which the binned estimate
+        (``individual_binned``) assumes: the family-wise p-value (Bonferroni over the parameters) of
+        chi-square tests of each parameter's trial counts in the binned estimate's bins (choices for
+        categoricals) against the shares the uniform measure on the search scale gives them (an
+        integer's share is its cell's). Below :data:`PLACEMENT_ALPHA` a sampler concentrated the trials
+        and the views hide the binned estimate (``docs/importance.md``).
     marginal_trials:
         Per parameter, the number of trials its marginal was computed over:
         ``n_used``, or for a conditional parameter (inactive in some used
@@ -195,6 +208,7 @@ class Importance(RichResult):
     pairwise_p: pd.Series | None = field(repr=False, default=None)
     budget: float | None = None
     marginal_trials: pd.Series | None = field(repr=False, default=None)
+    placement_p: float | None = field(repr=False, default=None)
 
     def __repr__(self) -> str:
         top = ", ".join(f"{k}={v:.3f}" for k, v in self.individual.head(5).items())
@@ -627,6 +641,55 @@ def _surfaces(space: dict[str, Any], enc: _Encoded, dec: ForestDecomposition, pa
     return _Surfaces(index, values, mean, std, dec.offsets)
 
 
+# --------------------------------------------------------------------------- placement test
+
+
+def _expected_shares(p: Any, nbins: int) -> np.ndarray | None:
+    """Share of the uniform measure on the search scale in each of ``nbins`` bins of ``trial_codes``.
+
+    ``None`` for a float (equal shares). An integer's share is its cell's (one step around it on the search
+    scale, as the forest integrates); the bin of an integer is the bin of its value.
+    """
+    if not isinstance(p, Int):
+        return None
+    count = (p.high - p.low) // p.step + 1
+    if count > _PLACEMENT_MAX_INTS:
+        return None
+    ints = p.low + p.step * np.arange(count, dtype=float)
+    half = 0.5 * p.step
+    a, b = _cell_bounds(p, float(p.low), float(p.high))
+    edges = np.asarray(p.to_search_scale(np.concatenate([ints - half, [ints[-1] + half]])), dtype=float)
+    edges[0], edges[-1] = a, b
+    lo, hi = p.search_bounds
+    codes = bin_codes((np.asarray(p.to_search_scale(ints), dtype=float) - lo) / (hi - lo), nbins)
+    return np.bincount(codes, np.diff(edges), minlength=nbins) / (b - a)
+
+
+def placement_pvalue(space: dict[str, Any], names: Sequence[str], trials: Sequence[Any]) -> float:
+    """Family-wise p-value that the trials are placed as random search places them (see ``placement_p``)."""
+    from scipy.stats import chi2
+
+    codes, nb = trial_codes(space, names, trials)
+    pvals = []
+    for j, name in enumerate(names):
+        c = codes[:, j]
+        c = c[c >= 0]
+        k = int(nb[j])
+        if c.size < 2 or k < 2:
+            continue
+        observed = np.bincount(c, minlength=k).astype(float)
+        share = _expected_shares(space[name], k)
+        share = np.full(k, 1.0 / k) if share is None else share
+        expected = share * c.size
+        if np.any(observed[expected <= 0] > 0):
+            pvals.append(0.0)  # trials where random search puts none
+            continue
+        ok = expected > 0
+        stat = float(np.sum((observed[ok] - expected[ok]) ** 2 / expected[ok]))
+        pvals.append(float(chi2.sf(stat, max(1, int(ok.sum()) - 1))))
+    return min(1.0, len(pvals) * min(pvals)) if pvals else 1.0
+
+
 # --------------------------------------------------------------------------- public entry point
 
 
@@ -789,7 +852,8 @@ def importance(
     )
     binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result), index=enc.names,
                        name="importance_binned")
-    result = dataclasses.replace(result, individual_binned=binned[individual.index])
+    result = dataclasses.replace(result, individual_binned=binned[individual.index],
+                                 placement_p=placement_pvalue(analysed, enc.names, used))
     if pair_test:
         result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space)
     return result

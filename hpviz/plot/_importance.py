@@ -14,7 +14,7 @@ from hpviz._numbers import pct
 from hpviz.plot._common import COLORS, message, new_figure, note, plain_log_labels, short
 from hpviz.plot._display import Display
 
-__all__ = ["ImportanceDisplay", "ImportanceBars", "importance_bars", "importance", "unexplained_share"]
+__all__ = ["ImportanceDisplay", "ImportanceBars", "importance_bars", "importance", "unexplained_share", "binned_marker"]
 
 
 def pairwise_share(imp: Any) -> float:
@@ -67,6 +67,26 @@ def importance_bars(imp: Any, max_params: int = 15) -> ImportanceBars:
     return ImportanceBars(labels, values, errors, kinds)
 
 
+def binned_marker(imp: Any) -> tuple[bool, str]:
+    """Whether the bars show the binned estimate beside each forest share, and the line that says so or why not.
+
+    The binned estimate assumes trials placed as random search places them; it is shown only when the
+    placement test does not reject that (``Importance.placement_p`` at least ``PLACEMENT_ALPHA``). A sampler
+    that concentrated its trials (model-based search) biases it, so it is hidden and the line says why.
+    """
+    from hpviz.analysis.importance import PLACEMENT_ALPHA
+
+    if getattr(imp, "individual_binned", None) is None:
+        return False, ""
+    p = getattr(imp, "placement_p", None)
+    if p is None:
+        return False, "binned estimate not shown: the trials' placement was not tested"
+    if p < PLACEMENT_ALPHA:
+        return False, (f"binned estimate not shown: it assumes random placement, and the sampler concentrated\n"
+                       f"the trials (placement vs random search: p = {p:.2g} < {PLACEMENT_ALPHA:g})")
+    return True, "\u25c6 binned estimate: less biased when trials spread over the space (random search)"
+
+
 _BAR_COLORS = {"param": COLORS["complete"], "others": "#8fb3d1", "pairs": "#CC79A7", "unexplained": "#cfcfcf"}
 
 
@@ -80,17 +100,16 @@ def _bars(ax: Axes, imp: Any, max_params: int) -> Any:
         # right of the error bar, on a white patch so grid lines do not cross the digits
         ax.text(v + e + 0.012, yi, f"{100 * v:.1f}%", va="center", ha="left", fontsize=7.5, color="0.2",
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none"))
-    binned = getattr(imp, "individual_binned", None)
-    if binned is not None:  # the less biased estimate beside each forest share (docs/importance.md, bias)
+    show, why = binned_marker(imp)
+    if show:  # the less biased estimate beside each forest share (docs/importance.md, bias)
         shown = imp.individual.sort_values(ascending=False).index[:max_params]
-        ax.scatter(binned.reindex(shown).fillna(0.0).to_numpy(dtype=float), y[:len(shown)], marker="D", s=16,
-                   color="#D55E00", zorder=3, label="binned estimate")
+        ax.scatter(imp.individual_binned.reindex(shown).fillna(0.0).to_numpy(dtype=float), y[:len(shown)],
+                   marker="D", s=16, color="#D55E00", zorder=3, label="binned estimate")
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     reach = max([v + e for v, e in zip(vals, errs)] + [0.05])
     ax.set_xlim(0, min(1.2, reach * 1.1 + 0.1))  # room for the % labels
-    ax.set_xlabel("fraction of variance explained" + ("\n\u25c6 binned estimate: less biased when trials spread over the "
-                                                      "space (random search)" if binned is not None else ""))
+    ax.set_xlabel("fraction of variance explained" + (f"\n{why}" if why else ""))
     ax.set_ylabel("hyperparameter")
     ax.set_title("Individual importance (fANOVA; bars: across-tree std)", loc="left")
     ax.grid(False, axis="y")
