@@ -11,7 +11,7 @@ import pytest
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial, TrialState
-from hpviz.analysis._fanova import dense_pairs, surface_gather, tree_pairs, tree_parts
+from hpviz.analysis._fanova import dense_pairs, forest_interactions, surface_gather, tree_pairs, tree_parts
 from hpviz.analysis.importance import MIN_TRIALS, _encode
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -106,13 +106,14 @@ def test_marginal2(ishigami_imp):
         ishigami_imp.marginal("nope")
 
 
-@pytest.mark.parametrize("path", ["batched", "several-batches", "single", "blocks", "dense"])
+@pytest.mark.parametrize("path", ["batched", "several-batches", "single", "blocks", "dense", "interactions"])
 def test_tree_decomposition_is_exact(path, monkeypatch):
     """Per tree, compare with brute force over every cell of the tree's split grid.
 
     The code paths for 2-D grids: small grids batched together, one grid at
     a time, one grid in many row blocks, all grids as blocks of one dense
-    matrix product.
+    matrix product, and the interactions alone from the leaves split in both
+    parameters (doubly centred grids, batched across trees).
     """
     from sklearn.tree import DecisionTreeRegressor
 
@@ -145,6 +146,12 @@ def test_tree_decomposition_is_exact(path, monkeypatch):
         surfaces = {}
         got["inter"] = tree_pairs(parts, pairs, lambda k, s: surfaces.__setitem__(k, parts.f0 + s))
         got["marg2"] = [surfaces[k] for k in range(len(pairs))]
+    if path == "interactions":
+        other = DecisionTreeRegressor(random_state=1, max_leaf_nodes=40).fit(enc.X, values)
+        both = forest_interactions([parts, tree_parts(other, enc.lo, enc.hi, enc.grid_points)], pairs)
+        np.testing.assert_allclose(both[1], tree_pairs(tree_parts(other, enc.lo, enc.hi, enc.grid_points), pairs),
+                                   atol=1e-9)
+        got["inter"] = both[0]
 
     # Brute force: the tree is constant on every cell of the product of its split grids.
     edges = []

@@ -10,19 +10,25 @@ its decomposition under the uniform measure is exact:
   difference array and a cumulative sum (O(leaves + cells));
 * the marginal of a pair ``(i, j)`` likewise on the 2-D grid of both
   parameters' split points, with a 2-D difference array and two cumulative
-  sums. Pairs whose grid is small (a rarely split parameter) are batched so
-  the Python overhead per pair does not dominate when there are many.
+  sums (:func:`tree_pairs`, :func:`dense_pairs`: used for the 2-D
+  marginal surfaces, one pair at a time when asked for);
+* the pure interaction of a pair is the doubly centred 2-D marginal, to
+  which only the leaves split in *both* parameters contribute
+  (:func:`forest_interactions`): their grids are batched across trees and
+  pairs by shape, so the cost is O(leaves x pairs) boolean tests plus
+  O(events + s_i s_j) per (tree, pair) with few numpy calls.
 
-Cost per tree: O(leaves x d) for the boxes and main effects, and
-O(leaves + s_i s_j) per pair, where ``s_j`` is the number of the tree's
-distinct split points in ``j`` (about leaves / d). The caller bounds the
-leaves (:func:`hpviz.importance` caps them with a minimum leaf size), which
-bounds the pair grids whatever the number of trials.
+Cost per tree: O(leaves x d) for the boxes and main effects, and about
+O(s_i s_j) per pair, where ``s_j`` is the number of the tree's distinct
+split points in ``j`` (about leaves / d). The caller bounds the leaves
+(:func:`hpviz.importance` caps them with a minimum leaf size), which bounds
+the pair grids whatever the number of trials.
 
-:func:`decompose_forest` keeps no per-tree results: fractions, 1-D curves
-and 2-D surfaces are folded into running means and variances (Welford) as
-each tree is decomposed, so memory is that of one tree plus the aggregate,
-independent of the number of trees.
+:func:`decompose_forest` keeps no per-tree results: fractions and 1-D
+curves (and, when asked, 2-D surfaces) are folded into running means and
+variances (Welford) as trees are decomposed, a chunk of trees at a time, so
+memory is that of a chunk plus the aggregate, independent of the number of
+trees.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import numpy as np
 
 #: Largest 2-D marginal grid block held in memory at once (cells).
 _MAX_CELLS = 1 << 22
+#: Trees whose interactions are batched together hold at most about this many leaf x parameter entries.
+_CHUNK_LEAF_PARAMS = 1 << 21
 #: Pairwise grids up to this many cells are computed in batches.
 _SMALL_GRID = 1 << 12
 
@@ -73,12 +81,6 @@ def leaf_boxes(tree: Any, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, n
     return lower[leaves], upper[leaves], t.value[leaves, 0, 0].astype(float)
 
 
-def eval_cells(edges: np.ndarray, cells: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Value of a piecewise-constant function (cell ``k`` = ``[edges[k], edges[k+1])``) at ``x``."""
-    idx = np.searchsorted(edges, x, side="right") - 1
-    return cells[np.clip(idx, 0, cells.size - 1)]
-
-
 @dataclass
 class TreeParts:
     """One tree's leaves on each parameter's grid of split points, and its main effects."""
@@ -90,14 +92,29 @@ class TreeParts:
     start: np.ndarray  # (leaves, d) first grid cell of the leaf along each parameter
     stop: np.ndarray  # (leaves, d) one past its last cell
     cellw: list[np.ndarray]  # per parameter: cell widths (fraction of range), then a trailing 0
-    at2: list[np.ndarray]  # per parameter: the cell of each 2-D evaluation point
+    at2: list[np.ndarray] | None  # per parameter: the cell of each 2-D evaluation point (None: not asked for)
     main: np.ndarray  # (d,) variance of each 1-D marginal
-    marg1: list[np.ndarray]  # per parameter: the 1-D marginal at the evaluation points
+    marg1: np.ndarray  # every parameter's 1-D marginal at its evaluation points, concatenated
+
+
+def _cells_at(edges: np.ndarray, first: np.ndarray, sizes: np.ndarray, shift: np.ndarray,
+              points: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Global cell index of every parameter's points (concatenated) in the shifted edge array, and the owners."""
+    counts = np.array([p.size for p in points])
+    owner = np.repeat(np.arange(counts.size), counts)
+    x = np.concatenate(points) + shift[owner] if counts.sum() else np.empty(0)
+    idx = np.searchsorted(edges, x, side="right") - 1
+    return np.clip(idx, first[owner], first[owner] + sizes[owner] - 2), owner
 
 
 def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
-               grid2_points: Sequence[np.ndarray]) -> TreeParts:
-    """Leaf boxes, mean, total variance and main effects of one tree."""
+               grid2_points: Sequence[np.ndarray] | None = None) -> TreeParts:
+    """Leaf boxes, mean, total variance and main effects of one tree (``grid2_points``: also ``at2``).
+
+    Every parameter at once: parameter ``j``'s values are shifted by ``2j``
+    (they lie in ``[0, 1]``) so one sorted array holds every parameter's
+    edges in turn, and one search places every evaluation point.
+    """
     span = hi - lo
     lower, upper, value = leaf_boxes(tree, lo, hi)
     width = np.maximum(upper - lower, 0.0) / span
@@ -112,8 +129,6 @@ def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[
     # grid tile the other dimensions with total measure 1, so marginals of the
     # centred predictions are the centred marginals.
     mass = centred * vol
-    # All parameters at once: parameter j's values shifted by 2j (they lie in
-    # [0, 1]) so one sorted array holds every parameter's edges in turn.
     shift = 2.0 * np.arange(d)
     edges = np.unique(np.concatenate([lower + shift, upper + shift]).ravel())
     first = np.searchsorted(edges, shift)  # where each parameter's edges begin
@@ -129,18 +144,20 @@ def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[
     main = np.add.reduceat(c * cells**2, first) / span
     start -= first
     stop -= first
-    cellw, marg1, at2 = [], [], []
-    for j in range(d):
-        e = edges[first[j]:first[j] + sizes[j]]
-        cellw.append(c[first[j]:first[j] + sizes[j]] / span[j])
-        marg1.append(f0 + eval_cells(e, cells[first[j]:first[j] + sizes[j] - 1], grid_points[j] + shift[j]))
-        at2.append(np.clip(np.searchsorted(e, grid2_points[j] + shift[j], side="right") - 1, 0, sizes[j] - 2))
+    cellw = np.split(c / np.repeat(span, sizes), first[1:])
+    idx, _ = _cells_at(edges, first, sizes, shift, grid_points)
+    marg1 = f0 + cells[idx]
+    at2 = None
+    if grid2_points is not None:
+        idx2, owner2 = _cells_at(edges, first, sizes, shift, grid2_points)
+        at2 = np.split(idx2 - first[owner2], np.cumsum([g.size for g in grid2_points])[:-1])
     return TreeParts(f0, total, mass, width, start, stop, cellw, at2, main, marg1)
 
 
 def _grid2(rows: np.ndarray, cols: np.ndarray, wts: np.ndarray, ni: int, nj: int, ci: np.ndarray,
-           cj: np.ndarray, ri: np.ndarray, rj: np.ndarray) -> tuple[float, np.ndarray]:
-    """Integrate a 2-D difference array: the variance of the (centred) grid and its values at ``ri x rj``.
+           cj: np.ndarray, ri: np.ndarray | None, rj: np.ndarray | None) -> tuple[float, np.ndarray | None]:
+    """Integrate a 2-D difference array: the variance of the (centred) grid and its values at ``ri x rj``
+    (``None``: no values).
 
     Works through blocks of at most :data:`_MAX_CELLS` cells, carrying the
     running column sums across blocks, so memory stays bounded however many
@@ -154,7 +171,7 @@ def _grid2(rows: np.ndarray, cols: np.ndarray, wts: np.ndarray, ni: int, nj: int
     else:
         cuts = np.array([0, rows.size])
     var2 = 0.0
-    surface = np.empty((ri.size, rj.size))
+    surface = None if ri is None or rj is None else np.empty((ri.size, rj.size))
     carry = np.zeros(nj)
     for b, r0 in enumerate(range(0, ni, block)):
         r1 = min(r0 + block, ni)
@@ -167,8 +184,9 @@ def _grid2(rows: np.ndarray, cols: np.ndarray, wts: np.ndarray, ni: int, nj: int
         np.cumsum(grid, axis=1, out=grid)
         # The trailing row/column are 0 and carry zero width.
         var2 += ci[r0:r1] @ np.square(grid) @ cj
-        inside = (ri >= r0) & (ri < r1)
-        surface[inside] = grid[ri[inside] - r0][:, rj]
+        if surface is not None:
+            inside = (ri >= r0) & (ri < r1)
+            surface[inside] = grid[ri[inside] - r0][:, rj]
     return float(var2), surface
 
 
@@ -284,7 +302,8 @@ def tree_pairs(p: TreeParts, pairs: Sequence[tuple[int, int]], put: Any = None) 
             rows = np.concatenate([si, ei, si, ei])
             cols = np.concatenate([sj, ej, ej, sj])
             wts = np.concatenate([w, w, -w, -w])
-            var2, surface = _grid2(rows, cols, wts, sizes[i], sizes[j], p.cellw[i], p.cellw[j], p.at2[i], p.at2[j])
+            ri, rj = (p.at2[i], p.at2[j]) if put is not None else (None, None)
+            var2, surface = _grid2(rows, cols, wts, sizes[i], sizes[j], p.cellw[i], p.cellw[j], ri, rj)
             inter[k] = var2 - p.main[i] - p.main[j]
             if put is not None:
                 put(k, surface)
@@ -299,6 +318,87 @@ def tree_pairs(p: TreeParts, pairs: Sequence[tuple[int, int]], put: Any = None) 
         for b0 in range(0, len(members), per_batch):
             _small_pairs(p, members[b0:b0 + per_batch], inter, put)
     return inter
+
+
+def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Interaction variance ``(trees, pairs)`` of several trees at once, without 2-D marginals.
+
+    The pure interaction of ``(i, j)`` is the doubly centred 2-D marginal:
+    a leaf that does not split both ``i`` and ``j`` adds a function of one
+    of them (or a constant), which centring removes. So only the leaves
+    split in both enter a pair's grid, ``G = sum_l m_l / (w_li w_lj)
+    1[I_li] x 1[I_lj]`` (a 2-D difference array), and the variance of its
+    double centring is ``|G|^2 - |row means|^2 - |column means|^2 +
+    mean^2`` (cell-width weighted). Equal to ``V(2-D marginal) - V_i - V_j``
+    up to rounding, without its cancellation. The (tree, pair) grids are
+    batched across trees by shape (rounded up to powers of 2), so the
+    number of numpy calls does not grow with trees x pairs.
+    """
+    n_pairs = len(pairs)
+    out = np.zeros((len(parts), n_pairs))
+    if not n_pairs or not len(parts):
+        return out
+    ii = np.array([i for i, _ in pairs])
+    jj = np.array([j for _, j in pairs])
+    rows_n, cols_n, ev_item, ev_r0, ev_r1, ev_c0, ev_c1, ev_w = [], [], [], [], [], [], [], []
+    step = max(1, _MAX_CELLS // max(1, max(p.mass.size for p in parts)))  # pairs per leaf mask
+    for t, p in enumerate(parts):
+        sizes = np.array([c.size for c in p.cellw])  # edges per parameter (cells + 1)
+        rows_n.append(sizes[ii])
+        cols_n.append(sizes[jj])
+        split = p.width < 1.0
+        for k0 in range(0, n_pairs, step):
+            ki, kj = ii[k0:k0 + step], jj[k0:k0 + step]
+            leaf, k = np.nonzero(split[:, ki] & split[:, kj])
+            i, j = ki[k], kj[k]
+            ev_item.append(t * n_pairs + k0 + k)
+            ev_r0.append(p.start[leaf, i])
+            ev_r1.append(p.stop[leaf, i])
+            ev_c0.append(p.start[leaf, j])
+            ev_c1.append(p.stop[leaf, j])
+            ev_w.append(p.mass[leaf] / (p.width[leaf, i] * p.width[leaf, j]))
+    rows_n, cols_n = np.concatenate(rows_n), np.concatenate(cols_n)  # per item (tree-major)
+    item = np.concatenate(ev_item)
+    r0, r1, c0, c1, w = (np.concatenate(a) for a in (ev_r0, ev_r1, ev_c0, ev_c1, ev_w))
+    # Shape groups: rows and columns rounded up to a multiple of 8 bound the zero padding.
+    pad_r, pad_c = (rows_n + 7) // 8 * 8, (cols_n + 7) // 8 * 8
+    key = pad_r * (1 << 20) + pad_c
+    order = np.argsort(item, kind="stable")
+    item, r0, r1, c0, c1, w = item[order], r0[order], r1[order], c0[order], c1[order], w[order]
+    # Every tree's cell widths per parameter, zero-padded to the widest grid.
+    width_max = int(max(pad_r.max(), pad_c.max()))
+    cw = np.zeros((len(parts), len(parts[0].cellw), width_max))
+    for t, p in enumerate(parts):
+        for j, c in enumerate(p.cellw):
+            cw[t, j, :c.size] = c
+    flat = out.ravel()
+    for g in np.unique(key):
+        members = np.flatnonzero(key == g)
+        n_r, n_c = int(pad_r[members[0]]), int(pad_c[members[0]])
+        per = max(1, _MAX_CELLS // (n_r * n_c))
+        for b0 in range(0, members.size, per):
+            batch = members[b0:b0 + per]
+            lo_ev, hi_ev = np.searchsorted(item, batch), np.searchsorted(item, batch, side="right")
+            counts = hi_ev - lo_ev
+            sel = np.repeat(lo_ev - np.cumsum(np.append(0, counts[:-1])), counts) + np.arange(counts.sum())
+            local = np.repeat(np.arange(batch.size), counts) * (n_r * n_c)
+            ws = w[sel]
+            idx = np.concatenate([local + r0[sel] * n_c + c0[sel], local + r1[sel] * n_c + c1[sel],
+                                  local + r0[sel] * n_c + c1[sel], local + r1[sel] * n_c + c0[sel]])
+            grid = np.bincount(idx, np.concatenate([ws, ws, -ws, -ws]), minlength=batch.size * n_r * n_c)
+            grid = grid.reshape(batch.size, n_r, n_c)
+            np.cumsum(grid, axis=1, out=grid)
+            np.cumsum(grid, axis=2, out=grid)
+            t, k = np.divmod(batch, n_pairs)
+            ci = cw[t, ii[k], :n_r]
+            cj = cw[t, jj[k], :n_c]
+            row = np.matmul(grid, cj[:, :, None])[:, :, 0]  # cell-width weighted row means
+            col = np.matmul(ci[:, None, :], grid)[:, 0, :]
+            mean = (row * ci).sum(axis=1)
+            np.square(grid, out=grid)
+            sq = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
+            flat[batch] = sq - (np.square(row) * ci).sum(axis=1) - (np.square(col) * cj).sum(axis=1) + np.square(mean)
+    return out
 
 
 class Running:
@@ -355,12 +455,13 @@ def _offsets(grid2_points: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]
 
 def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
                      grid2_points: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]],
-                     expand: Expansion | None = None) -> ForestDecomposition:
+                     expand: Expansion | None = None, surfaces: bool = True) -> ForestDecomposition:
     """Decompose every tree and fold the results into running aggregates (no per-tree storage).
 
     ``lo``, ``hi``, the grids and ``pairs`` describe the parameters the trees
     were fitted on; with ``expand`` each tree's results are placed among all
-    parameters before they are aggregated.
+    parameters before they are aggregated. ``surfaces=False``: the pairs'
+    interaction fractions only, no 2-D marginals (``marg2`` stays empty).
 
     Serial on purpose: two forked processes (each decomposing half the trees,
     aggregates merged) and two threads both measured slower than one process
@@ -368,67 +469,103 @@ def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_
     """
     shapes, offsets = _offsets(grid2_points, pairs)
     if expand is not None:
-        d_out = len(expand.grid_points)
         out_shapes, out_offsets = _offsets(expand.grid2_points, expand.pairs)
         pos = {j: k for k, j in enumerate(expand.keep)}
         sub_index = {pair: k for k, pair in enumerate(pairs)}
     else:
-        d_out, out_shapes, out_offsets = lo.size, shapes, offsets
-    totals, main, inter, marg2 = Running(), Running(), Running(), Running()
-    marg1 = [Running() for _ in range(d_out)]
-    flat = np.empty(int(offsets[-1]))
+        out_shapes, out_offsets = shapes, offsets
+    n_out_pairs = len(expand.pairs) if expand is not None else len(pairs)
+    totals, main, inter, marg1_all, marg2 = Running(), Running(), Running(), Running(), Running()
+    flat = np.empty(int(offsets[-1]) if surfaces else 0)
 
     def put(k: int, surface: np.ndarray) -> None:
         flat[offsets[k]:offsets[k + 1]] = surface.ravel()
 
     dims = sorted({j for ij in pairs for j in ij})
-    gather = surface_gather(pairs, dims, [g.size for g in grid2_points]) if pairs else None
+    gather = surface_gather(pairs, dims, [g.size for g in grid2_points]) if pairs and surfaces else None
     # One BLAS thread: the products are small, and threads measured several
     # times slower on a loaded 2-core machine.
     from threadpoolctl import threadpool_limits
 
+    def fold(p: TreeParts, v: np.ndarray, surf: np.ndarray | None) -> None:
+        scale = 1.0 / p.total if p.total > 0 else 0.0
+        m1, m = p.marg1, p.main
+        if expand is not None:
+            m, m1, v, surf = _place(p, v, surf, offsets, expand, pos, sub_index, out_offsets)
+        totals.add(np.float64(p.total))
+        main.add(m * scale)
+        marg1_all.add(m1)
+        if n_out_pairs:
+            inter.add(np.maximum(v * scale, 0.0))  # exact up to rounding; never negative
+            if surf is not None:
+                marg2.add(surf + p.f0)
+
+    chunk: list[TreeParts] = []
+    budget = 0
     with threadpool_limits(1, user_api="blas"):
         for tree in trees:
-            p = tree_parts(tree, lo, hi, grid_points, grid2_points)
-            scale = 1.0 / p.total if p.total > 0 else 0.0
-            v, surfaces = np.zeros(0), flat
+            p = tree_parts(tree, lo, hi, grid_points, grid2_points if surfaces and pairs else None)
+            if not surfaces:
+                # Interactions of several trees at once (batched grids); memory bounded by the chunk's leaves.
+                chunk.append(p)
+                budget += p.width.size
+                if budget >= _CHUNK_LEAF_PARAMS:
+                    for q, v in zip(chunk, forest_interactions(chunk, pairs)):
+                        fold(q, v, None)
+                    chunk, budget = [], 0
+                continue
+            v, surf = np.zeros(0), flat
             if pairs:
                 if _dense_is_cheaper(p, pairs, dims):
-                    v, surfaces = dense_pairs(p, pairs, dims, gather)
+                    v, surf = dense_pairs(p, pairs, dims, gather)
                 else:
                     v = tree_pairs(p, pairs, put)
-            m1, m, v = p.marg1, p.main, v
-            if expand is not None:
-                m, m1, v, surfaces = _place(p, v, surfaces, offsets, expand, pos, sub_index, out_offsets)
-            totals.add(np.float64(p.total))
-            main.add(m * scale)
-            for j in range(d_out):
-                marg1[j].add(m1[j])
-            if len(out_shapes):
-                inter.add(np.maximum(v * scale, 0.0))  # exact up to rounding; never negative
-                marg2.add(surfaces + p.f0)
+            fold(p, v, surf)
+        if chunk:
+            for q, v in zip(chunk, forest_interactions(chunk, pairs)):
+                fold(q, v, None)
+    marg1 = _split_running(marg1_all, [g.size for g in (expand.grid_points if expand is not None else grid_points)])
     return ForestDecomposition(len(trees), float(totals.mean), main, inter, marg1, marg2, out_offsets, out_shapes)
 
 
-def _place(p: TreeParts, v: np.ndarray, surfaces: np.ndarray, offsets: np.ndarray, ex: Expansion,
+def _split_running(r: Running, sizes: Sequence[int]) -> list[Running]:
+    """One :class:`Running` of concatenated arrays as one per part."""
+    cuts = np.cumsum(sizes)[:-1]
+    out = []
+    for mean, m2 in zip(np.split(np.asarray(r.mean, dtype=float), cuts), np.split(np.asarray(r.m2, dtype=float), cuts)):
+        part = Running()
+        part.n, part.mean, part.m2 = r.n, mean, m2
+        out.append(part)
+    return out
+
+
+def _place(p: TreeParts, v: np.ndarray, surfaces: np.ndarray | None, offsets: np.ndarray, ex: Expansion,
            pos: dict[int, int], sub_index: dict[tuple[int, int], int], out_offsets: np.ndarray) -> tuple:
-    """One tree's results among all parameters (see :class:`Expansion`); surfaces stay centred."""
+    """One tree's results among all parameters (see :class:`Expansion`); surfaces stay centred (``None``: skipped).
+
+    Returns ``(main, marg1 concatenated over all parameters, inter, surfaces)``.
+    """
     d = len(ex.grid_points)
     main = np.zeros(d)
     main[ex.keep] = p.main
-    marg1 = [p.marg1[pos[j]] if j in pos else np.full(ex.grid_points[j].size, p.f0) for j in range(d)]
+    own = np.split(p.marg1, np.cumsum([ex.grid_points[j].size for j in ex.keep])[:-1])
+    marg1 = np.concatenate([own[pos[j]] if j in pos else np.full(ex.grid_points[j].size, p.f0) for j in range(d)])
     inter = np.zeros(len(ex.pairs))
+    for k, (i, j) in enumerate(ex.pairs):
+        if i in pos and j in pos:
+            inter[k] = v[sub_index[(pos[i], pos[j])]]
+    if surfaces is None:
+        return main, marg1, inter, None
     flat = np.zeros(int(out_offsets[-1]))
     for k, (i, j) in enumerate(ex.pairs):
         out = flat[out_offsets[k]:out_offsets[k + 1]].reshape(ex.grid2_points[i].size, ex.grid2_points[j].size)
         if i in pos and j in pos:
             s = sub_index[(pos[i], pos[j])]
-            inter[k] = v[s]
             out[:] = surfaces[offsets[s]:offsets[s + 1]].reshape(out.shape)
         elif i in pos:
-            out[:] = np.interp(ex.grid2_points[i], ex.grid_points[i], p.marg1[pos[i]] - p.f0)[:, None]
+            out[:] = np.interp(ex.grid2_points[i], ex.grid_points[i], own[pos[i]] - p.f0)[:, None]
         elif j in pos:
-            out[:] = np.interp(ex.grid2_points[j], ex.grid_points[j], p.marg1[pos[j]] - p.f0)[None, :]
+            out[:] = np.interp(ex.grid2_points[j], ex.grid_points[j], own[pos[j]] - p.f0)[None, :]
     return main, marg1, inter, flat
 
 

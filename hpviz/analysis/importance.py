@@ -539,8 +539,9 @@ def _screen(forest: Any, d: int, top: int) -> list[tuple[int, int]]:
 
 
 def _decompose(forest: Any, enc: _Encoded, X: np.ndarray, y: np.ndarray, pair_idx: list[tuple[int, int]],
-               n_trees: int, seed: int, screen: bool) -> ForestDecomposition:
-    """Decompose the forest; with ``screen``, a forest refitted on the standing-out parameters instead."""
+               n_trees: int, seed: int, screen: bool) -> tuple[ForestDecomposition, _SurfaceSource]:
+    """Decompose the forest (pairs' fractions, no surfaces); with ``screen``, a forest refitted on the
+    standing-out parameters instead. Also returns what the pairs' 2-D marginals are computed from."""
     d = len(enc.names)
     keep = list(range(d))
     if screen and d >= SCREEN_MIN_PARAMS:
@@ -548,32 +549,68 @@ def _decompose(forest: Any, enc: _Encoded, X: np.ndarray, y: np.ndarray, pair_id
         fi = forest.feature_importances_
         keep = [j for j in range(d) if fi[j] > SCREEN_FACTOR * np.median(fi)] or [int(np.argmax(fi))]
     if len(keep) == d:
-        return decompose_forest(forest.estimators_, enc.lo, enc.hi, enc.grid_points, enc.grid2_points, pair_idx)
+        source = _SurfaceSource(list(forest.estimators_), enc.lo, enc.hi, enc.grid_points, enc.grid2_points)
+        return source.decompose(pair_idx, surfaces=False), source
     sub = _subset(enc, keep)
     forest = _fit_forest(X[:, keep], y, n_trees, seed)
-    pos = {j: k for k, j in enumerate(keep)}
-    sub_pairs = [(pos[i], pos[j]) for i, j in pair_idx if i in pos and j in pos]
-    return decompose_forest(forest.estimators_, sub.lo, sub.hi, sub.grid_points, sub.grid2_points, sub_pairs,
-                            Expansion(keep, enc.grid_points, enc.grid2_points, pair_idx))
+    source = _SurfaceSource(list(forest.estimators_), sub.lo, sub.hi, sub.grid_points, sub.grid2_points, keep,
+                            enc.grid_points, enc.grid2_points)
+    return source.decompose(pair_idx, surfaces=False), source
 
 
-def _constant(enc: _Encoded, y: np.ndarray, pair_idx: list[tuple[int, int]], objective: str) -> ForestDecomposition:
+@dataclass
+class _SurfaceSource:
+    """A decomposed forest kept to compute pairs' 2-D marginals when asked for (or a constant objective's).
+
+    ``lo``, ``hi`` and the grids describe the parameters the trees were fitted on: all of them, or
+    ``keep`` (full indices) among ``full_grid_points`` / ``full_grid2_points`` after screening.
+    """
+
+    trees: list[Any]
+    lo: np.ndarray
+    hi: np.ndarray
+    grid_points: Sequence[np.ndarray]
+    grid2_points: Sequence[np.ndarray]
+    keep: list[int] | None = None
+    full_grid_points: Sequence[np.ndarray] | None = None
+    full_grid2_points: Sequence[np.ndarray] | None = None
+    constant: float | None = None
+
+    def decompose(self, pairs: list[tuple[int, int]], surfaces: bool) -> ForestDecomposition:
+        """The forest's decomposition with ``pairs`` (full indices)."""
+        if self.keep is None:
+            return decompose_forest(self.trees, self.lo, self.hi, self.grid_points, self.grid2_points, pairs,
+                                    surfaces=surfaces)
+        pos = {j: k for k, j in enumerate(self.keep)}
+        sub_pairs = [(pos[i], pos[j]) for i, j in pairs if i in pos and j in pos]
+        return decompose_forest(self.trees, self.lo, self.hi, self.grid_points, self.grid2_points, sub_pairs,
+                                Expansion(self.keep, self.full_grid_points, self.full_grid2_points, pairs),
+                                surfaces=surfaces)
+
+    def surface(self, i: int, j: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and across-tree spread of the 2-D marginal of ``(i, j)`` at its evaluation points, flattened."""
+        if self.constant is not None:
+            return np.full(shape[0] * shape[1], self.constant), np.zeros(shape[0] * shape[1])
+        dec = self.decompose([(i, j)], surfaces=True)
+        return np.asarray(dec.marg2.mean, dtype=float), np.asarray(dec.marg2.std(), dtype=float)
+
+
+def _constant(enc: _Encoded, y: np.ndarray, pair_idx: list[tuple[int, int]], objective: str
+              ) -> tuple[ForestDecomposition, _SurfaceSource]:
     """An all-zero decomposition (with flat marginals at the constant) for a constant objective."""
     warn(f"objective {objective!r} is constant over the {y.size} usable trials; all importances are zero",
          InsufficientDataWarning)
     d = len(enc.names)
-    main, inter, marg2 = Running(), Running(), Running()
+    main, inter = Running(), Running()
     main.add(np.zeros(d))
     inter.add(np.zeros(len(pair_idx)))
-    shapes = [(enc.grid2_points[i].size, enc.grid2_points[j].size) for i, j in pair_idx]
-    offsets = np.concatenate([[0], np.cumsum([a * b for a, b in shapes], dtype=np.int64)]).astype(np.int64)
-    marg2.add(np.full(int(offsets[-1]), y[0]))
     marg1 = []
     for p in enc.grid_points:
         r = Running()
         r.add(np.full(p.size, y[0]))
         marg1.append(r)
-    return ForestDecomposition(1, 0.0, main, inter, marg1, marg2, offsets, shapes)
+    dec = ForestDecomposition(1, 0.0, main, inter, marg1, Running(), np.zeros(1, dtype=np.int64), [])
+    return dec, _SurfaceSource([], enc.lo, enc.hi, enc.grid_points, enc.grid2_points, constant=float(y[0]))
 
 
 def _individual(dec: ForestDecomposition, names: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -611,34 +648,38 @@ def _marginal_frames(space: dict[str, Any], enc: _Encoded, dec: ForestDecomposit
 
 @dataclass(frozen=True)
 class _Surfaces:
-    """2-D marginals of the computed pairs as flat arrays; a pair's table is built when asked for."""
+    """2-D marginals of the computed pairs, each computed from the kept forest when first asked for.
+
+    The fractions need no surfaces; computing every pair's surface for every tree cost as much as the
+    fractions and held pairs x 625 values per aggregate (gigabytes with hundreds of parameters).
+    """
 
     index: dict[tuple[str, str], int]
+    pairs: list[tuple[int, int]]
     values: list[tuple[list[Any], list[Any], bool, bool]]  # per pair: grids of a and b, categorical flags
-    mean: np.ndarray
-    std: np.ndarray
-    offsets: np.ndarray
+    source: _SurfaceSource
+    cache: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def frame(self, key: tuple[str, str]) -> pd.DataFrame:
         k = self.index[key]
         va, vb, cat_a, cat_b = self.values[k]
-        sl = slice(int(self.offsets[k]), int(self.offsets[k + 1]))
+        if k not in self.cache:
+            self.cache[k] = self.source.surface(*self.pairs[k], (len(va), len(vb)))
+        mean, std = self.cache[k]
         return pd.DataFrame({
             "value_a": pd.Series([a for a in va for _ in vb], dtype=object if cat_a else None),
             "value_b": pd.Series([b for _ in va for b in vb], dtype=object if cat_b else None),
-            "mean": self.mean[sl],
-            "std": self.std[sl],
+            "mean": mean,
+            "std": std,
         })
 
 
-def _surfaces(space: dict[str, Any], enc: _Encoded, dec: ForestDecomposition, pair_idx: list[tuple[int, int]]
+def _surfaces(space: dict[str, Any], enc: _Encoded, source: _SurfaceSource, pair_idx: list[tuple[int, int]]
               ) -> _Surfaces:
     cat = [isinstance(space[name], Categorical) for name in enc.names]
     index = {(enc.names[i], enc.names[j]): k for k, (i, j) in enumerate(pair_idx)}
     values = [(enc.grid2_values[i], enc.grid2_values[j], cat[i], cat[j]) for i, j in pair_idx]
-    mean = np.asarray(dec.marg2.mean, dtype=float) if pair_idx else np.empty(0)
-    std = np.asarray(dec.marg2.std(), dtype=float) if pair_idx else np.empty(0)
-    return _Surfaces(index, values, mean, std, dec.offsets)
+    return _Surfaces(index, list(pair_idx), values, source)
 
 
 # --------------------------------------------------------------------------- placement test
@@ -818,11 +859,11 @@ def importance(
     d = len(enc.names)
     if np.ptp(y) == 0:
         pair_idx = [(i, j) for i in range(top) for j in range(i + 1, top)]
-        dec = _constant(enc, y, pair_idx, objective)
+        dec, source = _constant(enc, y, pair_idx, objective)
     else:
         forest = _fit_forest(X, y, n_trees, seed)
         pair_idx = _screen(forest, d, top)
-        dec = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen)
+        dec, source = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen)
     individual, individual_std = _individual(dec, enc.names)
     pairwise, pairwise_std = _pairwise(dec, enc.names, pair_idx)
     paired = sorted({k for ij in pair_idx for k in ij})
@@ -847,7 +888,7 @@ def importance(
         n_fit=int(y.size),
         pair_params=tuple(enc.names[j] for j in paired),
         _marginals=marginals,
-        _surfaces=_surfaces(analysed, enc, dec, pair_idx),
+        _surfaces=_surfaces(analysed, enc, source, pair_idx),
         marginal_trials=pd.Series(over, name="marginal_trials")[enc.names],
     )
     binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result), index=enc.names,
