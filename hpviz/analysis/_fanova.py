@@ -360,11 +360,13 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
     rows_n, cols_n = np.concatenate(rows_n), np.concatenate(cols_n)  # per item (tree-major)
     item = np.concatenate(ev_item)
     r0, r1, c0, c1, w = (np.concatenate(a) for a in (ev_r0, ev_r1, ev_c0, ev_c1, ev_w))
-    # Shape groups: rows and columns rounded up to a multiple of 8 bound the zero padding.
-    pad_r, pad_c = (rows_n + 7) // 8 * 8, (cols_n + 7) // 8 * 8
+    # Shape groups: sizes rounded up (to even sizes up to 16, then multiples of 8) bound the zero padding.
+    pad_r, pad_c = _padded(rows_n), _padded(cols_n)
     key = pad_r * (1 << 20) + pad_c
     order = np.argsort(item, kind="stable")
     item, r0, r1, c0, c1, w = item[order], r0[order], r1[order], c0[order], c1[order], w[order]
+    # Only (tree, pair) items with a leaf split in both parameters have an interaction.
+    active = np.unique(item)
     # Every tree's cell widths per parameter, zero-padded to the widest grid.
     width_max = int(max(pad_r.max(), pad_c.max()))
     cw = np.zeros((len(parts), len(parts[0].cellw), width_max))
@@ -372,8 +374,8 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
         for j, c in enumerate(p.cellw):
             cw[t, j, :c.size] = c
     flat = out.ravel()
-    for g in np.unique(key):
-        members = np.flatnonzero(key == g)
+    for g in np.unique(key[active]):
+        members = active[key[active] == g]
         n_r, n_c = int(pad_r[members[0]]), int(pad_c[members[0]])
         per = max(1, _MAX_CELLS // (n_r * n_c))
         for b0 in range(0, members.size, per):
@@ -399,6 +401,10 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
             sq = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
             flat[batch] = sq - (np.square(row) * ci).sum(axis=1) - (np.square(col) * cj).sum(axis=1) + np.square(mean)
     return out
+
+
+def _padded(sizes: np.ndarray) -> np.ndarray:
+    return np.where(sizes <= 16, (sizes + 1) // 2 * 2, (sizes + 7) // 8 * 8)
 
 
 class Running:
