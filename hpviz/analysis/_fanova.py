@@ -48,23 +48,31 @@ _SMALL_GRID = 1 << 12
 
 
 def leaf_boxes(tree: Any, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounds ``(lower, upper)`` of every leaf box, clipped to the space, and leaf values.
+    """Bounds ``(lower, upper)`` of every leaf box, clipped to the space, and leaf values."""
+    return leaf_boxes_many([tree], lo, hi)[0]
 
-    Propagates bounds top-down one depth level at a time, vectorized over the
-    nodes of the level.
-    """
-    t = tree.tree_
-    left, right = t.children_left, t.children_right
-    feat = t.feature
-    n_nodes, d = t.node_count, lo.size
+
+def leaf_boxes_many(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray
+                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`leaf_boxes` of several trees: bounds propagated top-down one depth level at a time,
+    vectorized over the nodes of that level in every tree (one pass per level, not per tree and level)."""
+    d = lo.size
+    ts = [t.tree_ for t in trees]
+    counts = np.array([t.node_count for t in ts])
+    off = np.concatenate([[0], np.cumsum(counts)])
+    left = np.concatenate([np.where(t.children_left >= 0, t.children_left + o, -1) for t, o in zip(ts, off)])
+    right = np.concatenate([np.where(t.children_right >= 0, t.children_right + o, -1) for t, o in zip(ts, off)])
+    feat = np.concatenate([t.feature for t in ts])
+    n_nodes = int(off[-1])
     lower = np.empty((n_nodes, d))
     upper = np.empty((n_nodes, d))
-    lower[0], upper[0] = lo, hi
+    roots = off[:-1]
+    lower[roots], upper[roots] = lo, hi
     # Thresholds outside the space (sentinel splits) clip to its boundary:
     # the outer child then has zero width and drops out.
     safe_feat = np.where(feat >= 0, feat, 0)
-    thr = np.clip(t.threshold, lo[safe_feat], hi[safe_feat])
-    frontier = np.array([0])
+    thr = np.clip(np.concatenate([t.threshold for t in ts]), lo[safe_feat], hi[safe_feat])
+    frontier = roots
     while frontier.size:
         parents = frontier[left[frontier] >= 0]
         if not parents.size:
@@ -77,8 +85,11 @@ def leaf_boxes(tree: Any, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, n
         upper[rc] = upper[parents]
         lower[rc, f] = np.maximum(lower[parents, f], th)
         frontier = np.concatenate([lc, rc])
-    leaves = left < 0
-    return lower[leaves], upper[leaves], t.value[leaves, 0, 0].astype(float)
+    out = []
+    for t, o0 in zip(ts, off[:-1]):
+        leaves = o0 + np.flatnonzero(t.children_left < 0)
+        out.append((lower[leaves], upper[leaves], t.value[t.children_left < 0, 0, 0].astype(float)))
+    return out
 
 
 @dataclass
@@ -108,15 +119,17 @@ def _cells_at(edges: np.ndarray, first: np.ndarray, sizes: np.ndarray, shift: np
 
 
 def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
-               grid2_points: Sequence[np.ndarray] | None = None) -> TreeParts:
+               grid2_points: Sequence[np.ndarray] | None = None,
+               boxes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> TreeParts:
     """Leaf boxes, mean, total variance and main effects of one tree (``grid2_points``: also ``at2``).
 
-    Every parameter at once: parameter ``j``'s values are shifted by ``2j``
-    (they lie in ``[0, 1]``) so one sorted array holds every parameter's
-    edges in turn, and one search places every evaluation point.
+    ``boxes``: the tree's :func:`leaf_boxes` when already computed. Every
+    parameter at once: parameter ``j``'s values are shifted by ``2j`` (they
+    lie in ``[0, 1]``) so one sorted array holds every parameter's edges in
+    turn, and one search places every evaluation point.
     """
     span = hi - lo
-    lower, upper, value = leaf_boxes(tree, lo, hi)
+    lower, upper, value = leaf_boxes(tree, lo, hi) if boxes is None else boxes
     width = np.maximum(upper - lower, 0.0) / span
     vol = np.prod(width, axis=1)
     keep = vol > 0
@@ -508,9 +521,14 @@ def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_
 
     chunk: list[TreeParts] = []
     budget = 0
+    # Leaf boxes of a batch of trees at a time (nodes x parameters bounded).
+    nodes = [t.tree_.node_count for t in trees]
+    per = max(1, _CHUNK_LEAF_PARAMS // max(1, max(nodes, default=1) * lo.size))
     with threadpool_limits(1, user_api="blas"):
-        for tree in trees:
-            p = tree_parts(tree, lo, hi, grid_points, grid2_points if surfaces and pairs else None)
+        for t, tree in enumerate(trees):
+            if t % per == 0:
+                boxes = leaf_boxes_many(trees[t:t + per], lo, hi)
+            p = tree_parts(tree, lo, hi, grid_points, grid2_points if surfaces and pairs else None, boxes[t % per])
             if not surfaces:
                 # Interactions of several trees at once (batched grids); memory bounded by the chunk's leaves.
                 chunk.append(p)
