@@ -304,32 +304,63 @@ def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, 
     cell means of the residuals on the ``na x nb`` grid, after removing their row and column means, per
     degree of freedom and per unit of residual variance (about 1 without an interaction; ``s2``: that
     variance, the mean over rows of ``resid.var(axis=1)``, computed when not given).
-
-    One weighted count per pair: the row means, the column means of the row-centred residuals and the
-    cell means after both centrings all follow from the cell sums and counts.
     """
-    ok = (ca >= 0) & (cb >= 0)
-    r = resid.shape[0]
-    if int(ok.sum()) < 4:
-        return np.zeros(r)
-    ca, cb = ca[ok], cb[ok]
-    k = na * nb
-    cell_code = ca * nb + cb
-    cnt = np.bincount(cell_code, minlength=k).reshape(na, nb).astype(float)
-    idx = (np.arange(r)[:, None] * k + cell_code[None, :]).ravel()
-    sums = np.bincount(idx, resid[:, ok].ravel(), minlength=r * k).reshape(r, na, nb)
-    n_a, n_b = cnt.sum(axis=1), cnt.sum(axis=0)
-    mrow = sums.sum(axis=2) / np.maximum(n_a, 1)  # (r, na)
-    # column means of the row-centred residuals
-    mcol = (sums.sum(axis=1) - mrow @ cnt) / np.maximum(n_b, 1)  # (r, nb)
-    # cell sums after both centrings; empty cells add nothing
-    centred = sums - cnt * mrow[:, :, None] - cnt * mcol[:, None, :]
-    stat = (np.square(centred) / np.maximum(cnt, 1)).sum(axis=(1, 2))
-    used_a, used_b = int((n_a > 0).sum()), int((n_b > 0).sum())
-    df = max(1, (used_a - 1) * (used_b - 1))
+    return pair_statistics_many(resid, ca[None, :], cb[None, :], np.array([na]), np.array([nb]), s2=s2)[0]
+
+
+#: Pairs whose weighted counts run in one call hold at most about this many (row, trial) entries (and four
+#: times as many padded (row, cell) sums).
+_PAIR_BATCH = 1 << 21
+
+
+def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: np.ndarray, nb: np.ndarray, *,
+                         s2: float | None = None) -> np.ndarray:
+    """:func:`pair_statistics` of several pairs, ``(pairs, r)``: ``ca``, ``cb`` (pairs, n) codes, ``na``, ``nb``
+    (pairs,) bins.
+
+    One weighted count per batch of pairs (grids zero-padded to the largest): the row means, the column
+    means of the row-centred residuals and the cell means after both centrings all follow from the cell
+    sums and counts.
+    """
+    resid = np.atleast_2d(resid)
+    r, n = resid.shape
     if s2 is None:
         s2 = float(resid.var(axis=1).mean())
-    return stat / (df * max(s2, 1e-300))
+    n_pairs = ca.shape[0]
+    out = np.zeros((n_pairs, r))
+    # Batches bounded in (row, trial) entries and in (row, cell) sums (categoricals with many choices).
+    cells = (np.asarray(na) * np.asarray(nb) + 1) * r
+    per = max(1, _PAIR_BATCH // max(1, r * n))
+    starts = [0]
+    while starts[-1] < n_pairs:
+        p0 = starts[-1]
+        fits = np.cumsum(cells[p0:p0 + per]) <= _PAIR_BATCH * 4
+        starts.append(p0 + max(1, int(fits.sum())))
+    for p0, p1 in zip(starts[:-1], starts[1:]):
+        sl = slice(p0, p1)
+        a, b = ca[sl], cb[sl]
+        m = a.shape[0]
+        A, B = int(np.max(na[sl])), int(np.max(nb[sl]))
+        k = A * B + 1  # the last slot collects trials inactive in either parameter
+        ok = (a >= 0) & (b >= 0)
+        cell = np.where(ok, a * B + b, k - 1)
+        cnt = np.bincount((np.arange(m)[:, None] * k + cell).ravel(), minlength=m * k).reshape(m, k)
+        cnt = cnt[:, :-1].reshape(m, A, B).astype(float)
+        idx = (np.arange(m)[:, None, None] * r + np.arange(r)[None, :, None]) * k + cell[:, None, :]
+        sums = np.bincount(idx.ravel(), np.broadcast_to(resid, (m, r, n)).ravel(), minlength=m * r * k)
+        sums = sums.reshape(m, r, k)[:, :, :-1].reshape(m, r, A, B)
+        n_a, n_b = cnt.sum(axis=2), cnt.sum(axis=1)  # (m, A), (m, B)
+        mrow = sums.sum(axis=3) / np.maximum(n_a, 1)[:, None, :]  # (m, r, A)
+        # column means of the row-centred residuals
+        mcol = (sums.sum(axis=2) - np.matmul(mrow, cnt)) / np.maximum(n_b, 1)[:, None, :]  # (m, r, B)
+        # cell sums after both centrings; empty cells add nothing
+        centred = sums - cnt[:, None] * mrow[:, :, :, None] - cnt[:, None] * mcol[:, :, None, :]
+        stat = (np.square(centred) / np.maximum(cnt, 1)[:, None]).sum(axis=(2, 3))
+        used_a, used_b = (n_a > 0).sum(axis=1), (n_b > 0).sum(axis=1)
+        df = np.maximum(1, (used_a - 1) * (used_b - 1))
+        few = ok.sum(axis=1) < 4
+        out[sl] = np.where(few[:, None], 0.0, stat / (df[:, None] * max(s2, 1e-300)))
+    return out
 
 
 def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMUTATIONS, seed: int = 0,
@@ -371,15 +402,15 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
     coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
-    s2 = float(R.var(axis=1).mean())
-    stats_ = {}
-    for a, b in imp.pairwise.index:
-        i, j = pos[a], pos[b]
-        stats_[(a, b)] = pair_statistics(R, coarse[:, i], coarse[:, j], int(ncoarse[i]), int(ncoarse[j]), s2=s2)
-    if not stats_:
+    keys = list(imp.pairwise.index)
+    if not keys:
         return {}
-    null_max = np.max(np.stack([v[1:] for v in stats_.values()]), axis=0)
-    return {k: float((1 + np.sum(null_max >= v[0] - 1e-12)) / (refits + 1)) for k, v in stats_.items()}
+    ii = np.array([pos[a] for a, _ in keys])
+    jj = np.array([pos[b] for _, b in keys])
+    stats_ = pair_statistics_many(R, coarse[:, ii].T, coarse[:, jj].T, ncoarse[ii], ncoarse[jj],
+                                  s2=float(R.var(axis=1).mean()))
+    null_max = stats_[:, 1:].max(axis=0)
+    return {k: float((1 + np.sum(null_max >= v[0] - 1e-12)) / (refits + 1)) for k, v in zip(keys, stats_)}
 
 
 def with_pair_test(exp: Any, imp: Any, *, seed: int = 0, **options: Any) -> Any:
