@@ -402,8 +402,8 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
                                   local + r0[sel] * n_c + c1[sel], local + r1[sel] * n_c + c0[sel]])
             grid = np.bincount(idx, np.concatenate([ws, ws, -ws, -ws]), minlength=batch.size * n_r * n_c)
             grid = grid.reshape(batch.size, n_r, n_c)
-            np.cumsum(grid, axis=1, out=grid)
-            np.cumsum(grid, axis=2, out=grid)
+            _prefix_sum(grid, 1)
+            _prefix_sum(grid, 2)
             t, k = np.divmod(batch, n_pairs)
             ci = cw[t, ii[k], :n_r]
             cj = cw[t, jj[k], :n_c]
@@ -414,6 +414,21 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
             sq = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
             flat[batch] = sq - (np.square(row) * ci).sum(axis=1) - (np.square(col) * cj).sum(axis=1) + np.square(mean)
     return out
+
+
+def _prefix_sum(a: np.ndarray, axis: int) -> None:
+    """In-place cumulative sum along a short ``axis`` (same order of additions as ``np.cumsum``).
+
+    numpy's cumsum along a short axis of many small matrices pays per row; one vectorized add per
+    position along the axis measured 3-4x faster for the pair grids.
+    """
+    n = a.shape[axis]
+    if n > 64:
+        np.cumsum(a, axis=axis, out=a)
+        return
+    view = np.moveaxis(a, axis, 0)
+    for k in range(1, n):
+        view[k] += view[k - 1]
 
 
 def _padded(sizes: np.ndarray) -> np.ndarray:
