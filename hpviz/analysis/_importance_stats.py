@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 
 from hpviz._numbers import MISSING, choice_codes, numeric_column
 from hpviz.schema import Categorical, Param, Trial
@@ -308,8 +308,8 @@ def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, 
     return pair_statistics_many(resid, ca[None, :], cb[None, :], np.array([na]), np.array([nb]), s2=s2)[0]
 
 
-#: Pairs whose weighted counts run in one call hold at most about this many (row, trial) entries (and four
-#: times as many padded (row, cell) sums).
+#: Pairs whose cell sums run in one call hold at most about this many (pair, trial) entries and four
+#: times as many padded (row, cell) sums.
 _PAIR_BATCH = 1 << 21
 
 
@@ -318,9 +318,9 @@ def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: 
     """:func:`pair_statistics` of several pairs, ``(pairs, r)``: ``ca``, ``cb`` (pairs, n) codes, ``na``, ``nb``
     (pairs,) bins.
 
-    One weighted count per batch of pairs (grids zero-padded to the largest): the row means, the column
-    means of the row-centred residuals and the cell means after both centrings all follow from the cell
-    sums and counts.
+    One sparse product per batch of pairs (grids zero-padded to the largest) gives every row's cell sums;
+    the row means, the column means of the row-centred residuals and the cell means after both centrings
+    all follow from the cell sums and counts.
     """
     resid = np.atleast_2d(resid)
     r, n = resid.shape
@@ -328,9 +328,9 @@ def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: 
         s2 = float(resid.var(axis=1).mean())
     n_pairs = ca.shape[0]
     out = np.zeros((n_pairs, r))
-    # Batches bounded in (row, trial) entries and in (row, cell) sums (categoricals with many choices).
-    cells = (np.asarray(na) * np.asarray(nb) + 1) * r
-    per = max(1, _PAIR_BATCH // max(1, r * n))
+    # Batches bounded in trials and in (row, cell) sums (categoricals with many choices).
+    cells = np.asarray(na) * np.asarray(nb) * r
+    per = max(1, _PAIR_BATCH // max(1, n))
     starts = [0]
     while starts[-1] < n_pairs:
         p0 = starts[-1]
@@ -341,14 +341,14 @@ def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: 
         a, b = ca[sl], cb[sl]
         m = a.shape[0]
         A, B = int(np.max(na[sl])), int(np.max(nb[sl]))
-        k = A * B + 1  # the last slot collects trials inactive in either parameter
+        k = A * B
         ok = (a >= 0) & (b >= 0)
-        cell = np.where(ok, a * B + b, k - 1)
-        cnt = np.bincount((np.arange(m)[:, None] * k + cell).ravel(), minlength=m * k).reshape(m, k)
-        cnt = cnt[:, :-1].reshape(m, A, B).astype(float)
-        idx = (np.arange(m)[:, None, None] * r + np.arange(r)[None, :, None]) * k + cell[:, None, :]
-        sums = np.bincount(idx.ravel(), np.broadcast_to(resid, (m, r, n)).ravel(), minlength=m * r * k)
-        sums = sums.reshape(m, r, k)[:, :, :-1].reshape(m, r, A, B)
+        pair, trial = np.nonzero(ok)
+        col = pair * k + a[pair, trial] * B + b[pair, trial]
+        cnt = np.bincount(col, minlength=m * k).reshape(m, A, B).astype(float)
+        # Cell sums of every row at once: the residuals times a sparse (trial x cell) one-hot matrix.
+        onehot = sparse.csr_matrix((np.ones(col.size), (col, trial)), shape=(m * k, n))
+        sums = np.asarray(onehot @ resid.T).T.reshape(r, m, A, B).transpose(1, 0, 2, 3)
         n_a, n_b = cnt.sum(axis=2), cnt.sum(axis=1)  # (m, A), (m, B)
         mrow = sums.sum(axis=3) / np.maximum(n_a, 1)[:, None, :]  # (m, r, A)
         # column means of the row-centred residuals
