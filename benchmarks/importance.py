@@ -2,6 +2,8 @@
 
 Usage: python benchmarks/importance.py [--repeat 3]
        python benchmarks/importance.py --bias  (the bias study of first-order shares, issue 15)
+       python benchmarks/importance.py --pairs-scale  (cost of the pairs in n, d = 10: flat beyond the leaf cap)
+       python benchmarks/importance.py --memory 5000x500  (peak RSS of importance, default pairs and pairs=True)
 
 Ishigami function f = sin(x1) + 7 sin^2(x2) + 0.1 x3^4 sin(x1) on [-pi, pi]^3,
 plus d - 3 pure-noise parameters (cycling float, int, categorical), sampled
@@ -101,7 +103,15 @@ def main() -> None:
     ap.add_argument("--bias-cases", default="", help="comma-separated subset of: " + ",".join(CASES))
     ap.add_argument("--bias-n", default="250,1000,4000", help="comma-separated trial counts of the bias study "
                     "(Optuna's evaluator runs at n <= 1000 only: ~20 s per fit at 1000)")
+    ap.add_argument("--pairs-scale", action="store_true", help="only the cost of the pairs against n (d = 10)")
+    ap.add_argument("--memory", default="", help="NxD: only the peak RSS of importance at that size (subprocesses)")
     args = ap.parse_args()
+    if args.pairs_scale:
+        pairs_scale()
+        return
+    if args.memory:
+        memory(*(int(v) for v in args.memory.lower().split("x")))
+        return
     if args.bias:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         bias_study(args.bias_reps, args.bias_optuna, [c for c in args.bias_cases.split(",") if c],
@@ -135,6 +145,60 @@ def main() -> None:
               flush=True)
     print(f"load average after the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
+
+
+# --------------------------------------------------------------------------- pairs in n, memory (issue 19)
+
+
+def pairs_scale(sizes: tuple[int, ...] = (1000, 2000, 4000, 8000, 16000), d: int = 10) -> None:
+    """Time of importance with and without pairs (and the pair test) against n: the pairs' share of the
+    work stops growing once the leaf cap (512 leaves per tree) binds, whatever n."""
+    print(f"pairs against n (d = {d}, 64 trees, best of 3, pairs and no pairs alternating):")
+    run_hpviz(make_trials(50, 3)[0], pairs=True)
+    for n in sizes:
+        exp = make_trials(n, d, seed=0)[0]
+        best = {"pairs": math.inf, "none": math.inf}
+        for _ in range(3):
+            for key, pairs in (("pairs", True), ("none", False)):
+                t0 = time.perf_counter()
+                hpviz.importance(exp, pairs=pairs, n_trees=64, seed=0, pair_test=0)
+                best[key] = min(best[key], time.perf_counter() - t0)
+        print(f"  n={n:>6}: with pairs {best['pairs']:.2f} s, without {best['none']:.2f} s, "
+              f"pairs cost {best['pairs'] - best['none']:+.2f} s", flush=True)
+
+
+_MEMORY_CHILD = """
+import resource, sys, time
+import numpy as np
+import hpviz
+from hpviz import Experiment, Float, SearchSpace, Trial
+n, d, pairs = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+pairs = {"true": True, "auto": "auto"}[pairs]
+rng = np.random.default_rng(0)
+U = rng.random((n, d))
+y = np.sin(6 * U[:, 0]) + U[:, 1] * U[:, 2] + 0.1 * rng.normal(size=n)
+names = [f"p{j}" for j in range(d)]
+exp = Experiment(SearchSpace({k: Float(0.0, 1.0) for k in names}), {"y": "min"},
+                 [Trial(i, dict(zip(names, U[i].tolist())), {"y": float(y[i])}) for i in range(n)])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t, c = time.perf_counter(), time.process_time()
+imp = hpviz.importance(exp, pairs=pairs)
+print(f"{len(imp.pairwise)} pairs: {time.perf_counter() - t:.0f} s wall, {time.process_time() - c:.0f} s CPU, "
+      f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (data and imports "
+      f"{before:.0f} MB); strongest pair {imp.pairwise.index[0]} {imp.pairwise.iloc[0]:.3f} (truth p1 x p2)")
+"""
+
+
+def memory(n: int, d: int) -> None:
+    """Peak RSS of ``hpviz.importance`` at n x d (default pairs, then every pair), each in a fresh process."""
+    import subprocess
+    import sys
+
+    for pairs in ("auto", "true"):
+        out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(n), str(d), pairs], capture_output=True,
+                             text=True, check=False)
+        print(f"importance at {n} x {d}, pairs={pairs!r}: {(out.stdout or out.stderr).strip()} "
+              f"(target < 2,000 MB)", flush=True)
 
 
 # --------------------------------------------------------------------------- bias study (--bias, issue 15 item 10)
