@@ -305,18 +305,19 @@ def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, 
     degree of freedom and per unit of residual variance (about 1 without an interaction; ``s2``: that
     variance, the mean over rows of ``resid.var(axis=1)``, computed when not given).
     """
-    return pair_statistics_many(resid, ca[None, :], cb[None, :], np.array([na]), np.array([nb]), s2=s2)[0]
+    return pair_statistics_many(resid, np.column_stack([ca, cb]), np.array([na, nb]), [(0, 1)], s2=s2)[0]
 
 
-#: Pairs whose cell sums run in one call hold at most about this many (pair, trial) entries and four
-#: times as many padded (row, cell) sums.
+#: Pairs whose cell sums run in one call hold at most about this many (pair, trial) entries and as many
+#: padded (row, cell) sums (16 MB per array).
 _PAIR_BATCH = 1 << 21
 
 
-def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: np.ndarray, nb: np.ndarray, *,
-                         s2: float | None = None) -> np.ndarray:
-    """:func:`pair_statistics` of several pairs, ``(pairs, r)``: ``ca``, ``cb`` (pairs, n) codes, ``na``, ``nb``
-    (pairs,) bins.
+def pair_statistics_many(resid: np.ndarray, codes: np.ndarray, bins: np.ndarray, pairs: Sequence[tuple[int, int]],
+                         *, s2: float | None = None) -> np.ndarray:
+    """:func:`pair_statistics` of several pairs, ``(pairs, r)``: ``codes`` (n, d) and ``bins`` (d,) per
+    parameter, ``pairs`` their column indices (a batch's codes are gathered when it runs, so memory does not
+    grow with pairs x trials).
 
     One sparse product per batch of pairs (grids zero-padded to the largest) gives every row's cell sums;
     the row means, the column means of the row-centred residuals and the cell means after both centrings
@@ -326,19 +327,23 @@ def pair_statistics_many(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: 
     r, n = resid.shape
     if s2 is None:
         s2 = float(resid.var(axis=1).mean())
-    n_pairs = ca.shape[0]
+    ii = np.array([i for i, _ in pairs], dtype=np.intp)
+    jj = np.array([j for _, j in pairs], dtype=np.intp)
+    bins = np.asarray(bins)
+    na, nb = bins[ii], bins[jj]
+    n_pairs = ii.size
     out = np.zeros((n_pairs, r))
     # Batches bounded in trials and in (row, cell) sums (categoricals with many choices).
-    cells = np.asarray(na) * np.asarray(nb) * r
+    cells = na * nb * r
     per = max(1, _PAIR_BATCH // max(1, n))
     starts = [0]
     while starts[-1] < n_pairs:
         p0 = starts[-1]
-        fits = np.cumsum(cells[p0:p0 + per]) <= _PAIR_BATCH * 4
+        fits = np.cumsum(cells[p0:p0 + per]) <= _PAIR_BATCH
         starts.append(p0 + max(1, int(fits.sum())))
     for p0, p1 in zip(starts[:-1], starts[1:]):
         sl = slice(p0, p1)
-        a, b = ca[sl], cb[sl]
+        a, b = codes[:, ii[sl]].T, codes[:, jj[sl]].T
         m = a.shape[0]
         A, B = int(np.max(na[sl])), int(np.max(nb[sl]))
         k = A * B
@@ -405,9 +410,7 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     keys = list(imp.pairwise.index)
     if not keys:
         return {}
-    ii = np.array([pos[a] for a, _ in keys])
-    jj = np.array([pos[b] for _, b in keys])
-    stats_ = pair_statistics_many(R, coarse[:, ii].T, coarse[:, jj].T, ncoarse[ii], ncoarse[jj],
+    stats_ = pair_statistics_many(R, coarse, ncoarse, [(pos[a], pos[b]) for a, b in keys],
                                   s2=float(R.var(axis=1).mean()))
     null_max = stats_[:, 1:].max(axis=0)
     return {k: float((1 + np.sum(null_max >= v[0] - 1e-12)) / (refits + 1)) for k, v in zip(keys, stats_)}
