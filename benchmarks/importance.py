@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--pairs-scale", action="store_true", help="only the cost of the pairs against n (d = 10)")
     ap.add_argument("--memory", default="", help="NxD: only the peak RSS of importance at that size (subprocesses)")
     args = ap.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.pairs_scale:
         pairs_scale()
         return
