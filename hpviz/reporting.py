@@ -142,11 +142,22 @@ def _an_replay(ctx: _Context) -> Any:
 
 
 def _an_budget_importance(ctx: _Context) -> Any:
-    return _public("budget_importance")(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+    _public("budget_importance")
+    from hpviz.analysis.rungs import _budget_importance
+
+    # the level the COMPLETE trials alone reached is the report's importance: not fitted twice
+    return _budget_importance(ctx.exp, ctx.objective, None, ctx.n_trees, ctx.seed, known=ctx.optional("importance"))
 
 
 def _an_local_importance(ctx: _Context) -> Any:
-    return _public("local_importance")(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+    local_importance = _public("local_importance")
+    glob = ctx.optional("importance")
+    if glob is None:
+        return local_importance(ctx.exp, objective=ctx.objective, n_trees=ctx.n_trees, seed=ctx.seed)
+    from hpviz.analysis.local import DEFAULT_Q, _local
+
+    # the global importance beside the local one is the report's own (the same forest settings)
+    return _local(ctx.exp, ctx.objective, glob, DEFAULT_Q, ctx.n_trees, ctx.seed)
 
 
 def _an_lineage(ctx: _Context) -> Any:
@@ -156,6 +167,10 @@ def _an_lineage(ctx: _Context) -> Any:
 def _an_coverage(ctx: _Context) -> Any:
     return _public("coverage")(ctx.exp, seed=ctx.seed)
 
+
+#: Analyses that reuse another analysis's result (computed after it; in the forked renderers it is sent to them).
+_DEPENDS: dict[str, tuple[str, ...]] = {"suggestion": ("importance",), "local_importance": ("importance",),
+                                        "budget_importance": ("importance",)}
 
 _ANALYSES: dict[str, Callable[[_Context], Any]] = {
     "replay": _an_replay,
@@ -231,18 +246,19 @@ def _draw(ctx: _Context, display: Any) -> Any:
 
 
 def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
-                progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
+                progress: Callable[[str, int, int], None] | None, panels: bool = False) -> list[_Rendered]:
+    """Every selected view; ``panels``: the output shows a text panel's HTML instead of its image (no PNG)."""
     selected = [d for d in _displays() if views is None or d.key in views]
     total = len(selected)
     workers = 1 if keep_figures else _render_workers(len(selected))
     if workers > 1:
-        out = _render_forked(ctx, selected, dpi, workers, progress)
+        out = _render_forked(ctx, selected, dpi, panels, workers, progress)
     else:
         out = []
         for i, display in enumerate(selected):
             if progress is not None:
                 progress(display.title, i, total)
-            out.append(_render_one(ctx, display, keep_figures, dpi))
+            out.append(_render_one(ctx, display, keep_figures, dpi, panels))
     for r in out:
         if r.kind == "failed":
             log.warning("hpviz report: view %r failed: %s\n%s", r.key, r.note, r.trace)
@@ -251,20 +267,23 @@ def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
     return out
 
 
-def _render_one(ctx: _Context, display: Any, keep_figures: bool, dpi: int) -> _Rendered:
-    """Draw one view (PNG bytes, or the figure with ``keep_figures``); failures become notes."""
+def _render_one(ctx: _Context, display: Any, keep_figures: bool, dpi: int, panels: bool = False) -> _Rendered:
+    """Draw one view (PNG bytes, or the figure with ``keep_figures``); failures become notes.
+
+    With ``panels`` a view that has an HTML text panel gets no PNG (the HTML output shows the panel).
+    """
     from hpviz.plot._common import style
 
     r = _Rendered(display.key, display.title, display.about)
     try:
         drawn = _draw(ctx, display)
         fig = drawn.figure_
-        if keep_figures:
-            r.figure = fig
-        else:
-            r.png = _png(fig, dpi, style)
         if hasattr(drawn, "_repr_html_"):
             r.html = drawn._repr_html_()
+        if keep_figures:
+            r.figure = fig
+        elif not (panels and r.html is not None):
+            r.png = _png(fig, dpi, style)
         r.text = getattr(drawn, "code_", None)
         r.details = getattr(drawn, "details_html_", None)
         r.note = getattr(drawn, "note_", None)
@@ -298,7 +317,7 @@ def _render_workers(n_views: int) -> int:
     return min(2, cores)
 
 
-_FORKED: Any = None  # (context, displays, dpi) inherited by the forked renderers
+_FORKED: Any = None  # (context, displays, dpi, panels) inherited by the forked renderers
 #: Analyses computed in the report's own process while the workers compute the others (the longest chain).
 _LOCAL_ANALYSES = ("importance", "suggestion")
 
@@ -307,51 +326,91 @@ def _needs(display: Any) -> tuple[str, ...]:
     return tuple(k for k in (display.result_key, *display.uses) if k)
 
 
+def _closure(keys: Any) -> list[str]:
+    """``keys`` and the analyses they reuse (:data:`_DEPENDS`), each once, a dependency before its users."""
+    out: dict[str, None] = {}
+
+    def add(k: str) -> None:
+        for d in _DEPENDS.get(k, ()):
+            add(d)
+        out.setdefault(k)
+
+    for k in keys:
+        add(k)
+    return list(out)
+
+
+def _forked_init() -> None:
+    """A renderer process: one BLAS thread (the report already keeps both cores busy with processes)."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        global _BLAS_LIMIT
+        _BLAS_LIMIT = threadpool_limits(1, user_api="blas")
+    except Exception:  # noqa: BLE001 - threadpoolctl missing: the library default
+        pass
+
+
+_BLAS_LIMIT: Any = None
+
+
 def _render_forked_one(index: int, results: dict[str, Any]) -> _Rendered:
-    ctx, displays, dpi = _FORKED
+    ctx, displays, dpi, panels = _FORKED
     ctx.cache.update({k: (True, v) for k, v in results.items()})
-    return _render_one(ctx, displays[index], False, dpi)
+    return _render_one(ctx, displays[index], False, dpi, panels)
 
 
-def _analysis_forked(key: str) -> dict[str, Any]:
-    """One analysis in a worker: its result if it succeeded (a failure is recomputed by the parent)."""
+def _analysis_forked(key: str, results: dict[str, Any]) -> dict[str, Any]:
+    """One analysis in a worker, given the results it reuses: its result if it succeeded.
+
+    A failure is not sent back (exceptions need not pickle): the parent reruns it.
+    """
     ctx = _FORKED[0]
+    ctx.cache.update({k: (True, v) for k, v in results.items()})
     try:
         return {key: ctx.analysis(key)}
     except Exception:  # noqa: BLE001 - the parent reruns it and caches the exception itself
         return {}
 
 
-def _render_forked(ctx: _Context, selected: list[Any], dpi: int, workers: int,
+def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, workers: int,
                    progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
     """Analyses and views on ``workers`` forked processes plus this one, views returned in order.
 
-    The workers start with the analyses outside the importance chain and the
-    views that need no analysis while this process runs the importance chain;
-    then every other view is drawn by a worker, given (pickled) the analysis
-    results it needs. A failed analysis is rerun by whoever needs it (failures
-    are fast: too little data, a missing module) so exceptions never cross
-    processes.
+    This process runs the importance chain (:data:`_LOCAL_ANALYSES`) while
+    the workers start with the analyses that reuse nothing and the views that
+    need no analysis. An analysis that reuses another (:data:`_DEPENDS`) and a
+    view go to a worker as soon as what they need is settled, with those
+    results (pickled). A failed analysis is rerun by whoever needs it
+    (failures are fast: too little data, a missing module) so exceptions
+    never cross processes.
     """
     import multiprocessing
+    import queue
 
     global _FORKED
-    keys = list(dict.fromkeys(k for d in selected for k in _needs(d)))
-    remote = [k for k in keys if k not in _LOCAL_ANALYSES]
-    _FORKED = (ctx, selected, dpi)
+    keys = _closure(k for d in selected for k in _needs(d))
+    _FORKED = (ctx, selected, dpi, panels)
+    done_q: queue.SimpleQueue = queue.SimpleQueue()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending = {k: pool.apply_async(_analysis_forked, (k,)) for k in remote}
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_forked_init) as pool:
+            jobs: dict[str, Any] = {}
             tasks: dict[int, Any] = {}
             resolved: set[str] = set()
 
+            def ok_results(names: Any) -> dict[str, Any]:
+                return {k: ctx.cache[k][1] for k in names if k in ctx.cache and ctx.cache[k][0]}
+
             def submit_ready() -> None:
-                # A view goes to a worker as soon as every analysis it needs is settled.
-                done = {k: v for k, (ok, v) in ctx.cache.items() if ok}
+                for k in keys:
+                    if (k not in _LOCAL_ANALYSES and k not in jobs
+                            and resolved.issuperset(_DEPENDS.get(k, ()))):
+                        jobs[k] = pool.apply_async(_analysis_forked, (k, ok_results(_DEPENDS.get(k, ()))),
+                                                   callback=lambda _, k=k: done_q.put(k),
+                                                   error_callback=lambda _, k=k: done_q.put(k))
                 for i, d in enumerate(selected):
                     if i not in tasks and resolved.issuperset(_needs(d)):
-                        tasks[i] = pool.apply_async(_render_forked_one,
-                                                    (i, {k: done[k] for k in _needs(d) if k in done}))
+                        tasks[i] = pool.apply_async(_render_forked_one, (i, ok_results(_needs(d))))
 
             submit_ready()
             for k in keys:
@@ -359,9 +418,10 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, workers: int,
                     ctx.optional(k)
                     resolved.add(k)
                     submit_ready()
-            for k, job in pending.items():
+            while len(resolved) < len(keys):
+                k = done_q.get()
                 try:
-                    ctx.cache.update({key: (True, v) for key, v in job.get().items()})
+                    ctx.cache.update({key: (True, v) for key, v in jobs[k].get().items()})
                 except Exception:  # noqa: BLE001 - a result that does not pickle: computed here below
                     pass
                 ctx.optional(k)  # a failure is rerun here (fast) and cached with its exception
@@ -381,7 +441,7 @@ def _png(fig: Any, dpi: int, style: Callable) -> bytes:
     """PNG bytes of a figure; dense ones are palette-quantized (a third of the size, no visible loss)."""
     buf = io.BytesIO()
     with style():
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 3})
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     data = buf.getvalue()
     if len(data) > 200_000:
         try:
@@ -671,7 +731,8 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
             raise SchemaError(f"report {name} must be a positive integer, got {value!r}")
     ctx = _Context(exp, objective, top_k=top_k, max_params=max_params, seed=seed, max_points=max_points,
                    n_trees=n_trees)
-    rendered = _render_all(ctx, keep_figures=fmt == "pdf", dpi=dpi, views=views, progress=progress)
+    rendered = _render_all(ctx, keep_figures=fmt == "pdf", dpi=dpi, views=views, progress=progress,
+                           panels=fmt == "html")
     if fmt == "html":
         _write_html(ctx, path, rendered, title)
     elif fmt == "pdf":

@@ -400,3 +400,46 @@ def test_report_options_list_matches_the_signature():
     params = inspect.signature(report_module.report).parameters.values()
     keywords = {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
     assert set(hpviz.report.OPTIONS) == keywords == set(report_module.OPTIONS)
+
+
+def test_report_reuses_its_importance_in_budget_and_local_importance_with_the_same_results():
+    """The report fits the global forest once: the budget view's last level and the local view's global
+    importance are the report's importance, and both results equal the public functions' own."""
+    import pandas as pd
+
+    from hpviz import reporting
+
+    exp = make_experiment(240, log_steps=20, prune_rate=0.3, seed=3)
+    ctx = reporting._Context(exp, "value", n_trees=8, seed=1)
+    imp = ctx.analysis("importance")
+    budget = ctx.analysis("budget_importance")
+    assert len(budget.levels) >= 2 and budget.highest is imp  # reused, not refitted
+    assert all(budget.at(b) is not imp for b in budget.levels[:-1])  # lower levels have other trials
+    own = hpviz.budget_importance(exp, n_trees=8, seed=1)
+    pd.testing.assert_frame_equal(budget.to_dataframe(), own.to_dataframe())
+    local = ctx.analysis("local_importance")
+    assert local.global_ is imp
+    pd.testing.assert_frame_equal(local.to_dataframe(), hpviz.local_importance(exp, n_trees=8, seed=1).to_dataframe())
+
+
+def test_budget_importance_refits_a_level_whose_trials_differ_from_the_known_importance():
+    from hpviz.analysis.rungs import _budget_importance
+
+    exp = make_experiment(240, log_steps=20, prune_rate=0.3, seed=3)
+    other = hpviz.importance(make_experiment(240, seed=4), n_trees=8, seed=1)  # another run's trials
+    found = _budget_importance(exp, "value", None, 8, 1, known=other)
+    assert all(found.at(b) is not other for b in found.levels)
+    shifted = hpviz.importance(exp, n_trees=8, seed=2)  # other forest settings
+    assert _budget_importance(exp, "value", None, 8, 1, known=shifted).highest is not shifted
+
+
+def test_html_report_draws_no_image_for_text_panels_but_the_folder_report_does(tmp_path):
+    from hpviz import reporting
+
+    exp = make_experiment(40, seed=2)
+    ctx = reporting._Context(exp, "value", n_trees=4)
+    html_views = {r.key: r for r in reporting._render_all(ctx, keep_figures=False, dpi=50, views=["findings"],
+                                                         progress=None, panels=True)}
+    assert html_views["findings"].html and html_views["findings"].png is None  # the HTML shows the panel
+    hpviz.report(exp, tmp_path / "out", views=["findings"], n_trees=4)
+    assert Image.open(tmp_path / "out" / "findings.png").size[0] > 100  # a folder of PNGs still has it

@@ -197,8 +197,12 @@ def _gap(u: np.ndarray) -> float:
 
 def _dispersion(X: np.ndarray, probes: np.ndarray) -> float:
     """Largest probe-to-nearest-sample distance / sqrt(d) (squared distances by one matrix product)."""
-    d2 = (probes ** 2).sum(axis=1)[:, None] + (X ** 2).sum(axis=1)[None, :] - 2.0 * probes @ X.T
-    return float(math.sqrt(max(float(d2.min(axis=1).max()), 0.0)) / math.sqrt(X.shape[1]))
+    # min over samples of |p|^2 + |x|^2 - 2 p.x is |p|^2 + the min of |x|^2 - 2 p.x: two passes over the matrix
+    g = probes @ X.T
+    g *= -2.0
+    g += (X ** 2).sum(axis=1)[None, :]
+    d2 = g.min(axis=1) + (probes ** 2).sum(axis=1)
+    return float(math.sqrt(max(float(d2.max()), 0.0)) / math.sqrt(X.shape[1]))
 
 
 @keywords_checked

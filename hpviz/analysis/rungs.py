@@ -218,10 +218,22 @@ def budget_importance(
     SchemaError
         A requested level that fewer than :data:`MIN_LEVEL_TRIALS` trials reached.
     """
+    exp = _to_experiment(obj)
+    return _budget_importance(exp, exp.objective(objective), levels, n_trees, seed)
+
+
+def _budget_importance(exp: Experiment, objective: str, levels: Sequence[float] | None, n_trees: int, seed: int,
+                       known: Any = None) -> BudgetImportance:
+    """:func:`budget_importance` of a converted experiment; ``known``: an importance of ``exp`` already computed.
+
+    ``known`` (the report passes its own :func:`hpviz.importance` of the experiment) stands for a level
+    whose usable trials are exactly the ones ``known`` analysed, with the same values, forest settings and
+    no budget of its own (typically the last step, which only the COMPLETE trials reached): the forest
+    would be the same, so are the shares and marginals (it may also carry pairs, which this view does not
+    use).
+    """
     from hpviz.analysis.importance import importance
 
-    exp = _to_experiment(obj)
-    objective = exp.objective(objective)
     cs = _curves(exp, objective)
     found = _levels(cs.last, MIN_LEVEL_TRIALS) if len(cs) else []
     if levels is None:
@@ -245,6 +257,27 @@ def budget_importance(
     imps, counts = {}, []
     for b in chosen:
         sub = _level_experiment(exp, cs, b)
-        imps[b] = importance(sub, objective, pairs=False, n_trees=n_trees, seed=seed)
+        if known is not None and _same_analysis(known, exp, sub, objective, n_trees, seed):
+            imps[b] = known
+        else:
+            imps[b] = importance(sub, objective, pairs=False, n_trees=n_trees, seed=seed)
         counts.append(imps[b].n_used)
     return BudgetImportance(objective, tuple(chosen), tuple(counts), imps)
+
+
+def _same_analysis(known: Any, exp: Experiment, sub: Experiment, objective: str, n_trees: int, seed: int) -> bool:
+    """Whether :func:`hpviz.importance` of ``sub`` would fit the forest ``known`` (of ``exp``) was fitted on."""
+    from hpviz.analysis.importance import _round_spaces, _usable_trials
+
+    if (getattr(known, "objective", None) != objective or getattr(known, "n_trees", None) != n_trees
+            or getattr(known, "seed", None) != seed or getattr(known, "budget", None) is not None
+            or getattr(known, "n_used", None) != len(sub)):
+        return False
+    try:
+        a, _ = _usable_trials(exp, objective, _round_spaces(exp, None, "round")[0])
+        b, _ = _usable_trials(sub, objective, _round_spaces(sub, None, "round")[0])
+    except InsufficientDataError:
+        return False
+    return len(a) == len(b) and all(
+        x.number == y.number and x.values[objective] == y.values[objective] and x.round == y.round
+        and x.params == y.params for x, y in zip(a, b))
