@@ -71,6 +71,11 @@ RENDER_NICENESS = 10
 #: Seconds the background render process waits for work before it exits (it restarts on demand).
 RENDER_IDLE_SECONDS = 60.0
 
+#: A periodic report that took ``d`` seconds is followed by at least ``RENDER_SPACING * d`` seconds
+#: without one (requests meanwhile coalesce): background reports use at most ``1 / (1 + RENDER_SPACING)``
+#: of one core, however small ``every`` is and however long a report takes.
+RENDER_SPACING = 1.0
+
 
 # --------------------------------------------------------------------------- small helpers
 
@@ -156,7 +161,9 @@ class _Renderer:
 
     ``request()`` never blocks. While a report renders, any number of new
     requests collapse into one pending render, which starts from the newest
-    state when the current one is done: at most one report is in flight.
+    state when the current one is done and :data:`RENDER_SPACING` times its
+    duration has passed: at most one report is in flight, and reports keep a
+    bounded share of the CPU.
     """
 
     def __init__(self, render: Any, on_idle: Any = None):
@@ -166,6 +173,7 @@ class _Renderer:
         self._pending = False
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._not_before = -math.inf  # monotonic time before which the next render does not start
 
     def request(self) -> None:
         with self._cond:
@@ -180,24 +188,27 @@ class _Renderer:
             with self._cond:
                 if not self._pending:
                     self._cond.wait(timeout=RENDER_IDLE_SECONDS)
-                if not self._pending:
-                    self._thread = None
-                    idle = True
-                else:
-                    idle = False
-                    self._pending = False
-                    self._busy = True
-            if idle:
-                if self._on_idle is not None:
-                    with contextlib.suppress(Exception):
-                        self._on_idle()
-                return
+                    if not self._pending:
+                        self._thread = None
+                        break
+                delay = self._not_before - time.monotonic()
+                if delay > 0:  # spacing after the previous report; a cancel or more requests meanwhile
+                    self._cond.wait(timeout=delay)
+                    continue
+                self._pending = False
+                self._busy = True
+            start = time.monotonic()
             try:
                 self._render()
             finally:
                 with self._cond:
+                    end = time.monotonic()
+                    self._not_before = end + RENDER_SPACING * (end - start)
                     self._busy = False
                     self._cond.notify_all()
+        if self._on_idle is not None:
+            with contextlib.suppress(Exception):
+                self._on_idle()
 
     def wait(self, *, cancel_pending: bool = False) -> None:
         """Block until no render is in flight (and none pending unless cancelled)."""
@@ -314,7 +325,9 @@ def _serve() -> int:
     with contextlib.suppress(AttributeError, OSError):  # not on every platform
         os.nice(RENDER_NICENESS)
     import hpviz
-    import hpviz.reporting  # noqa: F401 - pay the imports before the first request
+    import hpviz.reporting  # pay the imports before the first request
+
+    hpviz.reporting.MAX_WORKERS = 1  # a background report: one niced process, not one per core
 
     for line in sys.stdin:
         if not line.strip():

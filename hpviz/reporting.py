@@ -314,7 +314,11 @@ def _render_workers(n_views: int) -> int:
             or threading.active_count() > 1):
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(2, cores)
+    return max(1, min(MAX_WORKERS, cores))
+
+
+#: Processes a report draws its views in at most (the recorders' background render process sets 1).
+MAX_WORKERS = 2
 
 
 _FORKED: Any = None  # (context, displays, dpi, panels) inherited by the forked renderers

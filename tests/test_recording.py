@@ -147,6 +147,31 @@ def test_periodic_reports_coalesce_never_overlap_and_never_block(tmp_path: Path)
     assert all(background for *_, background in rec.writes)
 
 
+def test_periodic_reports_are_spaced_by_their_own_duration(tmp_path: Path) -> None:
+    from hpviz.recording import RENDER_SPACING
+
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 6 * rec.delay:  # trials keep coming while reports render
+        rec.record(0.1)
+        time.sleep(0.005)
+    rec.wait()
+    assert len(rec.writes) >= 2
+    for (_, start, end, _), (_, nxt, _, _) in zip(rec.writes, rec.writes[1:]):
+        assert nxt - end >= RENDER_SPACING * (end - start) * 0.99  # idle at least as long as the last render
+    assert rec.writes[-1][0] == rec.n_recorded  # the last report still saw every trial
+
+
+def test_a_final_report_cancels_a_spaced_pending_one(tmp_path: Path) -> None:
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    rec.record(0.1)
+    time.sleep(rec.delay / 3)
+    rec.record(0.2)  # pending behind the one in flight, then spaced
+    rec.report()  # waits for the one in flight, replaces the pending one
+    time.sleep(3 * rec.delay)
+    assert [bg for *_, bg in rec.writes] == [True, False]
+
+
 def test_report_waits_for_the_report_in_flight(tmp_path: Path) -> None:
     rec = SlowWriter(tmp_path / "r.html", every=1)
     rec.record(0.3)
