@@ -322,8 +322,9 @@ MAX_WORKERS = 2
 
 
 _FORKED: Any = None  # (context, displays, dpi, panels) inherited by the forked renderers
-#: Analyses computed in the report's own process while the workers compute the others (the longest chain).
-_LOCAL_ANALYSES = ("importance", "suggestion")
+#: Analyses computed in the report's own process while the workers compute the others: the one most
+#: others reuse (then this process only hands out work as results arrive).
+_LOCAL_ANALYSES = ("importance",)
 
 
 def _needs(display: Any) -> tuple[str, ...]:
@@ -381,7 +382,7 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, w
                    progress: Callable[[str, int, int], None] | None) -> list[_Rendered]:
     """Analyses and views on ``workers`` forked processes plus this one, views returned in order.
 
-    This process runs the importance chain (:data:`_LOCAL_ANALYSES`) while
+    This process computes the importance (:data:`_LOCAL_ANALYSES`) while
     the workers start with the analyses that reuse nothing and the views that
     need no analysis. An analysis that reuses another (:data:`_DEPENDS`) and a
     view go to a worker as soon as what they need is settled, with those
@@ -435,7 +436,10 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, w
             for i, display in enumerate(selected):
                 if progress is not None:
                     progress(display.title, i, len(selected))
-                out.append(tasks[i].get())
+                try:
+                    out.append(tasks[i].get())
+                except Exception:  # noqa: BLE001 - e.g. a result that does not pickle: drawn here instead
+                    out.append(_render_one(ctx, display, False, dpi, panels))
     finally:
         _FORKED = None
     return out
