@@ -1,8 +1,8 @@
 """Do periodic reports stall the optimization? Optuna, ``n_jobs=4``, ``every=5``.
 
 The same study (200 trials, RandomSampler, 4 worker threads; each trial
-does ``--work-ms`` milliseconds of NumPy work that releases the GIL, like a
-real training step, so the workers use both cores and the run lasts long
+does ``--work-ms`` milliseconds of NumPy work (one BLAS thread) that releases
+the GIL, like a real training step, so the workers use both cores and the run lasts long
 enough for periodic reports to render during it; ``--work-ms 0``: the
 trivial objective of ``callback_overhead.py``) runs with ``HpvizCallback()`` (no reports: the reference) and with
 ``HpvizCallback(report_path=..., every=5)``; the time of ``study.optimize``
@@ -21,7 +21,7 @@ The number of periodic reports written during each run is printed: with
 ratio then only measures the cost of requesting one). The noise of a shared
 machine shows: use several repeats (each pair also waits for its final report).
 
-    .venv/bin/python benchmarks/callback_reports.py [--trials 200] [--every 5] [--repeats 11] [--work-ms 20]
+    .venv/bin/python benchmarks/callback_reports.py [--trials 200] [--every 5] [--repeats 11] [--work-ms 5]
 """
 
 from __future__ import annotations
@@ -77,10 +77,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=11)
-    parser.add_argument("--work-ms", type=float, default=20.0, help="NumPy work per trial (0: trivial objective)")
+    parser.add_argument("--work-ms", type=float, default=5.0, help="NumPy work per trial (0: trivial objective)")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     global OBJECTIVE
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")  # one core per worker thread, as a training step in a worker would
     OBJECTIVE = working_objective(args.work_ms) if args.work_ms > 0 else cheap_objective
     run(20, HpvizCallback(), 0)  # warm up imports and caches
     plain: list[float] = []

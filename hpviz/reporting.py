@@ -390,6 +390,7 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, w
     (failures are fast: too little data, a missing module) so exceptions
     never cross processes.
     """
+    import gc
     import multiprocessing
     import queue
 
@@ -397,6 +398,9 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, w
     keys = _closure(k for d in selected for k in _needs(d))
     _FORKED = (ctx, selected, dpi, panels)
     done_q: queue.SimpleQueue = queue.SimpleQueue()
+    # Objects alive now stay out of the workers' garbage collections: a collection touches every object
+    # it tracks, which would copy the experiment's memory pages into each forked worker.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers, initializer=_forked_init) as pool:
             jobs: dict[str, Any] = {}
@@ -442,6 +446,7 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, w
                     out.append(_render_one(ctx, display, False, dpi, panels))
     finally:
         _FORKED = None
+        gc.unfreeze()
     return out
 
 
