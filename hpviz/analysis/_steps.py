@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpviz._metrics import log_curve
+from hpviz._metrics import FALLBACK_METRIC, log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
 __all__ = ["Curves", "curves", "oriented"]
@@ -65,13 +65,53 @@ class Curves:
         return vals
 
 
+_GENERAL = object()
+
+
+def _packed_curve(log: object, objective: str) -> object:
+    """:func:`hpviz._metrics.log_curve` read from a log's packed columns, without building a dict per point.
+
+    Only for logs whose points all hold the same metrics at finite numeric steps (what a training loop
+    logs); ``_GENERAL`` otherwise, and the caller takes the general path. The same rule and result:
+    the objective's column, else ``"value"``; finite points, stably sorted by step (filtering and a
+    stable sort commute, so the order of equal steps is the general path's).
+    """
+    columns = getattr(log, "_packed_columns", None)
+    packed = columns() if columns is not None else None
+    if packed is None:
+        return _GENERAL
+    steps, _, cols = packed
+    if not steps:
+        return None
+    metric = objective if objective in cols else FALLBACK_METRIC if FALLBACK_METRIC in cols else None
+    if metric is None:
+        return None
+    try:
+        s = np.asarray(steps, dtype=float)
+        v = np.asarray(cols[metric], dtype=float)
+    except (TypeError, ValueError):
+        return _GENERAL
+    if s.ndim != 1 or v.shape != s.shape or not np.isfinite(s).all():
+        return _GENERAL
+    ok = np.isfinite(v)
+    if not ok.any():
+        return None
+    s, v = s[ok], v[ok]
+    if s.size > 1 and np.any(s[1:] < s[:-1]):
+        order = np.argsort(s, kind="stable")
+        s, v = s[order], v[order]
+    return s, v
+
+
 def curves(exp: Experiment, objective: str) -> Curves:
     """Every COMPLETE or PRUNED trial with a logged curve for ``objective`` (feasible trials only)."""
     rows: list[tuple[Trial, np.ndarray, np.ndarray]] = []
     for t in exp.trials:
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
             continue
-        c = log_curve(t, objective)
+        c = _packed_curve(t.log, objective)
+        if c is _GENERAL:
+            c = log_curve(t, objective)
         if c is not None:
             rows.append((t, c[0], c[1]))
     return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),
