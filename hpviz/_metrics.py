@@ -72,6 +72,11 @@ def log_curve(trial: Trial, objective: str) -> tuple[np.ndarray, np.ndarray] | N
     except (TypeError, ValueError):
         v = numeric_column(vals)
         s = numeric_column(steps)
+    return finite_sorted(s, v)
+
+
+def finite_sorted(s: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The finite ``(step, value)`` points, stably sorted by step; None when there is none."""
     ok = np.isfinite(s) & np.isfinite(v)
     if not ok.any():
         return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hpviz._metrics import FALLBACK_METRIC, log_curve
+from hpviz._metrics import FALLBACK_METRIC, finite_sorted, log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
 __all__ = ["Curves", "curves", "oriented"]
@@ -93,14 +93,7 @@ def _packed_curve(log: object, objective: str) -> object:
         return _GENERAL
     if s.ndim != 1 or v.shape != s.shape or not np.isfinite(s).all():
         return _GENERAL
-    ok = np.isfinite(v)
-    if not ok.any():
-        return None
-    s, v = s[ok], v[ok]
-    if s.size > 1 and np.any(s[1:] < s[:-1]):
-        order = np.argsort(s, kind="stable")
-        s, v = s[order], v[order]
-    return s, v
+    return finite_sorted(s, v)
 
 
 def curves(exp: Experiment, objective: str) -> Curves:
