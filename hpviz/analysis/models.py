@@ -45,8 +45,8 @@ import pandas as pd
 from scipy import stats
 
 from hpviz._columns import rankable_trials
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
-from hpviz.analysis._html import result_html
 from hpviz.analysis.budget import _costs, _names, _resolve_objective
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import HpvizError, SchemaError
@@ -60,7 +60,7 @@ _AXIS_WORDS = {"trials": "trials", "seconds": "seconds of training", "steps": "t
 
 
 @dataclass(frozen=True, eq=False)
-class ModelComparison:
+class ModelComparison(RichResult):
     """Result of :func:`compare_models`.
 
     Attributes
@@ -128,10 +128,6 @@ class ModelComparison:
 
     def __repr__(self) -> str:
         return f"ModelComparison(names={self.names}, objective={self.objective!r})"
-
-    def _repr_html_(self) -> str:
-        return result_html("Model comparison", [*self.supported, *(f"Not supported: {s}" for s in self.not_supported)],
-                           self.best)
 
 
 def _fmt(x: float) -> str:
