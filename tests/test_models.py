@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from families import model_family
@@ -28,7 +29,7 @@ def test_a_clearly_better_model_is_supported():
                for s in mc.not_supported)
     front = mc.pareto[mc.pareto["on_front"]]
     assert set(front["model"]) <= {"gbm", "svm"} and len(front) >= 1
-    assert "Supported:" in mc.verdict and "Model comparison" in mc._repr_html_()
+    assert "Supported:" in mc.verdict and "<b>ModelComparison" in mc._repr_html_()
     assert list(mc.to_dataframe().columns) == ["model", "n_trials", "best", "low", "high", "uncertainty",
                                                "optimism", "coverage_ratio"]
 
@@ -105,6 +106,20 @@ def test_a_run_shorter_than_one_trial_of_another_gets_no_comparison_by_that_axis
         compare_models([slow, fast], axes=["steps"])
     with pytest.raises(hpviz.SchemaError, match="axes must be"):
         compare_models([slow, fast], axes=["hours"])
+
+
+def test_the_cost_of_pruned_trials_is_said():
+    import dataclasses
+
+    a = model_family("pruned", 0, n=30, level=0.95, spread=0.4, timed=True, steps=10)
+    b = model_family("plain", 1, n=30, level=0.90, spread=0.4, timed=True, steps=10)
+    for t in model_family("x", 2, n=20, level=0.9, spread=0.4, timed=True, steps=10).trials:
+        a.add(dataclasses.replace(t, number=t.number + 100, state=hpviz.TrialState.PRUNED, values={}))
+    mc = compare_models([a, b])
+    said = [s for s in mc.not_supported if "pruned or failed trials" in s]
+    assert len(said) == 2 and "pruned spent 40% of its steps" in said[1]  # 20 of 50 trials of 10 steps
+    assert said[0].startswith("by seconds of training") and re.search(r"pruned spent (3[5-9]|4[0-5])%", said[0])
+    assert not any("plain spent" in s for s in said)
 
 
 @pytest.mark.parametrize("call", [

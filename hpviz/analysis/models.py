@@ -50,6 +50,7 @@ from hpviz._validate import keywords_checked
 from hpviz.analysis.budget import _costs, _names, _resolve_objective
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import HpvizError, SchemaError
+from hpviz.schema import TrialState
 
 __all__ = ["compare_models", "ModelComparison", "AXES"]
 
@@ -258,7 +259,10 @@ def compare_models(
                      "statement": short_run or c.statement})
     by_axis = pd.DataFrame(rows, columns=["axis", "budget", "winner", "ranking", "statement"])
     by_axis["winner"] = pd.Series([r["winner"] for r in rows], dtype=object)  # None, not NaN, without a winner
+    unused = {a: {n: _unused_share(e, o, a) for n, e, o in zip(names_, exps, resolved)}
+              for a in comps if a != "trials"}
     supported, not_supported = _verdict(comps, by_axis, missing, best_df, covs, pareto, metrics, float(level))
+    not_supported += _unused_caveats(unused)
     return ModelComparison(names_, objective_, comp.direction, comp, MappingProxyType(comps),
                            MappingProxyType(missing), MappingProxyType(unit_costs), by_axis, best_df, covs, pareto,
                            dict(metrics) if metrics else None, tuple(supported), tuple(not_supported), float(level))
@@ -275,6 +279,38 @@ def _shorter_than_a_trial(axis: str, budget: float, unit: Mapping[str, float],
     return (f"No comparison at equal {axis} is possible: the shortest run ({budget:.3g} {word} in all) is shorter "
             f"than one trial of {slow} ({unit[slow]:.3g} {word} on average); run {', '.join(fast)} longer "
             f"(more trials) to compare at equal {axis}")
+
+
+def _unused_share(exp: Any, objective: str, axis: str) -> float:
+    """Share of a model's cost on ``axis`` spent on trials the comparison cannot use (pruned, failed, infeasible)."""
+    used = rankable_trials(exp, objective)
+    ids = {id(t) for t in used}
+    other = [t for t in exp.trials if id(t) not in ids and t.state in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                                         TrialState.FAIL)]
+    spent = [c for c in (_cost_or_none(t, axis) for t in other) if c is not None]
+    total = float(_costs(used, axis, "").sum()) + sum(spent)
+    return sum(spent) / total if total > 0 else 0.0
+
+
+def _cost_or_none(trial: Any, axis: str) -> float | None:
+    try:
+        return float(_costs([trial], axis, "")[0])
+    except SchemaError:
+        return None
+
+
+def _unused_caveats(unused: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """One caveat per axis where some model spent a notable share of its budget on trials the test ignores."""
+    out = []
+    for axis, share in unused.items():
+        big = {n: s for n, s in share.items() if s >= _UNUSED_SHARE}
+        if not big:
+            continue
+        out.append(f"by {_AXIS_WORDS[axis]}, a budget that includes pruned or failed trials: only completed "
+                   f"trials are counted, and " + ", ".join(f"{n} spent {s:.0%}" for n, s in big.items())
+                   + f" of its {axis} on the others; a model whose trials are stopped more often looks cheaper "
+                     "per trial than its search was")
+    return out
 
 
 def _ranking_at(comp: Any, budget: float, unit: Mapping[str, float]) -> list[str]:
@@ -349,6 +385,10 @@ def _verdict(comps: Mapping[str, Any], by_axis: pd.DataFrame, missing: Mapping[s
         no.append(w)
     return yes, no
 
+
+#: Share of a model's seconds or steps spent on trials the equal-budget test does not count (pruned, failed)
+#: from which the verdict says so: a tenth changes the budget -> trial count map by more than a tenth.
+_UNUSED_SHARE = 0.10
 
 #: Below this many usable trials a model's run is called small in the verdict (its expected-best curve and
 #: the equal-budget test stop there; 10 is where the DKW band's half-width, 0.43 at 95%, stops covering
