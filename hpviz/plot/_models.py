@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
 
-from hpviz.plot._common import PALETTE, new_figure, short
+from hpviz.plot._common import PALETTE, new_figure, plain_log_labels, short
 from hpviz.plot._display import Display
 
 __all__ = ["ModelsDisplay", "models"]
@@ -88,12 +87,12 @@ class ModelsDisplay(Display):
             on = g[g["on_front"]]
             c.scatter(on[m1], on[m2], s=40, color=colors[name], edgecolor="black", lw=0.8,
                       label=f"{short(name, 20)}: {len(on)} on the front")
-        for m, setter in ((m1, c.set_xscale), (m2, c.set_yscale)):
+        for m, which in ((m1, "x"), (m2, "y")):
             v = mc.pareto[m].to_numpy(dtype=float)
             v = v[np.isfinite(v)]
             if len(v) and v.min() > 0 and v.max() / v.min() > 50:  # fit times of different families
-                setter("log")
-                (c.xaxis if m == m1 else c.yaxis).set_minor_formatter(NullFormatter())
+                (c.set_xscale if which == "x" else c.set_yscale)("log")
+                plain_log_labels(c, which)
         c.set_xlabel(f"{short(m1, 24)} ({mc.metrics[m1]})")
         c.set_ylabel(f"{short(m2, 24)} ({mc.metrics[m2]})")
         c.set_title("Trade-offs across models (outlined: Pareto front)", loc="left")
@@ -110,7 +109,7 @@ class ModelsDisplay(Display):
         b.axvline(row["budget"], color="0.5", ls=":", lw=1)
         if axis != "trials" and df["budget"].max() / max(df["budget"].min(), 1e-12) > 20:
             b.set_xscale("log")
-            b.xaxis.set_minor_formatter(NullFormatter())
+            plain_log_labels(b, "x", subs=(1.0, 2.0, 5.0))
         unit = {"trials": "trials", "seconds": "seconds (trials run one after another)",
                 "steps": "training steps"}[axis]
         b.set_xlabel(unit)
