@@ -9,6 +9,10 @@ judged by three uncorrected ``hpviz.compare`` calls at 95% each, the rate that c
 Power: a better model (0.95 vs 0.90 at the optimum, same cost) named best by trials; and a cheaper model
 (a twentieth of the time and steps per trial, 0.92 vs 0.95 at the optimum but easy to hit) named best by
 seconds while trials show no single best. Run ``python benchmarks/models.py [reps]``.
+
+``python benchmarks/models.py --demo``: what the second model family adds to ``hpviz demo`` (Optuna), wall
+time of each part and the ratio of the additions to the MLP-only demo (tuning + report) measured in the
+same run; target: the whole demo under 60 s on two idle cores.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ def _null(seed: int) -> list[hpviz.Experiment]:
 
 
 def main() -> None:
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100
     false = naive = 0
     for seed in range(reps):
         exps = _null(seed)
@@ -55,5 +59,28 @@ def main() -> None:
     print(f"       ... while trials name no single best   {cheap_t / reps:6.1%} (informative, no target)")
 
 
+def demo() -> None:
+    import time
+
+    from hpviz_optuna.demo import run_demo
+
+    def timed(label: str, f: object) -> tuple[object, float]:
+        start = time.perf_counter()
+        out = f()  # type: ignore[operator]
+        took = time.perf_counter() - start
+        print(f"  {label:30s} {took:6.1f} s")
+        return out, took
+
+    a, t1 = timed("tune the MLP (reference)", lambda: run_demo(model="mlp"))
+    ra, t2 = timed("report of the MLP (reference)", lambda: hpviz.report(a, "/tmp/hpviz-bench-mlp.html"))
+    b, t3 = timed("tune the logistic regression", lambda: run_demo(model="logreg"))
+    rb, t4 = timed("report of the logistic regr.", lambda: hpviz.report(b, "/tmp/hpviz-bench-logreg.html"))
+    _, t5 = timed("multi-model page", lambda: hpviz.report(
+        [a, b], "/tmp/hpviz-bench-models.html", names=["MLP", "logistic regression"],
+        metrics={"val_accuracy": "max", "duration": "min"}, reports=[ra, rb]))
+    print(f"demo with both models: {t1 + t2 + t3 + t4 + t5:.1f} s, {(t1 + t2 + t3 + t4 + t5) / (t1 + t2):.2f}x the "
+          f"MLP-only demo ({t1 + t2:.1f} s) measured in this run (target: whole demo under 60 s on two idle cores)")
+
+
 if __name__ == "__main__":
-    main()
+    demo() if "--demo" in sys.argv else main()

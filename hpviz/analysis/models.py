@@ -349,7 +349,8 @@ def _verdict(comps: Mapping[str, Any], by_axis: pd.DataFrame, missing: Mapping[s
     small = best[best["n_trials"] < _FEW_TRIALS]
     if len(small):
         no.append("anything about budgets beyond the smallest run: "
-                  + ", ".join(f"{r.model} has only {int(r.n_trials)} usable trials" for r in small.itertuples())
+                  + ", ".join(f"{r.model} has only {int(r.n_trials)} usable trial{'s' if r.n_trials != 1 else ''}"
+                              for r in small.itertuples())
                   + f", so the equal-budget verdicts cover up to {comp.n_common} trials only; what the other "
                     "models found later is compared only through their best values (above)")
     sign = 1.0 if comp.direction == "min" else -1.0
