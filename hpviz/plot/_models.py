@@ -102,8 +102,13 @@ class ModelsDisplay(Display):
         df = mc.curves(axis)
         lines = {}
         for name, g in df.groupby("name", sort=False):
-            (lines[name],) = b.plot(g["budget"], g["mean"], color=colors[name], lw=1.5, label=short(name, 20))
-            if g["lower"].notna().any():
+            few = len(g) <= 3  # a run of a few trials: its points, or a single one would not show
+            (lines[name],) = b.plot(g["budget"], g["mean"], color=colors[name], lw=1.5, label=short(name, 20),
+                                    marker="o" if few else None, ms=4)
+            if g["lower"].notna().any() and few:  # a band over 1-3 points would not show: bars
+                b.errorbar(g["budget"], g["mean"], yerr=[g["mean"] - g["lower"], g["upper"] - g["mean"]], fmt="none",
+                           ecolor=colors[name], alpha=0.5, lw=1.2, capsize=3)
+            elif g["lower"].notna().any():
                 b.fill_between(g["budget"], g["lower"], g["upper"], color=colors[name], alpha=0.15, lw=0)
         row = mc.by_axis.set_index("axis").loc[axis]
         b.axvline(row["budget"], color="0.5", ls=":", lw=1)
