@@ -56,6 +56,8 @@ def test_unknown_noise_is_said_and_bad_input_is_an_error():
         compare_models([a, b], level=2)
     with pytest.raises(hpviz.SchemaError, match="metrics must be"):
         compare_models([a, b], metrics={"value": "min"})
+    with pytest.raises(hpviz.SchemaError, match="unknown metric 'latency'"):
+        compare_models([a, b], metrics={"value": "min", "latency": "min"})
 
 
 def test_a_cheap_model_wins_by_seconds_and_steps_where_trials_name_no_best():

@@ -211,6 +211,18 @@ def compare_models(
     exps = [_to_experiment(o) for o in objs]
     names_ = _names(exps, names)
     resolved, _ = _resolve_objective(exps, names_, objective)
+    pareto = None  # first: a metric some model lacks fails before the tests run
+    if metrics is not None:
+        frames = []
+        for name, exp in zip(names_, exps):
+            front = pareto_front(exp, objectives=metrics)
+            f = front.all.drop(columns=["on_front"])
+            f.insert(0, "model", name)
+            frames.append(f)
+        pareto = pd.concat(frames, ignore_index=True)
+        cols = list(front.objectives)
+        signs = np.array([1.0 if front.objectives[c] == "min" else -1.0 for c in cols])
+        pareto["on_front"] = nondominated(pareto[cols].to_numpy(dtype=float) * signs)
     unit_costs, missing = {}, {}
     for axis in (a for a in AXES if a in (axes or AXES)):
         try:
@@ -237,18 +249,6 @@ def compare_models(
                      "coverage_ratio": covs[name].ratio if covs[name] is not None else math.nan})
     best_df = pd.DataFrame(rows)
 
-    pareto = None
-    if metrics is not None:
-        frames = []
-        for name, exp in zip(names_, exps):
-            front = pareto_front(exp, objectives=metrics)
-            f = front.all.drop(columns=["on_front"])
-            f.insert(0, "model", name)
-            frames.append(f)
-        pareto = pd.concat(frames, ignore_index=True)
-        cols = list(front.objectives)
-        signs = np.array([1.0 if front.objectives[c] == "min" else -1.0 for c in cols])
-        pareto["on_front"] = nondominated(pareto[cols].to_numpy(dtype=float) * signs)
 
     rows = []
     for a, c in comps.items():
