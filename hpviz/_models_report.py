@@ -24,10 +24,16 @@ from hpviz.errors import SchemaError
 __all__ = ["models_report"]
 
 
+def _best_cell(row: Any) -> str:
+    if not isinstance(row.winner, str):
+        return "none established"
+    return row.winner if row.decisive else f"{row.winner} (ahead at smaller budgets only)"
+
+
 def _axis_table(mc: Any) -> str:
     """The verdict per budget axis as an HTML table (axes without data: why)."""
     esc = html.escape
-    rows = [f"<tr><td>{esc(r.axis)}</td><td>{r.budget:.4g}</td><td>{esc(r.winner if isinstance(r.winner, str) else 'none established')}</td>"
+    rows = [f"<tr><td>{esc(r.axis)}</td><td>{r.budget:.4g}</td><td>{esc(_best_cell(r))}</td>"
             f"<td>{esc(r.ranking)}</td><td>{esc(r.statement)}</td></tr>" for r in mc.by_axis.itertuples()]
     rows += [f"<tr><td>{esc(a)}</td><td></td><td>not compared</td><td></td><td>{esc(why)}</td></tr>"
              for a, why in mc.missing_axes.items()]

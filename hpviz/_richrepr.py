@@ -327,7 +327,7 @@ def _models_html(mc: Any) -> str:
     body = f"<ul style='margin:.2em 0;padding-left:1.2em'>{''.join(items)}</ul>"
     body += frame_table(mc.best, "models")
     axes = mc.by_axis.assign(winner=mc.by_axis["winner"].map(lambda w: w if isinstance(w, str) else "none"))
-    body += frame_table(axes[["axis", "budget", "winner", "ranking"]], "axes")
+    body += frame_table(axes[["axis", "budget", "winner", "decisive", "ranking"]], "axes")
     return _wrap("ModelComparison", head, body)
 
 

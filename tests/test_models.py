@@ -67,6 +67,7 @@ def test_a_cheap_model_wins_by_seconds_and_steps_where_trials_name_no_best():
     assert list(mc.comparisons) == ["trials", "seconds", "steps"] and not mc.missing_axes
     win = mc.by_axis.set_index("axis")["winner"]
     assert win["trials"] is None and win["seconds"] == "fast" and win["steps"] == "fast"
+    assert mc.by_axis.set_index("axis").loc["seconds", "decisive"]
     assert mc.unit_costs["steps"] == {"slow": 100.0, "fast": 5.0}
     assert 1.9 < mc.unit_costs["seconds"]["slow"] < 2.1
     # the common budget: the smallest total cost (fast's 200 trials x 5 steps, slow's 40 x 100)
@@ -82,6 +83,22 @@ def test_a_cheap_model_wins_by_seconds_and_steps_where_trials_name_no_best():
     assert all(abs(c.alpha - 0.05 / 3) < 1e-9 for c in mc.comparisons.values())
     with pytest.raises(hpviz.SchemaError, match="no comparison by 'seconds'"):
         compare_models([slow, fast], axes=["trials"]).curves("seconds")
+
+
+def test_a_model_ahead_only_at_small_budgets_is_not_called_best():
+    # steady is good from its first trial; peaky's optimum is higher but hard to hit: steady is ahead at
+    # 1-5 trials, then no difference; it is never beaten, yet not the best model at 40 trials
+    peaky = model_family("peaky", 0, n=40, level=0.95, spread=8.0)
+    steady = model_family("steady", 1, n=40, level=0.92, spread=0.4)
+    mc = compare_models([peaky, steady])
+    row = mc.by_axis.set_index("axis").loc["trials"]
+    assert row["winner"] == "steady" and not row["decisive"] and row["ranking"] == "peaky, steady"
+    assert any(s.startswith("by trials: steady is ahead at some smaller budgets and never beaten") for s in mc.supported)
+    assert any(s.startswith("by trials: a best model at the larger budgets compared (up to 40 trials)")
+               for s in mc.not_supported)
+    assert not any("is the best model" in s for s in mc.supported)
+    assert hpviz.plot.models(mc).curve_axes_["trials"].get_title(loc="left") == \
+        "By trials: steady ahead at small budgets only"
 
 
 def test_the_verdict_is_calibrated_over_axes_on_identical_models():

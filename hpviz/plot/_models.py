@@ -119,7 +119,12 @@ class ModelsDisplay(Display):
                 "steps": "training steps"}[axis]
         b.set_xlabel(unit)
         b.set_ylabel(f"expected best {short(mc.objective, 24)}")
-        verdict = f"{short(row['winner'], 24)} best" if isinstance(row["winner"], str) else "no single best established"
+        if not isinstance(row["winner"], str):
+            verdict = "no single best established"
+        elif row["decisive"]:
+            verdict = f"{short(row['winner'], 24)} best"
+        else:
+            verdict = f"{short(row['winner'], 24)} ahead at small budgets only"
         b.set_title(f"By {axis}: {verdict}", loc="left", fontsize=10)
         b.legend(loc="lower right" if mc.direction == "max" else "upper right", fontsize=7)
         self.curve_axes_[axis] = b
