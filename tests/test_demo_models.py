@@ -19,8 +19,20 @@ FRAMEWORKS = {"optuna": "optuna", "hyperopt": "hyperopt", "sklearn": "sklearn", 
               "vizier": "vizier", "ray": "ray"}
 
 
+@pytest.fixture
+def root_logging():
+    """Restore the root logger after a framework's demo: SMAC's logging setup sets the root level to ERROR
+    and adds a handler, which would hide the warnings later tests capture (caplog)."""
+    import logging
+
+    level, handlers = logging.root.level, list(logging.root.handlers)
+    yield
+    logging.root.setLevel(level)
+    logging.root.handlers[:] = handlers
+
+
 @pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
-def test_every_framework_tunes_the_logistic_regression_in_its_own_study(framework, tmp_path):
+def test_every_framework_tunes_the_logistic_regression_in_its_own_study(framework, tmp_path, root_logging):
     if importlib.util.find_spec(FRAMEWORKS[framework]) is None:
         pytest.skip(f"{FRAMEWORKS[framework]} is not installed")
     pm = make_plugin_manager()
