@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Tune a real model (MLP on scikit-learn's digits) with Optuna for two rounds and write a report.
+# Tune two model families (an MLP and a logistic regression on scikit-learn's digits) with Optuna, two rounds each;
+# write their reports and the multi-model report (demo-output/models.html).
 demo: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[all]"
 	$(BIN)/hpviz demo --framework optuna --out demo-output

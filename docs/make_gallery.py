@@ -77,9 +77,10 @@ def question_views() -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from families import good_region_only, halving_run, late_bloomers, model_family, pbt_run
 
-    models = [model_family("gbm", 0, level=0.95, spread=0.4, fit_time=3),
-              model_family("svm", 1, level=0.85, spread=0.4, split_sd=0.03, fit_time=1),
-              model_family("logreg", 2, level=0.8, spread=0.2, lo=0.4, hi=0.6, fit_time=0.2)]
+    models = [model_family("gbm", 0, level=0.95, spread=2.0, fit_time=3, timed=True, steps=100),
+              model_family("svm", 1, level=0.9, spread=0.4, split_sd=0.03, fit_time=0.3, timed=True, steps=1),
+              model_family("logreg", 2, n=120, level=0.88, spread=0.2, lo=0.4, hi=0.6, fit_time=0.05, timed=True,
+                           steps=10)]
     return {
         "replay": lambda: hpviz.plot.replay(late_bloomers(0, framework="optuna")[0]),
         "budget_importance": lambda: hpviz.plot.budget_importance(halving_run(0)),

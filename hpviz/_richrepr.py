@@ -1,7 +1,9 @@
 """How result objects show themselves: compact HTML for Jupyter (``_repr_html_``) and plain text for a terminal.
 
 Every public result (Experiment, Diagnosis, Importance, SpaceSuggestion,
-ExpectedBest, Comparison, RoundComparison, ParetoFront) delegates its
+ExpectedBest, Comparison, RoundComparison, ParetoFront, and the analyses of the
+questions: Replay, BudgetImportance, LocalImportance, Coverage, Lineage,
+ModelComparison) delegates its
 ``_repr_html_`` to :func:`html` and its ``summary()`` to :func:`text`, so all of
 them look alike: a one-line head, then the essential table, capped so a result
 over 500 parameters or 5,000 trials stays one screen (what was cut is said).
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import html as _html
 from typing import Any
+
+import numpy as np
 
 from hpviz._numbers import fmt, fmt_p, fmt_value, is_real, pct
 from hpviz._severity import SEVERITY_COLORS, severity_rank
@@ -105,7 +109,7 @@ def findings_table(findings: Any, limit: int | None = MAX_ROWS) -> str:
     rows = []
     for f in items[:limit]:
         advice = f'<br><span class="advice" style="color:#444">{_e(f.advice)}</span>' if f.advice else ""
-        names = list(f.params or ())
+        names = list(getattr(f, "params", None) or ())
         params = ", ".join(names[:8]) + (f", … {len(names) - 8} more" if len(names) > 8 else "")
         rows.append([_badge(f.severity, SEVERITY_COLORS.get(f.severity, "#666")), _e(f.message) + advice,
                      _e(params), f"<code>{_e(f.code)}</code>"])
@@ -239,6 +243,110 @@ def _pareto_html(pf: Any) -> str:
     return _wrap("ParetoFront", head, _table(cols, rows, len(frame), "front trials"))
 
 
+# --------------------------------------------------------------------------- the analyses of the questions
+
+
+def _cell(value: Any) -> str:
+    """One escaped table cell: numbers formatted the shared way, booleans as yes/no, the rest as text."""
+    if isinstance(value, (bool,)) or type(value).__name__ == "bool_":
+        return "yes" if value else "no"
+    if is_real(value):
+        return "–" if value != value else _num(value)  # NaN: not applicable (e.g. choices of a float)
+    return _e("" if value is None else str(value))
+
+
+def frame_table(frame: Any, what: str = "rows", limit: int | None = MAX_ROWS) -> str:
+    """A DataFrame as the shared compact table (first ``limit`` rows, the rest counted)."""
+    rows = [[_cell(v) for v in r] for r in frame.head(limit if limit is not None else len(frame)).itertuples(
+        index=False, name=None)]
+    return _table([str(c) for c in frame.columns], rows, len(frame), what)
+
+
+def _paragraphs(*texts: str | None, advice: bool = False) -> str:
+    style = ' class="advice" style="color:#444"' if advice else ""
+    return "".join(f"<div{style}>{_e(t)}</div>" for t in texts if t)
+
+
+def _replay_html(r: Any) -> str:
+    head = (f"objective {_e(r.objective)} ({r.direction}); {r.n_curves} learning curves of {r.n_trials} trials; "
+            f"horizon step {fmt(r.horizon)}")
+    badge = (_badge(f"sentinel step {fmt(r.sentinel_step)}", "#009E73") + " " if r.sentinel_step is not None
+             else _badge("no sentinel step", "#666") + " ")
+    frame = r.to_dataframe()
+    keep = ["step", "spearman", "low", "high", *(c for c in frame.columns if c.endswith(("_saved", "_best_survived")))]
+    body = f"<div>{badge}{_e(r.message)}</div>" + _paragraphs(r.advice, advice=True)
+    return _wrap("Replay", _e(head), body + frame_table(frame[keep], "steps"))
+
+
+def _budget_importance_html(b: Any) -> str:
+    head = (f"objective {_e(b.objective)}; {len(b.levels)} budget levels "
+            f"({', '.join(fmt(x) for x in b.levels)}) with {', '.join(str(n) for n in b.n_trials)} trials")
+    table = b.table()
+    top = float(np.nanmax(table.to_numpy())) if table.size else 0.0
+    rows = [[_e(str(p)), *(f"{_bar(float(v), top)}{_e(pct(float(v)))}" if v == v else "" for v in r)]
+            for p, r in zip(table.index[:MAX_ROWS], table.to_numpy()[:MAX_ROWS])]
+    cells = _table(["parameter", *(f"budget {fmt(x)}" for x in table.columns)], rows, len(table), "parameters")
+    return _wrap("BudgetImportance", _e(head), _paragraphs(b.message) + cells)
+
+
+def _local_importance_html(li: Any) -> str:
+    head = (f"objective {_e(li.objective)}; the best {pct(li.q)} of trials ({li.n_top}, at or better than "
+            f"{fmt(li.cutoff)})")
+    frame = li.to_dataframe()
+    top = float(max(frame["local"].max(), frame["global"].max(), 0.0)) if len(frame) else 0.0
+    rows = [[_e(str(r.param)), f"{_bar(r.local, top)}{_e(pct(r.local))} ± {_e(pct(r.local_std))}",
+             f"{_bar(r.global_, top)}{_e(pct(r.global_))} ± {_e(pct(r.global_std))}"]
+            for r in frame.rename(columns={"global": "global_"}).head(MAX_ROWS).itertuples(index=False)]
+    cells = _table(["parameter", "among the best (local)", "over all trials (global)"], rows, len(frame),
+                   "parameters")
+    return _wrap("LocalImportance", _e(head), _paragraphs(li.message) + cells)
+
+
+def _coverage_html(c: Any) -> str:
+    ratio = c.ratio
+    head = (f"{c.n_trials} configurations" + (f" of {c.name!r}" if c.name else "")
+            + (f"; largest empty region {fmt(ratio)} times random search's" if ratio == ratio else ""))
+    badge = _badge("thin", SEVERITY_COLORS.get("warning", "#E69F00")) if c.thin else _badge("ok", "#009E73")
+    return _wrap("Coverage", _e(head), f"<div>{badge} {_e(c.message)}</div>" + frame_table(c.params, "parameters"))
+
+
+def _lineage_html(lin: Any) -> str:
+    head = (f"objective {_e(lin.objective)} ({lin.direction}); {len(lin.events)} exploits over "
+            f"{len(lin.roots)} trials; {len(lin.findings)} finding{'s' if len(lin.findings) != 1 else ''}")
+    body = _paragraphs(lin.message)
+    if lin.findings:
+        body += findings_table(lin.findings)
+    return _wrap("Lineage", _e(head), body + frame_table(lin.events, "exploits"))
+
+
+def _models_html(mc: Any) -> str:
+    head = (f"{len(mc.names)} models ({_e(', '.join(mc.names))}); objective {_e(mc.objective)} ({mc.direction}); "
+            f"verdict at {pct(mc.level)} over {', '.join(mc.comparisons)}")
+    items = ([f"<li>{_badge('supported', '#009E73')} {_e(s)}</li>" for s in mc.supported]
+             + [f"<li>{_badge('not supported', '#666')} {_e(s)}</li>" for s in mc.not_supported])
+    body = f"<ul style='margin:.2em 0;padding-left:1.2em'>{''.join(items)}</ul>"
+    body += frame_table(mc.best, "models")
+    axes = mc.by_axis.assign(winner=mc.by_axis["winner"].map(lambda w: w if isinstance(w, str) else "none"))
+    body += frame_table(axes[["axis", "budget", "winner", "decisive", "ranking"]], "axes")
+    return _wrap("ModelComparison", head, body)
+
+
+#: The analyses whose terminal form is their message (:func:`_question_text`).
+_QUESTION_TEXT = frozenset({"Replay", "BudgetImportance", "LocalImportance", "Coverage", "Lineage", "ModelComparison"})
+
+
+def _question_text(result: Any) -> str:
+    """Terminal form of the analyses of the questions: their head line and message."""
+    kind = type(result).__name__
+    if kind == "ModelComparison":
+        return f"ModelComparison of {', '.join(result.names)} on {result.objective!r}:\n{result.verdict}"
+    lines = [f"{kind}: {result.message}"]
+    advice = getattr(result, "advice", None)
+    if advice:
+        lines.append(advice)
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- dispatch
 
 
@@ -260,7 +368,9 @@ class RichResult:
 
 _HTML = {"Experiment": _experiment_html, "Diagnosis": _diagnosis_html, "Importance": _importance_html,
          "SpaceSuggestion": _suggestion_html, "ExpectedBest": _expected_best_html, "Comparison": _comparison_html,
-         "RoundComparison": _rounds_html, "ParetoFront": _pareto_html}
+         "RoundComparison": _rounds_html, "ParetoFront": _pareto_html, "Replay": _replay_html,
+         "BudgetImportance": _budget_importance_html, "LocalImportance": _local_importance_html,
+         "Coverage": _coverage_html, "Lineage": _lineage_html, "ModelComparison": _models_html}
 
 
 def html(result: Any) -> str:
@@ -307,6 +417,8 @@ def text(result: Any) -> str:
         if len(result.frame) > MAX_ROWS:
             lines.append(f"  … and {len(result.frame) - MAX_ROWS} more")
         return "\n".join(lines)
+    if kind in _QUESTION_TEXT:
+        return _question_text(result)
     if type(result).summary is RichResult.summary:
         raise TypeError(f"no text form for {kind}")
     return result.summary()

@@ -1,9 +1,16 @@
-"""The bundled demo task, shared by the three adapters' ``hpviz demo`` runs.
+"""The bundled demo tasks, shared by the adapters' ``hpviz demo`` runs.
 
-A scikit-learn ``MLPClassifier`` on the digits dataset that ships with
-scikit-learn (no download), trained epoch by epoch so every framework can
-report intermediate validation accuracy and prune. Framework-neutral: each
-adapter drives :func:`train_epochs` from its own tuning loop.
+Two model families on the digits dataset that ships with scikit-learn (no
+download), each trained epoch by epoch so every framework can report
+intermediate validation accuracy and prune:
+
+* ``"mlp"`` (:data:`MLP`): a scikit-learn ``MLPClassifier``, the demo's main study;
+* ``"logreg"`` (:data:`LOGREG`): logistic regression trained by stochastic
+  gradient descent (``SGDClassifier(loss="log_loss")``), tuned in its own
+  study beside the MLP, so ``hpviz demo`` also writes the multi-model report.
+
+Framework-neutral: each adapter drives the chosen :class:`DemoModel`'s
+``train_epochs`` from its own tuning loop (``run_demo(..., model="logreg")``).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import numpy as np
 
 from hpviz.schema import Categorical, Float, Int, SearchSpace
 
-__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "load_data", "train_epochs", "start_next_round", "check_budget", "log_round_done"]
+__all__ = ["DEMO_SPACE", "DEMO_OBJECTIVE", "DemoData", "DemoModel", "MLP", "LOGREG", "MODELS", "demo_model",
+           "load_data", "train_epochs", "start_next_round", "check_budget", "log_round_done"]
 
 #: The space of round 1: deliberately wide, so round 2 has something to refine.
 DEMO_SPACE = SearchSpace({
@@ -75,6 +83,92 @@ def train_epochs(params: Mapping[str, Any], data: DemoData | None = None, *, n_e
             warnings.simplefilter("ignore", RuntimeWarning)  # overflow with absurd learning rates
             model.partial_fit(data.X_train, data.y_train, classes=classes)
         yield epoch, float(model.score(data.X_val, data.y_val))
+
+
+#: The logistic regression's round-1 space (``SGDClassifier``'s own parameter names).
+LOGREG_SPACE = SearchSpace({
+    "alpha": Float(1e-7, 1e-1, log=True),
+    "eta0": Float(1e-5, 1.0, log=True),
+    "learning_rate": Categorical(["constant", "invscaling"]),
+    "penalty": Categorical(["l1", "l2"]),
+})
+
+
+def _logreg(params: Mapping[str, Any], n_epochs: int, seed: int) -> Any:
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(loss="log_loss", alpha=float(params["alpha"]), eta0=float(params["eta0"]),
+                         learning_rate=str(params["learning_rate"]), penalty=str(params["penalty"]),
+                         max_iter=n_epochs, tol=None, random_state=seed)
+
+
+def train_logreg_epochs(params: Mapping[str, Any], data: DemoData | None = None, *, n_epochs: int = DEMO_EPOCHS,
+                        seed: int = 0) -> Iterator[tuple[int, float]]:
+    """Train one logistic regression (SGD, one pass over the data per epoch) for ``n_epochs``, yielding
+    ``(epoch, validation accuracy)`` after each epoch. The caller may stop iterating at any epoch."""
+    data = data or load_data(seed)
+    model = _logreg(params, n_epochs, seed)
+    classes = np.unique(data.y_train)
+    for epoch in range(1, n_epochs + 1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # overflow with absurd learning rates
+            model.partial_fit(data.X_train, data.y_train, classes=classes)
+        yield epoch, float(model.score(data.X_val, data.y_val))
+
+
+def logreg_estimator(n_epochs: int = DEMO_EPOCHS, seed: int = 0) -> Any:
+    """An unfitted logistic regression whose parameters are :data:`LOGREG_SPACE`'s (for a cross-validated search)."""
+    return _logreg({"alpha": 1e-4, "eta0": 1e-2, "learning_rate": "constant", "penalty": "l2"}, n_epochs, seed)
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """One model family of the demo.
+
+    Attributes
+    ----------
+    key:
+        ``"mlp"`` or ``"logreg"`` (``run_demo(model=key)``, ``hpviz demo --models``).
+    name:
+        The model's name in the multi-model report (``"MLP"``); the experiment is called
+        ``"hpviz demo: <name> on digits (<framework>)"``.
+    space:
+        Round 1's search space.
+    train_epochs:
+        ``train_epochs(params, data, *, n_epochs, seed)`` yields ``(epoch, validation accuracy)``.
+    estimator:
+        ``estimator(n_epochs, seed)`` -> an unfitted scikit-learn classifier with the space's parameter
+        names, for cross-validated searches; ``None`` when the adapter wraps the model itself (the MLP).
+    """
+
+    key: str
+    name: str
+    space: SearchSpace
+    train_epochs: Callable[..., Iterator[tuple[int, float]]]
+    estimator: Callable[[int, int], Any] | None = None
+
+    def title(self, framework: str) -> str:
+        """The demo experiment's name with ``framework`` (e.g. ``"Optuna"``)."""
+        return f"hpviz demo: {self.name} on digits ({framework})"
+
+
+MLP = DemoModel("mlp", "MLP", DEMO_SPACE, train_epochs)
+LOGREG = DemoModel("logreg", "logistic regression", LOGREG_SPACE, train_logreg_epochs, logreg_estimator)
+#: The demo's model families by key; ``hpviz demo`` tunes all of them (``--models`` picks).
+MODELS = {m.key: m for m in (MLP, LOGREG)}
+
+
+def demo_model(model: str | DemoModel | None) -> DemoModel:
+    """The :class:`DemoModel` of a key (``None``: the MLP); an unknown key is a SchemaError listing the known."""
+    from hpviz.errors import SchemaError
+
+    if model is None:
+        return MLP
+    if isinstance(model, DemoModel):
+        return model
+    if model not in MODELS:
+        raise SchemaError(f"unknown demo model {model!r}; known: {sorted(MODELS)}")
+    return MODELS[model]
 
 
 def start_next_round(callback: Any, space: SearchSpace,

@@ -44,7 +44,9 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> Experiment | None
     """Run the bundled demo tuning job with ``framework``; return its Experiment.
 
     Dispatch: firstresult; return ``None`` for a framework that is not yours.
-    ``options`` holds ``n_trials``, ``rounds``, ``seed`` and ``workdir``.
+    ``options`` holds ``n_trials``, ``rounds``, ``seed``, ``workdir`` and ``model`` (a key of
+    ``hpviz.demo.MODELS``: ``"mlp"`` or ``"logreg"``, the demo's model families, each tuned in its
+    own study; the returned experiment's space is that model's, which ``hpviz demo`` checks).
     """
 
 

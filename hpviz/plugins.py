@@ -138,7 +138,7 @@ def framework_hooks(framework: str, *, export: str, code: str | None = None, dem
             return None
         if before_demo is not None:
             before_demo()
-        keys = ("n_trials", "rounds", "seed", "workdir")
+        keys = ("n_trials", "rounds", "seed", "workdir", "model")
         return _resolve(demo)(**{k: options[k] for k in keys if options.get(k) is not None})
 
     @hookimpl

@@ -678,8 +678,10 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
         An Experiment or anything :func:`hpviz.experiment` accepts (a study, result grid, saved file...).
         A list of them (one per tuned model) writes the multi-model report: a comparison page
         (:func:`hpviz.compare_models`: verdict, each best with its interval, expected best at equal
-        budgets, the cross-model Pareto front with ``metrics={name: "min"|"max", ...}``; model names
-        with ``names=[...]``) and one full report per model next to it, linked (HTML only).
+        budgets by trials, seconds and steps (``axes=[...]`` to choose), the cross-model Pareto front
+        with ``metrics={name: "min"|"max", ...}``; model names with ``names=[...]``) and one full report
+        per model next to it, linked (HTML only); ``reports=[path or None, ...]`` links existing reports
+        instead of writing them.
     path:
         ``.html`` (one self-contained file, images inline), ``.pdf`` (one page per view) or a
         directory (no suffix, or an existing directory: one PNG per view plus ``index.html``).
@@ -716,11 +718,12 @@ def report(obj: Any, path: str | os.PathLike = "hpviz-report.html", *, objective
     if isinstance(obj, (list, tuple)):  # several models: the comparison page and one report per model
         from hpviz._models_report import models_report
 
-        extra = {k: options.pop(k) for k in ("names", "metrics") if k in options}
+        multi = ("names", "metrics", "axes", "reports")
+        extra = {k: options.pop(k) for k in multi if k in options}
         if options:
             from hpviz.plot._display import check_options
 
-            check_options("hpviz.report (several models)", options, (*OPTIONS, "names", "metrics"))
+            check_options("hpviz.report (several models)", options, (*OPTIONS, *multi))
         return models_report(obj, check_output_path(path).path, objective=objective, seed=seed, title=title, dpi=dpi,
                              max_params=max_params, top_k=top_k, views=views, max_points=max_points,
                              n_trees=n_trees, **extra)

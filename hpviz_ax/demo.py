@@ -23,17 +23,18 @@ __all__ = ["run_demo"]
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP with Ax (Sobol) for ``rounds`` rounds of ``n_trials`` trials; return the Experiment."""
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (``model``, a key of :data:`hpviz.demo.MODELS`; default the MLP) with Ax (Sobol) for ``rounds`` rounds of ``n_trials`` trials; return the Experiment."""
     from ax.api import Client
 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     holder = Rounds()
-    space = demo.DEMO_SPACE
+    space = task.space
     quiet = logging.getLogger("ax")
     level = quiet.level
     quiet.setLevel(logging.WARNING)
@@ -42,16 +43,16 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
             if rnd > 0:
                 space = demo.start_next_round(holder, space, check=to_ax)
             client = Client(random_seed=seed + rnd)
-            client.configure_experiment(parameters=to_ax(space), name=f"hpviz-demo-round{rnd + 1}")
+            client.configure_experiment(parameters=to_ax(space), name=f"hpviz-demo-{task.key}-round{rnd + 1}")
             client.configure_optimization(objective=demo.DEMO_OBJECTIVE)
             client.configure_generation_strategy(method="random_search")
             for _ in range(n_trials):
                 for index, params in client.get_next_trials(max_trials=1).items():
                     acc = float("nan")
-                    for epoch, acc in demo.train_epochs(params, data, n_epochs=epochs, seed=seed):
+                    for epoch, acc in task.train_epochs(params, data, n_epochs=epochs, seed=seed):
                         client.attach_data(index, {demo.DEMO_OBJECTIVE: acc}, progression=epoch)
                     client.complete_trial(index, {demo.DEMO_OBJECTIVE: acc}, progression=epochs)
-            holder.add(ax_to_experiment(client_experiment(client), name="hpviz demo: MLP on digits (Ax)"))
+            holder.add(ax_to_experiment(client_experiment(client), name=task.title("Ax")))
             demo.log_round_done(holder, rnd)
     finally:
         quiet.setLevel(level)

@@ -29,8 +29,8 @@ __all__ = ["run_demo"]
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (default the MLP) for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
 
     Parameters
     ----------
@@ -46,20 +46,22 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         Accepted for the ``hpviz demo`` hook; the trials are kept in memory.
     n_epochs:
         Epochs per trial (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+    model:
+        Demo model family, a key of :data:`hpviz.demo.MODELS` (default ``"mlp"``).
     """
     from hyperopt import STATUS_OK, Trials, fmin, tpe
 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
-    space = demo.DEMO_SPACE
-    cb = HpvizCallback(space, objective=demo.DEMO_OBJECTIVE, direction="max",
-                       name="hpviz demo: MLP on digits (Hyperopt)")
+    space = task.space
+    cb = HpvizCallback(space, objective=demo.DEMO_OBJECTIVE, direction="max", name=task.title("Hyperopt"))
 
     def objective(params: dict[str, Any]) -> dict[str, Any]:
-        curve = list(demo.train_epochs(params, data, n_epochs=epochs, seed=seed))
+        curve = list(task.train_epochs(params, data, n_epochs=epochs, seed=seed))
         acc = curve[-1][1]
         # hyperopt minimizes "loss"; hpviz records val_accuracy (maximized) and the curve
         return {"loss": -acc, "status": STATUS_OK, demo.DEMO_OBJECTIVE: acc, "curve": curve}

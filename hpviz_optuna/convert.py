@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -335,15 +336,41 @@ def _is_rdb_url(obj: Any) -> bool:
 OPTIONS = ("optuna_storage", "study", "log_capacity", "name")
 
 
+def _study_source(obj: Any) -> tuple[Any, str | None]:
+    """``"study.db#name"`` / ``"sqlite:///study.db#name"`` -> (storage URL or ``obj``, ``"name"``).
+
+    A path to an SQLite file holding Optuna's tables becomes its ``sqlite:///`` URL; ``#name`` picks a
+    study in it (the form ``hpviz report a.json b.db#study`` takes). Anything else is returned unchanged.
+    """
+    if not isinstance(obj, (str, os.PathLike)):
+        return obj, None
+    text, name = os.fspath(obj), None
+    if not Path(text).is_file() and "#" in text:
+        text, name = text.rsplit("#", 1)
+    if not _is_rdb_url(text):
+        if not (Path(text).is_file() and Path(text).suffix.lower() != ".json" and sqlite_has_optuna_schema(text)):
+            return obj, None
+        text = f"sqlite:///{Path(text).resolve()}"
+    return text, name or None
+
+
 def convert(obj: Any, options: Mapping[str, Any]) -> Experiment | None:
     """The ``hpviz_to_experiment`` implementation: ``None`` when ``obj`` is not Optuna's.
 
     Converts an ``optuna.Study``; or, with ``optuna_storage=URL`` (and
     ``study=NAME`` unless the storage holds one study), the stored study. An
-    RDB URL given as ``obj`` (``"sqlite:///study.db"``) is claimed only when
-    a read-only probe finds Optuna's tables in it, so other adapters can claim
-    other databases. Options other than :data:`OPTIONS` are a ``TypeError``.
+    RDB URL given as ``obj`` (``"sqlite:///study.db"``) or the path of an SQLite
+    file (``"study.db"``) is claimed only when a read-only probe finds Optuna's
+    tables in it, so other adapters can claim other databases; ``#NAME`` after
+    either picks a study (``"study.db#mlp"``). Options other than
+    :data:`OPTIONS` are a ``TypeError``.
     """
+    obj, fragment = _study_source(obj)
+    if fragment is not None:
+        if options.get("study") not in (None, fragment):
+            raise TypeError(f"hpviz.experiment(): the source names study {fragment!r} and study= names "
+                            f"{options['study']!r}; give one")
+        options = {**options, "study": fragment}
     storage = options.get("optuna_storage")
     if storage is None and _is_rdb_url(obj):
         db = _sqlite_path(obj)

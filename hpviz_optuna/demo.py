@@ -23,8 +23,8 @@ __all__ = ["run_demo"]
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (default the MLP) for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
 
     Parameters
     ----------
@@ -40,30 +40,34 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         Accepted for the ``hpviz demo`` hook; the study is kept in memory.
     n_epochs:
         Epochs per trial (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+    model:
+        Demo model family, a key of :data:`hpviz.demo.MODELS` (default ``"mlp"``).
     """
     import optuna
 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return _tune(optuna, demo, data, n_trials, rounds, seed, epochs)
+        return _tune(optuna, demo, task, data, n_trials, rounds, seed, epochs)
     finally:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _tune(optuna: Any, demo: Any, data: Any, n_trials: int, rounds: int, seed: int, epochs: int) -> hpviz.Experiment:
-    cb = HpvizCallback(space=demo.DEMO_SPACE, name="hpviz demo: MLP on digits (Optuna)")
-    space = demo.DEMO_SPACE
+def _tune(optuna: Any, demo: Any, task: Any, data: Any, n_trials: int, rounds: int, seed: int,
+          epochs: int) -> hpviz.Experiment:
+    cb = HpvizCallback(space=task.space, name=task.title("Optuna"))
+    space = task.space
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, space)
         acc = float("nan")
-        for epoch, acc in demo.train_epochs(params, data, n_epochs=epochs, seed=seed):
+        for epoch, acc in task.train_epochs(params, data, n_epochs=epochs, seed=seed):
             trial.report(acc, epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned()
@@ -76,7 +80,7 @@ def _tune(optuna: Any, demo: Any, data: Any, n_trials: int, rounds: int, seed: i
         # One study per round: Optuna cannot change a categorical's choices or a parameter's
         # log scale within a study, and refined spaces may do both.
         study = optuna.create_study(
-            study_name=f"hpviz-demo-optuna-round{rnd + 1}",
+            study_name=f"hpviz-demo-optuna-{task.key}-round{rnd + 1}",
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=seed + rnd),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),

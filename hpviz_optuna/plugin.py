@@ -42,7 +42,7 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment 
         return None
     from hpviz_optuna.demo import run_demo
 
-    keys = ("n_trials", "rounds", "seed", "workdir")
+    keys = ("n_trials", "rounds", "seed", "workdir", "model")
     return run_demo(**{k: options[k] for k in keys if options.get(k) is not None})
 
 

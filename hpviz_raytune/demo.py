@@ -22,19 +22,20 @@ __all__ = ["run_demo"]
 
 
 
-def _trainable(config: dict[str, Any], data: Any = None, n_epochs: int = 12, seed: int = 0) -> None:
-    """One trial: train the MLP epoch by epoch, reporting validation accuracy (ASHA may stop it)."""
+def _trainable(config: dict[str, Any], data: Any = None, n_epochs: int = 12, seed: int = 0,
+               model: str = "mlp") -> None:
+    """One trial: train the demo model epoch by epoch, reporting validation accuracy (ASHA may stop it)."""
     from ray import tune
 
     from hpviz import demo
 
-    for _epoch, acc in demo.train_epochs(config, data, n_epochs=n_epochs, seed=seed):
+    for _epoch, acc in demo.demo_model(model).train_epochs(config, data, n_epochs=n_epochs, seed=seed):
         tune.report({demo.DEMO_OBJECTIVE: acc})
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP with Ray Tune for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (default the MLP) with Ray Tune for ``rounds`` rounds of ``n_trials`` trials; return the Experiment.
 
     Parameters
     ----------
@@ -50,6 +51,8 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         Ray's ``storage_path`` is ``workdir/ray_results`` (default: a temporary directory).
     n_epochs:
         Epochs per trial, ASHA's ``max_t`` (default: :data:`hpviz.demo.DEMO_EPOCHS`).
+    model:
+        Demo model family, a key of :data:`hpviz.demo.MODELS` (default ``"mlp"``).
 
     Ray is started with ``num_cpus=2`` (no dashboard) if it is not running,
     and shut down again at the end in that case.
@@ -63,6 +66,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     from hpviz_raytune.callback import HpvizCallback
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = int(n_epochs or demo.DEMO_EPOCHS)
     storage = Path(workdir).resolve() / "ray_results" if workdir else Path(tempfile.mkdtemp(prefix="hpviz-ray-demo-"))
     started = not ray.is_initialized()
@@ -70,21 +74,21 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         data = demo.load_data(seed)
-        cb = HpvizCallback(space=demo.DEMO_SPACE, metric=demo.DEMO_OBJECTIVE, mode="max",
-                           name="hpviz demo: MLP on digits (Ray Tune)")
-        space = demo.DEMO_SPACE
+        cb = HpvizCallback(space=task.space, metric=demo.DEMO_OBJECTIVE, mode="max", name=task.title("Ray Tune"))
+        space = task.space
+        run_prefix = "" if task.key == "mlp" else f"{task.key}-"  # the MLP's runs keep their names
         for rnd in range(rounds):
             if rnd > 0:
                 space = start_next_round(cb, space)
             tuner = tune.Tuner(
-                tune.with_parameters(_trainable, data=data, n_epochs=epochs, seed=seed),
+                tune.with_parameters(_trainable, data=data, n_epochs=epochs, seed=seed, model=task.key),
                 param_space=to_tune(space),
                 tune_config=tune.TuneConfig(
                     metric=demo.DEMO_OBJECTIVE, mode="max", num_samples=n_trials,
                     scheduler=ASHAScheduler(max_t=epochs, grace_period=min(2, epochs), reduction_factor=2),
                     search_alg=BasicVariantGenerator(random_state=seed + rnd), reuse_actors=True,
                 ),
-                run_config=tune.RunConfig(name=f"hpviz-demo-round{rnd + 1}", storage_path=str(storage),
+                run_config=tune.RunConfig(name=f"hpviz-demo-{run_prefix}round{rnd + 1}", storage_path=str(storage),
                                           callbacks=[cb], verbose=0),
             )
             tuner.fit()

@@ -142,4 +142,4 @@ def hpviz_run_demo(framework: str, options: dict[str, Any]) -> hpviz.Experiment 
         return None
     from hpviz_raytune.demo import run_demo
 
-    return run_demo(**{k: v for k, v in options.items() if k in ("n_trials", "rounds", "seed", "workdir")})
+    return run_demo(**{k: v for k, v in options.items() if k in ("n_trials", "rounds", "seed", "workdir", "model")})

@@ -78,8 +78,9 @@ class Rounds:
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP with ``RandomizedSearchCV`` for ``rounds`` rounds of ``n_trials`` candidates.
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (``model``, a key of :data:`hpviz.demo.MODELS`; default the MLP) with
+    ``RandomizedSearchCV`` for ``rounds`` rounds of ``n_trials`` candidates.
 
     ``workdir`` is accepted for the ``hpviz demo`` hook (nothing is written there).
     """
@@ -88,17 +89,19 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     holder = Rounds()
-    space = demo.DEMO_SPACE
+    space = task.space
     for rnd in range(rounds):
         if rnd > 0:
             space = demo.start_next_round(holder, space, check=to_sklearn)
-        search = RandomizedSearchCV(_estimator(epochs, seed), to_sklearn(space), n_iter=n_trials, cv=3,
+        estimator = _estimator(epochs, seed) if task.estimator is None else task.estimator(epochs, seed)
+        search = RandomizedSearchCV(estimator, to_sklearn(space), n_iter=n_trials, cv=3,
                                     scoring={demo.DEMO_OBJECTIVE: "accuracy"}, refit=demo.DEMO_OBJECTIVE,
                                     random_state=seed + rnd)
         search.fit(data.X_train, data.y_train)
-        holder.add(search_to_experiment(search, space=space, name="hpviz demo: MLP on digits (scikit-learn)"))
+        holder.add(search_to_experiment(search, space=space, name=task.title("scikit-learn")))
         demo.log_round_done(holder, rnd)
     return holder.experiment

@@ -22,32 +22,35 @@ __all__ = ["run_demo"]
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP with SMAC for ``rounds`` rounds of ``n_trials`` runs; return the Experiment."""
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (``model``, a key of :data:`hpviz.demo.MODELS`; default the MLP) with SMAC for ``rounds`` rounds of ``n_trials`` runs; return the Experiment."""
     from smac import MultiFidelityFacade, Scenario
 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hpviz-smac-demo-"))
     holder = Rounds()
-    space = demo.DEMO_SPACE
+    space = task.space
+
+    run_prefix = "" if task.key == "mlp" else f"{task.key}-"  # the MLP's runs keep their names
 
     def train(config, seed: int = 0, budget: float = epochs) -> float:
-        curve = list(demo.train_epochs(dict(config), data, n_epochs=max(1, round(budget)), seed=seed))
+        curve = list(task.train_epochs(dict(config), data, n_epochs=max(1, round(budget)), seed=seed))
         return -curve[-1][1]
 
     for rnd in range(rounds):
         if rnd > 0:
             space = demo.start_next_round(holder, space, check=to_configspace)
-        scenario = Scenario(to_configspace(space, seed=seed + rnd), name=f"hpviz-demo-round{rnd + 1}",
+        scenario = Scenario(to_configspace(space, seed=seed + rnd), name=f"hpviz-demo-{run_prefix}round{rnd + 1}",
                             deterministic=True, n_trials=n_trials, min_budget=2, max_budget=epochs,
                             objectives=demo.DEMO_OBJECTIVE, crash_cost=0.0, output_directory=out / "smac3_output", seed=seed + rnd)
         facade = MultiFidelityFacade(scenario, train, overwrite=True, logging_level=40)
         facade.optimize()
         holder.add(facade_to_experiment(facade, direction="max",
-                                        name="hpviz demo: MLP on digits (SMAC3)"))
+                                        name=task.title("SMAC3")))
         demo.log_round_done(holder, rnd)
     return holder.experiment

@@ -25,21 +25,22 @@ __all__ = ["run_demo"]
 
 
 def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | os.PathLike | None = None,
-             *, n_epochs: int | None = None) -> hpviz.Experiment:
-    """Tune the demo MLP with Vizier (random search) for ``rounds`` rounds of ``n_trials`` trials."""
+             *, n_epochs: int | None = None, model: str | None = None) -> hpviz.Experiment:
+    """Tune the demo model (``model``, a key of :data:`hpviz.demo.MODELS`; default the MLP) with Vizier (random search) for ``rounds`` rounds of ``n_trials`` trials."""
     from vizier.service import clients
     from vizier.service import pyvizier as vz
 
     from hpviz import demo
 
     demo.check_budget(n_trials, rounds)
+    task = demo.demo_model(model)
     epochs = n_epochs or demo.DEMO_EPOCHS
     data = demo.load_data(seed)
     out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hpviz-vizier-demo-"))
     clients.environment_variables.servicer_kwargs.setdefault("database_url", f"sqlite:///{out / 'vizier.db'}")
     clients.environment_variables.new_suggestion_polling_secs = 0.0
     holder = Rounds()
-    space = demo.DEMO_SPACE
+    space = task.space
     objectives = {demo.DEMO_OBJECTIVE: "max"}
     run_id = uuid.uuid4().hex[:8]
     for rnd in range(rounds):
@@ -47,15 +48,15 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
             space = demo.start_next_round(holder, space, check=to_vizier)
         config = vz.StudyConfig.from_problem(to_vizier(space, objectives))
         config.algorithm = "RANDOM_SEARCH"
-        study = clients.Study.from_study_config(config, owner="hpviz-demo", study_id=f"{run_id}-round{rnd + 1}")
+        study = clients.Study.from_study_config(config, owner="hpviz-demo", study_id=f"{run_id}-{task.key}-round{rnd + 1}")
         for _ in range(n_trials):
             for trial in study.suggest(count=1):
                 params = {k: param_value(space, k, v) for k, v in trial.parameters.items()}
                 acc = float("nan")
-                for epoch, acc in demo.train_epochs(params, data, n_epochs=epochs, seed=seed):
+                for epoch, acc in task.train_epochs(params, data, n_epochs=epochs, seed=seed):
                     trial.add_measurement(vz.Measurement({demo.DEMO_OBJECTIVE: acc}, steps=epoch))
                 trial.complete(vz.Measurement({demo.DEMO_OBJECTIVE: acc}, steps=epochs))
         holder.add(study_to_experiment(study.materialize_study_config(), list(study.trials().get()),
-                                       name="hpviz demo: MLP on digits (OSS Vizier)", source=study.resource_name))
+                                       name=task.title("OSS Vizier"), source=study.resource_name))
         demo.log_round_done(holder, rnd)
     return holder.experiment

@@ -122,16 +122,25 @@ def pbt_run(seed: int, *, n: int = 8, steps: int = 40, interval: int = 5, quanti
 
 
 def model_family(name: str, seed: int, *, n: int = 40, level: float, spread: float, split_sd: float = 0.01,
-                 fit_time: float = 1.0, lo: float = 0.0, hi: float = 1.0) -> hpviz.Experiment:
+                 fit_time: float = 1.0, lo: float = 0.0, hi: float = 1.0, timed: bool = False,
+                 steps: int | None = None) -> hpviz.Experiment:
     """One tuned model: accuracy = level - spread * (x - 0.5)^2 (maximized) with 5 per-split scores around it
     (sd ``split_sd``) in ``attrs["split_test_acc"]`` and ``attrs["fit_time"]``; x sampled in [lo, hi] of
-    the declared [0, 1] (a narrow [lo, hi] is a thinly explored space)."""
+    the declared [0, 1] (a narrow [lo, hi] is a thinly explored space). ``timed``: the trials run one after
+    another, each ``fit_time`` seconds long (start and finish times); ``steps``: ``Trial.budget``."""
+    import datetime as dt
+
     rng = np.random.default_rng(seed)
     exp = hpviz.Experiment(SearchSpace({"x": Float(0.0, 1.0)}), {"acc": "max"}, name=name)
+    clock = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     for i in range(n):
         x = float(rng.uniform(lo, hi))
         true = level - spread * (x - 0.5) ** 2
         splits = (true + rng.normal(0, split_sd, 5)).tolist()
+        took = float(fit_time * rng.uniform(0.8, 1.2))
+        start, clock = clock, clock + dt.timedelta(seconds=took)
         exp.add(Trial(i, {"x": x}, {"acc": float(np.mean(splits))}, TrialState.COMPLETE,
-                      attrs={"split_test_acc": splits, "fit_time": float(fit_time * rng.uniform(0.8, 1.2))}))
+                      started=start if timed else None, finished=clock if timed else None,
+                      budget=None if steps is None else float(steps),
+                      attrs={"split_test_acc": splits, "fit_time": took}))
     return exp

@@ -22,7 +22,7 @@ def test_a_parameter_that_matters_only_among_good_trials(seed):
     df = li.to_dataframe()
     assert list(df.columns) == ["param", "global", "global_std", "local", "local_std"]
     assert "fine matter(s) much more among good configurations" in li.message
-    assert "Local importance" in li._repr_html_()
+    assert "<b>LocalImportance" in li._repr_html_() and "among the best (local)" in li._repr_html_()
 
 
 def test_q_and_budget_fallback():

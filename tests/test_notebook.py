@@ -79,9 +79,6 @@ RESULTS = {
 }
 
 
-#: results drawn by hpviz._richrepr (heading "<b>Name"); the others build their own compact HTML
-SHARED_STYLE = {"Experiment", "Diagnosis", "Importance", "SpaceSuggestion", "ExpectedBest", "Comparison",
-                "RoundComparison", "ParetoFront"}
 
 
 def _notebook() -> object:
@@ -119,10 +116,9 @@ def test_executed_notebook_shows_every_view_as_image_and_every_result_as_html(tm
         else:
             assert "text/html" in data, f"result {key} has no HTML: {sorted(data)}"
             html = data["text/html"]
-            if key in SHARED_STYLE:
-                assert f"<b>{key}" in html and "<table" in html or key == "Experiment" and "best trial" in html
-            else:  # the analyses of issue 17 have their own heading and a table
-                assert "<strong>" in html and "<table" in html, f"result {key}: {html[:200]}"
+            # every result is drawn by hpviz._richrepr: one style, heading "<b>Name", a table
+            assert 'class="hpviz-result"' in html, f"result {key}: {html[:200]}"
+            assert f"<b>{key}" in html and "<table" in html or key == "Experiment" and "best trial" in html
             assert data["text/plain"].startswith(key)  # the readable __repr__, not a dump of arrays
             assert len(data["text/plain"]) < 400
     # the findings table carries severity badges; the importance table has bars
@@ -130,3 +126,9 @@ def test_executed_notebook_shows_every_view_as_image_and_every_result_as_html(tm
     assert "WARNING" in html_of["Diagnosis"] or "PROBLEM" in html_of["Diagnosis"] or "OK" in html_of["Diagnosis"]
     assert html_of["Importance"].count("background:#0072B2") >= 4
     assert ">SHRINK<" in html_of["SpaceSuggestion"] or ">FIX<" in html_of["SpaceSuggestion"]
+    # the analyses of the questions: sentinel badge, importance bars, supported / not supported badges
+    assert "SENTINEL STEP" in html_of["Replay"] or "NO SENTINEL STEP" in html_of["Replay"]
+    assert html_of["LocalImportance"].count("background:#0072B2") >= 4
+    assert html_of["BudgetImportance"].count("background:#0072B2") >= 4
+    assert ">SUPPORTED<" in html_of["ModelComparison"] or ">NOT SUPPORTED<" in html_of["ModelComparison"]
+    assert ">OK<" in html_of["Coverage"] or ">THIN<" in html_of["Coverage"]

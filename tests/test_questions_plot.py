@@ -70,7 +70,7 @@ def _models():
 def test_multi_model_report_links_each_model(tmp_path):
     path = hpviz.report(_models(), tmp_path / "models.html", metrics={"acc": "max", "fit_time": "min"})
     text = path.read_text()
-    assert "<h2>Verdict</h2>" in text and "gbm is best at equal budgets" in text
+    assert "<h2>Verdict</h2>" in text and "gbm is the best model at equal budgets" in text
     assert 'href="models-1-gbm.html"' in text and 'href="models-2-svm.html"' in text
     assert (tmp_path / "models-1-gbm.html").exists() and (tmp_path / "models-2-svm.html").exists()
     with pytest.raises(hpviz.SchemaError, match="one HTML page"):
@@ -88,4 +88,4 @@ def test_cli_report_of_several_saved_models(tmp_path):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "2 models" in done.stdout and (tmp_path / "cmp-1-gbm.html").exists()
-    assert "gbm is best at equal budgets" in out.read_text()
+    assert "gbm is the best model at equal budgets" in out.read_text()

@@ -73,7 +73,7 @@ def test_exact_accounting_on_a_small_case():
     assert sh["saved"] == pytest.approx(1 - (5 * 1 + 2 * 2 + 1 * 4 + 1 * 8 + 1 * 10) / 100)
     df = r.to_dataframe()
     assert {"step", "spearman", "low", "high", "median_saved", "median_recall"} <= set(df.columns)
-    assert "Early-stopping replay" in r._repr_html_()
+    assert "<b>Replay" in r._repr_html_() and "SENTINEL STEP" in r._repr_html_()
 
 
 def test_uninformative_early_values_give_no_sentinel():

@@ -27,7 +27,7 @@ def test_importance_shifts_with_budget():
     df = bi.to_dataframe()
     assert set(df["budget"]) == {1.0, 3.0} and len(df) == 6
     assert bi.table().shape == (3, 2)
-    assert "Importance by budget" in bi._repr_html_()
+    assert "<b>BudgetImportance" in bi._repr_html_() and "budget levels" in bi._repr_html_()
 
 
 def test_importance_and_suggestions_fall_back_to_the_highest_budget():

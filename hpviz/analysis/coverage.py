@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
-from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Categorical, Experiment, Int, TrialState
@@ -74,7 +74,7 @@ THIN_RATIO = 1.5
 
 
 @dataclass(frozen=True, eq=False)
-class Coverage:
+class Coverage(RichResult):
     """Result of :func:`coverage` (definitions in the module docstring).
 
     Attributes
@@ -134,9 +134,6 @@ class Coverage:
 
     def __repr__(self) -> str:
         return f"Coverage(name={self.name!r}, n_trials={self.n_trials}, ratio={self.ratio:.2f})"
-
-    def _repr_html_(self) -> str:
-        return result_html("Search-space coverage", [self.message], self.params)
 
 
 def _unit(param: Any, values: list[Any]) -> np.ndarray:

@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
 from hpviz.analysis._advice import framework_advice
-from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError
@@ -87,7 +87,7 @@ class LineageFinding:
 
 
 @dataclass(frozen=True, eq=False)
-class Lineage:
+class Lineage(RichResult):
     """Result of :func:`lineage`.
 
     Attributes
@@ -136,10 +136,6 @@ class Lineage:
 
     def __repr__(self) -> str:
         return f"Lineage(objective={self.objective!r}, exploits={len(self.events)}, findings={list(self.codes)})"
-
-    def _repr_html_(self) -> str:
-        return result_html("Population-based training lineage",
-                           [self.message, *(f.advice or "" for f in self.findings)], self.events)
 
 
 def _history(t: Any) -> list[dict[str, Any]]:

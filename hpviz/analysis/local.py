@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
-from hpviz.analysis._html import result_html
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
 from hpviz.schema import Categorical, Experiment, Float, Int, SearchSpace
@@ -58,7 +58,7 @@ DEFAULT_Q = 0.25
 
 
 @dataclass(frozen=True, eq=False)
-class LocalImportance:
+class LocalImportance(RichResult):
     """Result of :func:`local_importance`: local and global importance side by side.
 
     Attributes
@@ -105,9 +105,6 @@ class LocalImportance:
 
     def __repr__(self) -> str:
         return f"LocalImportance(objective={self.objective!r}, q={self.q}, n_top={self.n_top})"
-
-    def _repr_html_(self) -> str:
-        return result_html(f"Local importance (top {self.q:.0%})", [self.message], self.to_dataframe())
 
 
 @keywords_checked

@@ -51,9 +51,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
 from hpviz.analysis._advice import framework_advice
-from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
 from hpviz.analysis._steps import oriented
 from hpviz.convert import experiment as _to_experiment
@@ -115,7 +115,7 @@ def _stop_worse(v: np.ndarray, n_stop: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Replay:
+class Replay(RichResult):
     """Result of :func:`replay` (see the module docstring for every definition).
 
     Attributes
@@ -177,9 +177,6 @@ class Replay:
     def __repr__(self) -> str:
         return (f"Replay(objective={self.objective!r}, n_trials={self.n_trials}, horizon={self.horizon:g}, "
                 f"sentinel_step={self.sentinel_step}, reduction_factor={self.reduction_factor})")
-
-    def _repr_html_(self) -> str:
-        return result_html("Early-stopping replay", [self.message, self.advice or ""], self.to_dataframe())
 
 
 def _fmt(x: float) -> str:

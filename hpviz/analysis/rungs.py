@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
-from hpviz.analysis._html import result_html
 from hpviz.analysis._steps import curves as _curves
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
@@ -117,7 +117,7 @@ def at_highest_budget(exp: Experiment, objective: str, need: int) -> BudgetLevel
 
 
 @dataclass(frozen=True, eq=False)
-class BudgetImportance:
+class BudgetImportance(RichResult):
     """Result of :func:`budget_importance`.
 
     Attributes
@@ -183,9 +183,6 @@ class BudgetImportance:
 
     def __repr__(self) -> str:
         return f"BudgetImportance(objective={self.objective!r}, levels={self.levels}, n_trials={self.n_trials})"
-
-    def _repr_html_(self) -> str:
-        return result_html("Importance by budget", [self.message], self.table().reset_index())
 
 
 @keywords_checked
