@@ -46,7 +46,7 @@ def smac_multi_fidelity() -> hpviz.Experiment:
     sc = Scenario(cs, deterministic=True, n_trials=60, min_budget=1, max_budget=27, crash_cost=1e6,
                   output_directory=out, seed=0)
     MultiFidelityFacade(sc, lambda c, seed=0, budget=1: (c["x"] - 1) ** 2 + 5.0 / budget, overwrite=True,
-                        logging_level=40).optimize()
+                        logging_level=False).optimize()
     return hpviz.experiment(out)
 
 
@@ -137,7 +137,7 @@ def smac_multi_objective() -> hpviz.Experiment:
     out = Path(tempfile.mkdtemp(prefix="hpviz-gallery-smac-mo-"))
     sc = Scenario(cs, objectives=["error", "weights"], deterministic=True, n_trials=40, crash_cost=[1.0, 1e5],
                   output_directory=out, seed=0)
-    HPO(sc, train, multi_objective_algorithm=ParEGO(sc), overwrite=True, logging_level=40,
+    HPO(sc, train, multi_objective_algorithm=ParEGO(sc), overwrite=True, logging_level=False,
         initial_design=HPO.get_initial_design(sc, n_configs=12)).optimize()
     return hpviz.experiment(out)
 
