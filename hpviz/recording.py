@@ -304,7 +304,7 @@ class _RenderWorker:
                 assert proc.stdin is not None
                 proc.stdin.close()  # the process exits at the end of its input
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)  # niced: on a loaded machine even its exit waits for a core
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -797,4 +797,9 @@ class Recorder:
 
 
 if __name__ == "__main__":
-    sys.exit(_serve())
+    code = _serve()
+    for stream in (sys.stderr, sys.__stdout__):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    # every reply is written: skip the interpreter's teardown (seconds for a niced process on a busy machine)
+    os._exit(code)
