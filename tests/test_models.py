@@ -48,7 +48,7 @@ def test_unknown_noise_is_said_and_bad_input_is_an_error():
     a = hpviz.testing.make_experiment(30, seed=0, name="a")
     b = hpviz.testing.make_experiment(30, seed=1, name="b")
     mc = compare_models([a, b])
-    assert mc.best["uncertainty"].eq("unknown").all() and math.isnan(mc.best["low"].iloc[0])
+    assert mc.best["uncertainty"].eq("no interval (one score per trial)").all() and math.isnan(mc.best["low"].iloc[0])
     assert any("noise of" in s and "is unknown" in s for s in mc.not_supported)
     with pytest.raises(hpviz.SchemaError, match="two or more experiments"):
         compare_models([a])

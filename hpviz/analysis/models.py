@@ -152,7 +152,7 @@ def _best_interval(exp: Any, objective: str, noise_sd: float | None, level: floa
     if noise_sd is not None and math.isfinite(noise_sd):
         half = stats.norm.ppf(0.5 + level / 2) * noise_sd
         return value, value - half, value + half, "repeated configurations"
-    return value, math.nan, math.nan, "unknown"
+    return value, math.nan, math.nan, "no interval (one score per trial)"
 
 
 @keywords_checked
