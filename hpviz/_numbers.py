@@ -17,6 +17,7 @@ Used by the analyses, the views and the report; private: not part of the public 
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from typing import Any
@@ -63,7 +64,15 @@ _PLAIN_CHOICE_TYPES = frozenset({str, int, bool, type(None)})
 def choice_codes(param: Any, raw: list[Any]) -> np.ndarray:
     """Position of each raw value among ``param.choices`` (a :class:`~hpviz.schema.Categorical`); -1 where
     inactive (``MISSING``) or not a declared choice. Same answer as ``param.index`` value by value."""
-    if set(map(type, raw)) <= _PLAIN_CHOICE_TYPES | {type(MISSING)}:  # the common case: one dict look-up each
+    types = set(map(type, raw))
+    plain = types - {type(MISSING)}
+    if len(plain) == 1 and plain <= _PLAIN_CHOICE_TYPES:
+        # One plain type (the usual column): values of that type compare as the choices of that type do, so a
+        # dict keyed by value answers at C speed (MISSING is no key: -1).
+        (kind,) = plain
+        lookup = {c: i for i, c in enumerate(param.choices) if type(c) is kind}
+        return np.fromiter(map(lookup.get, raw, itertools.repeat(-1)), dtype=np.int64, count=len(raw))
+    if types <= _PLAIN_CHOICE_TYPES | {type(MISSING)}:  # plain types mixed (1 and True): keyed by (type, value)
         lookup = {(type(c), c): i for i, c in enumerate(param.choices) if type(c) in _PLAIN_CHOICE_TYPES}
         return np.fromiter((lookup.get((type(v), v), -1) for v in raw), dtype=np.int64, count=len(raw))
     return np.fromiter((-1 if v is MISSING else param.index(v) for v in raw), dtype=np.int64, count=len(raw))

@@ -98,6 +98,11 @@ def test_choice_codes_agree_with_categorical_index_value_by_value():
     raw = ["a", 1, True, None, MISSING, "b", 1.0, False, np.str_("a"), np.int64(1)]
     assert choice_codes(plain, raw).tolist() == [plain.index(v) if v is not MISSING else -1 for v in raw]
     assert choice_codes(plain, raw).tolist() == [0, 1, 2, 3, -1, -1, -1, -1, -1, -1]
+    # One plain type per column (the fast path, a look-up by value): the same answers.
+    for raw in (["a", MISSING, "b", "a"], [1, 2, MISSING, 1], [True, False, MISSING], [None, MISSING, None]):
+        assert choice_codes(plain, raw).tolist() == [plain.index(v) if v is not MISSING else -1 for v in raw]
+    assert choice_codes(Categorical([1, True, 0, False]), [True, False, MISSING]).tolist() == [1, 3, -1]
+    assert choice_codes(Categorical([1, True, 0, False]), [1, 0, MISSING]).tolist() == [0, 2, -1]
     mixed = Categorical([0.5, float("nan"), (1, 2), "x"])  # floats, NaN, tuples: the general path
     raw = [0.5, float("nan"), (1, 2), "x", MISSING, 0.25, 1]
     assert choice_codes(mixed, raw).tolist() == [0, 1, 2, 3, -1, -1, -1]

@@ -248,3 +248,28 @@ def test_a_choice_dropped_in_a_later_round_creates_no_false_effect() -> None:
     m = union.marginal("c").set_index("value")["mean"]
     assert list(m.index) == ["a", "b", "c"] and m["c"] - m["a"] == pytest.approx(4.0, abs=0.6)  # 3 + 2 * E[x]
     assert union.individual["c"] > 0.5
+
+
+def test_trial_values_extract_once_and_subsets_keep_every_column() -> None:
+    from hpviz import Categorical, Int
+    from hpviz._numbers import MISSING
+    from hpviz.analysis._importance_stats import TrialValues, trial_codes
+
+    space = {"lr": Float(1e-4, 1e-1, log=True), "n": Int(1, 8), "c": Categorical(["a", "b", None])}
+    trials = [Trial(i, {"lr": 10.0 ** -(1 + i % 3), "n": 1 + i % 8, "c": ["a", "b", None, "z"][i % 4]}
+                    | ({} if i % 5 else {"x": "oops"}), {"y": float(i)}) for i in range(40)]
+    trials[3] = Trial(3, {"n": 2}, {"y": 3.0})  # lr and c inactive: the slow extraction path
+    for names in (list(space), ["lr"]):  # several columns at once, and one
+        values = TrialValues(trials, names)
+        for k in names:
+            assert values.raw(k) == [t.params.get(k, MISSING) for t in trials]
+    values = TrialValues(trials, list(space))
+    codes, nb = trial_codes(space, list(space), trials, values=values)
+    fresh, _ = trial_codes(space, list(space), trials)
+    assert np.array_equal(codes, fresh) and codes[3, 0] == -1 and codes[3, 2] == -1 and codes[0, 2] == 0
+    assert codes[3 + 4, 2] == -1  # "z": not a declared choice
+    keep = np.array([5, 1, 30, 3])
+    sub = values.subset(keep)
+    assert sub.trials == [trials[i] for i in keep] and sub.raw("c") == [trials[i].params.get("c", MISSING) for i in keep]
+    assert np.array_equal(trial_codes(space, list(space), sub.trials, values=sub)[0], codes[keep])
+    assert not values.search("lr", space["lr"]).flags.writeable

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -169,12 +170,36 @@ def choice_effect(worse: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
 
 
 class TrialValues:
-    """The trials' values of each parameter, extracted once: raw (``MISSING`` where inactive) and as floats."""
+    """The trials' values of each parameter, extracted once: raw (``MISSING`` where inactive), as floats, on a
+    parameter's search scale and as a categorical's choice codes (each derived array computed once and shared,
+    read-only). ``names``: parameters to extract up front, in one pass over the trials."""
 
-    def __init__(self, trials: Sequence[Trial]):
+    def __init__(self, trials: Sequence[Trial], names: Sequence[str] = ()):
         self.trials = trials
         self._raw: dict[str, list[Any]] = {}
         self._num: dict[str, np.ndarray] = {}
+        self._search: dict[tuple[str, Param], np.ndarray] = {}
+        self._codes: dict[tuple[str, Categorical], np.ndarray] = {}
+        if names:
+            self._extract(list(names))
+
+    def _extract(self, names: list[str]) -> None:
+        """Raw columns of ``names`` in one pass: at C speed when every trial has them all."""
+        names = [k for k in dict.fromkeys(names) if k not in self._raw]
+        if not names:
+            return
+        try:
+            rows = list(map(operator.itemgetter(*names), (t.params for t in self.trials)))
+        except KeyError:  # some parameter inactive in some trial
+            for k in names:
+                self._raw[k] = [t.params.get(k, MISSING) for t in self.trials]
+            return
+        if len(names) == 1:
+            self._raw[names[0]] = rows
+            return
+        cols = list(zip(*rows)) if rows else [() for _ in names]
+        for k, col in zip(names, cols):
+            self._raw[k] = list(col)
 
     def raw(self, name: str) -> list[Any]:
         if name not in self._raw:
@@ -187,6 +212,39 @@ class TrialValues:
             self._num[name] = numeric_column(self.raw(name))
             self._num[name].setflags(write=False)
         return self._num[name]
+
+    def search(self, name: str, param: Param) -> np.ndarray:
+        """Floats on ``param``'s search scale (a numeric parameter); NaN where inactive or not a number, -inf
+        or NaN where a log scale meets a value <= 0 (read-only: shared)."""
+        key = (name, param)
+        if key not in self._search:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.asarray(param.to_search_scale(self.numeric(name)), dtype=float)
+            if x is self._num[name]:
+                x = x.view()
+            x.setflags(write=False)
+            self._search[key] = x
+        return self._search[key]
+
+    def codes(self, name: str, param: Categorical) -> np.ndarray:
+        """Position of each trial's value among ``param.choices`` (-1: inactive or not a declared choice)."""
+        key = (name, param)
+        if key not in self._codes:
+            self._codes[key] = choice_codes(param, self.raw(name))
+            self._codes[key].setflags(write=False)
+        return self._codes[key]
+
+    def subset(self, index: np.ndarray) -> TrialValues:
+        """The values of the trials ``index`` (positions, in that order), derived arrays sliced, not recomputed."""
+        index = np.asarray(index, dtype=np.intp)
+        sub = TrialValues([self.trials[i] for i in index])
+        for k, raw in self._raw.items():
+            sub._raw[k] = [raw[i] for i in index]
+        for store, out in ((self._num, sub._num), (self._search, sub._search), (self._codes, sub._codes)):
+            for key, arr in store.items():
+                out[key] = arr[index]
+                out[key].setflags(write=False)
+        return sub
 
 
 def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
@@ -202,11 +260,10 @@ def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
     f = f - f.mean()
     values = TrialValues(trials) if values is None else values
     if isinstance(param, Categorical):
-        k = choice_codes(Categorical(list(m["value"])), values.raw(name))  # the marginal's row of each choice
+        k = values.codes(name, Categorical(list(m["value"])))  # the marginal's row of each choice
         return np.where(k >= 0, f[k], 0.0)
     grid = np.asarray(param.to_search_scale(m["value"].to_numpy(dtype=float)), dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.asarray(param.to_search_scale(values.numeric(name)), dtype=float)
+    x = values.search(name, param)
     return np.where(np.isfinite(x), np.interp(np.nan_to_num(x), grid, f), 0.0)
 
 
@@ -258,26 +315,27 @@ def trial_codes(space: Any, names: Sequence[str], trials: Sequence[Trial], bins:
     for j, k in enumerate(names):
         p = space[k]
         if isinstance(p, Categorical):
-            codes[:, j] = choice_codes(p, values.raw(k))
+            codes[:, j] = values.codes(k, p)
         else:
             lo, hi = p.search_bounds
             with np.errstate(divide="ignore", invalid="ignore"):
-                pos = (np.asarray(p.to_search_scale(values.numeric(k)), dtype=float) - lo) / (hi - lo)
+                pos = (values.search(k, p) - lo) / (hi - lo)
             pos = np.where((pos >= 0) & (pos <= 1), pos, np.nan)  # outside the declared space: not binned
             codes[:, j] = bin_codes(pos, int(nb[j]))
     return codes, nb
 
 
 def binned_shares(space: Any, names: Sequence[str], trials: Sequence[Trial], y: np.ndarray,
-                  imp: Any = None) -> np.ndarray:
+                  imp: Any = None, values: TrialValues | None = None) -> np.ndarray:
     """Binned first-order share of each parameter (see the module docstring), clipped to [0, 1].
 
     With ``imp`` (a forest result), each share is computed on the objective
     minus the forest's main effects of the *other* parameters (rescaled to the
     objective's variance): with random placement that removes their variance
-    from the bin means without biasing this parameter's share.
+    from the bin means without biasing this parameter's share. ``values``: the trials' values when already
+    extracted (a :class:`TrialValues` of ``trials``).
     """
-    values = TrialValues(trials)
+    values = TrialValues(trials, names) if values is None else values
     codes, nb = trial_codes(space, names, trials, values=values)
     y = np.asarray(y, dtype=float)
     total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
@@ -369,7 +427,8 @@ def pair_statistics_many(resid: np.ndarray, codes: np.ndarray, bins: np.ndarray,
 
 
 def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMUTATIONS, seed: int = 0,
-                 max_trials: int | None = PAIR_MAX_TRIALS, rounds: Any = None, space: str = "round") -> dict:
+                 max_trials: int | None = PAIR_MAX_TRIALS, rounds: Any = None, space: str = "round",
+                 values: TrialValues | None = None) -> dict:
     """Family-wise permutation p-value of an interaction for each pair of ``imp.pairwise``.
 
     Null: the objective is additive in the parameters. The additive part is a
@@ -383,7 +442,8 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     so under the null the chance that *any* pair is flagged at ``alpha`` is at
     most ``alpha``. Assumes exchangeable residuals (homoscedastic noise). At
     most ``max_trials`` trials (a fixed random subset) are used.
-    ``rounds``/``space`` as given to :func:`hpviz.importance`.
+    ``rounds``/``space`` as given to :func:`hpviz.importance`; ``values``: the values of the trials the
+    test selects (COMPLETE with a finite value in those rounds, in order) when already extracted.
     """
     from hpviz.analysis import importance as fanova
 
@@ -391,15 +451,18 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     selected, analysed, _ = fanova._round_spaces(exp, rounds, space)
     used = [t for t in exp.completed(objective) if t.round in selected
             and math.isfinite(t.values.get(objective, math.nan))]
+    if values is None or len(values.trials) != len(used) or any(a is not b for a, b in zip(values.trials, used)):
+        values = TrialValues(used, names)
     rng = np.random.default_rng(seed)
     if max_trials is not None and len(used) > max_trials:
-        used = [used[i] for i in np.sort(rng.choice(len(used), size=int(max_trials), replace=False))]
+        keep = np.sort(rng.choice(len(used), size=int(max_trials), replace=False))
+        used = [used[i] for i in keep]
+        values = values.subset(keep)
     y = np.array([t.values[objective] for t in used])
     # Bins of the additive fit: n/10 per parameter (4 to 12) but at most n/5 degrees of freedom in all, so
     # with many parameters the fit does not absorb the noise (measured: 23 parameters at n = 250 with
     # 12 bins each left residuals that flagged a null pair in 15% of runs and the true one in none).
     n = len(used)
-    values = TrialValues(used)
     codes, nbins = trial_codes(analysed, names, used, values=values,
                                bins=int(np.clip(min(n_bins(n), 1 + n // (5 * max(len(names), 1))), 2, MAX_BINS)))
     additive, _ = additive_fit(codes, y, nbins)

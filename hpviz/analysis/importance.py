@@ -51,13 +51,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpviz._numbers import MISSING, choice_codes, numeric_column
 from hpviz._richrepr import RichResult
 from hpviz._validate import check, check_int, keywords_checked
 from hpviz._warn import warn
 from hpviz.analysis._conditional import active_marginals
 from hpviz.analysis._fanova import Expansion, ForestDecomposition, Running, decompose_forest
-from hpviz.analysis._importance_stats import PAIR_PERMUTATIONS, bin_codes, binned_shares, trial_codes, with_pair_test
+from hpviz.analysis._importance_stats import (
+    PAIR_PERMUTATIONS,
+    TrialValues,
+    bin_codes,
+    binned_shares,
+    trial_codes,
+    with_pair_test,
+)
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, InsufficientDataWarning, SchemaError
 from hpviz.schema import Categorical, Int, TrialState
@@ -384,7 +390,7 @@ def _round_spaces(exp: Any, rounds: Any, space: str) -> tuple[set[int], dict[str
 
 
 def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = None,
-            fit_ranges: dict[str, Any] | None = None) -> _Encoded:
+            fit_ranges: dict[str, Any] | None = None, values: TrialValues | None = None) -> _Encoded:
     """Encode the trials for the forest.
 
     ``params``: the space integrated over (default: every parameter's latest
@@ -394,10 +400,12 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
     sub-box of ``params`` inside it. For a categorical, a ``Categorical`` with
     the union of the choices (``params``' first): trials at a choice the
     analysed round dropped keep their own cell, outside the integrated box.
+    ``values``: the trials' values when already extracted (a ``TrialValues`` of ``trials``).
     """
     params = exp.all_params() if params is None else params
     fit_ranges = fit_ranges or {}
     names = list(params)
+    values = TrialValues(trials, names) if values is None else values
     n, d = len(trials), len(names)
     X = np.empty((n, d))
     lo = np.empty(d)
@@ -408,12 +416,11 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
     clipped = np.zeros(d, dtype=int)
     for j, name in enumerate(names):
         p = params[name]
-        raw = [t.params.get(name, MISSING) for t in trials]
         if isinstance(p, Categorical):
             # ``fit_ranges[name]``: the union of the rounds' choices (``p``'s first); dropped choices own cells
             # past ``len(p.choices)``, outside the integrated box.
             union = fit_ranges.get(name, p)
-            codes = choice_codes(union, raw).astype(float)
+            codes = values.codes(name, union).astype(float)
             active = codes >= 0
             lo[j], hi[j] = 0.0, float(len(union.choices))
             box_hi[j] = len(p.choices) / len(union.choices)
@@ -423,7 +430,7 @@ def _encode(exp: Any, trials: Sequence[Any], params: dict[str, Any] | None = Non
             grids2.append(list(p.choices))
             points2.append(np.arange(len(p.choices)) + 0.5)
         else:
-            vals = numeric_column(raw)
+            vals = values.numeric(name)
             active = ~np.isnan(vals)  # +-inf counts as out of space and is clipped
             f_low, f_high = fit_ranges.get(name, (p.low, p.high))
             f_low, f_high = min(f_low, p.low), max(f_high, p.high)
@@ -706,11 +713,14 @@ def _expected_shares(p: Any, nbins: int) -> np.ndarray | None:
     return np.bincount(codes, np.diff(edges), minlength=nbins) / (b - a)
 
 
-def placement_pvalue(space: dict[str, Any], names: Sequence[str], trials: Sequence[Any]) -> float:
-    """Family-wise p-value that the trials are placed as random search places them (see ``placement_p``)."""
+def placement_pvalue(space: dict[str, Any], names: Sequence[str], trials: Sequence[Any],
+                     values: TrialValues | None = None) -> float:
+    """Family-wise p-value that the trials are placed as random search places them (see ``placement_p``).
+
+    ``values``: the trials' values when already extracted (a ``TrialValues`` of ``trials``)."""
     from scipy.stats import chi2
 
-    codes, nb = trial_codes(space, names, trials)
+    codes, nb = trial_codes(space, names, trials, values=values)
     pvals = []
     for j, name in enumerate(names):
         c = codes[:, j]
@@ -851,7 +861,8 @@ def importance(
         found = importance(rung.experiment, objective, pairs=pairs, n_trees=n_trees, seed=seed, pair_test=pair_test,
                            rounds=rounds, space=space, screen=screen, max_trials=max_trials)
         return replace(found, budget=rung.budget)
-    enc = _encode(exp, used, analysed, fit_ranges)
+    values = TrialValues(used, list(analysed))  # every parameter's column, extracted once for every step
+    enc = _encode(exp, used, analysed, fit_ranges, values)
     y_all = np.array([t.values[objective] for t in used])
     sample = _stratified_sample(y_all, max_trials, seed)
     X = enc.X if sample is None else enc.X[sample]
@@ -891,10 +902,11 @@ def importance(
         _surfaces=_surfaces(analysed, enc, source, pair_idx),
         marginal_trials=pd.Series(over, name="marginal_trials")[enc.names],
     )
-    binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result), index=enc.names,
+    binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result, values), index=enc.names,
                        name="importance_binned")
     result = dataclasses.replace(result, individual_binned=binned[individual.index],
-                                 placement_p=placement_pvalue(analysed, enc.names, used))
+                                 placement_p=placement_pvalue(analysed, enc.names, used, values))
     if pair_test:
-        result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space)
+        result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space,
+                                values=values)
     return result
