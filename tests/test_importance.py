@@ -407,6 +407,27 @@ def test_deterministic_under_seed():
         hpviz.importance(exp, n_trees=2, seed=0)
 
 
+@pytest.mark.parametrize("d, n", [(2, 300), (10, 1200), (1, 40)])
+def test_trees_are_those_of_scikit_learns_forest(d, n):
+    """The trees hpviz fits (two threads, no per-tree cloning) are RandomForestRegressor's for the same seed:
+    per-tree seeds, bootstrap draws (d <= 2) and feature subsampling alike, and the same impurity importance."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from hpviz.analysis.importance import _MAX_LEAVES, _fit_forest, _forest_options
+
+    rng = np.random.default_rng(d)
+    X = rng.random((n, d))
+    y = np.sin(6 * X[:, 0]) + X[:, -1] ** 2 + rng.normal(0, 0.1, n)
+    ours = _fit_forest(X, y, 12, 7)
+    ref = RandomForestRegressor(n_estimators=12, random_state=7, min_samples_leaf=math.ceil(n / _MAX_LEAVES),
+                                **_forest_options(d)).fit(X, y)
+    assert len(ours.estimators_) == 12
+    for a, b in zip(ours.estimators_, ref.estimators_):
+        for field in ("children_left", "feature", "threshold", "value"):
+            assert np.array_equal(getattr(a.tree_, field), getattr(b.tree_, field))
+    np.testing.assert_array_equal(ours.feature_importances_, ref.feature_importances_)
+
+
 def test_accepts_a_saved_experiment(tmp_path):
     rng = np.random.default_rng(11)
     params = [{"x": float(rng.uniform()), "y": float(rng.uniform())} for _ in range(40)]
