@@ -445,9 +445,19 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     ``rounds``/``space`` as given to :func:`hpviz.importance`; ``values``: the values of the trials the
     test selects (COMPLETE with a finite value in those rounds, in order) when already extracted.
     """
+    return pair_pvalues_of(exp, objective, list(imp.params), list(imp.pairwise.index), refits=refits, seed=seed,
+                           max_trials=max_trials, rounds=rounds, space=space, values=values)
+
+
+def pair_pvalues_of(exp: Any, objective: str, names: Sequence[str], keys: Sequence[tuple[str, str]], *,
+                    refits: int = PAIR_PERMUTATIONS, seed: int = 0, max_trials: int | None = PAIR_MAX_TRIALS,
+                    rounds: Any = None, space: str = "round", values: TrialValues | None = None) -> dict:
+    """:func:`pair_pvalues` of the pairs ``keys`` among the parameters ``names``, without a result: a pair's
+    p-value depends on the pairs tested together, not on their order, so :func:`hpviz.importance` runs it
+    while the forest grows."""
     from hpviz.analysis import importance as fanova
 
-    names = list(imp.params)
+    names = list(names)
     selected, analysed, _ = fanova._round_spaces(exp, rounds, space)
     used = [t for t in exp.completed(objective) if t.round in selected
             and math.isfinite(t.values.get(objective, math.nan))]
@@ -470,7 +480,7 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
     coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
-    keys = list(imp.pairwise.index)
+    keys = list(keys)
     if not keys:
         return {}
     stats_ = pair_statistics_many(R, coarse, ncoarse, [(pos[a], pos[b]) for a, b in keys],
@@ -479,12 +489,13 @@ def pair_pvalues(exp: Any, objective: str, imp: Any, *, refits: int = PAIR_PERMU
     return {k: float((1 + np.sum(null_max >= v[0] - 1e-12)) / (refits + 1)) for k, v in zip(keys, stats_)}
 
 
-def with_pair_test(exp: Any, imp: Any, *, seed: int = 0, **options: Any) -> Any:
-    """``imp`` with ``pairwise_p`` filled by :func:`pair_pvalues` (``options`` passed on). No pairs: unchanged."""
+def with_pair_test(exp: Any, imp: Any, *, seed: int = 0, pvalues: dict | None = None, **options: Any) -> Any:
+    """``imp`` with ``pairwise_p`` filled by :func:`pair_pvalues` (``options`` passed on), or from ``pvalues``
+    when already computed for its pairs. No pairs: unchanged."""
     import pandas as pd
 
     if not len(imp.pairwise):
         return imp
-    p = pair_pvalues(exp, imp.objective, imp, seed=seed, **options)
+    p = pair_pvalues(exp, imp.objective, imp, seed=seed, **options) if pvalues is None else pvalues
     pvals = pd.Series([p[k] for k in imp.pairwise.index], index=imp.pairwise.index, name="p_value")
     return dataclasses.replace(imp, pairwise_p=pvals)

@@ -61,6 +61,7 @@ from hpviz.analysis._importance_stats import (
     TrialValues,
     bin_codes,
     binned_shares,
+    pair_pvalues_of,
     trial_codes,
     with_pair_test,
 )
@@ -538,15 +539,38 @@ _FIT_THREADS = 2
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Forest:
-    """Fit the forest; leaves hold at least ``ceil(n / _MAX_LEAVES)`` trials (1 up to ``_MAX_LEAVES`` trials).
+    """Fit the forest; leaves hold at least ``ceil(n / _MAX_LEAVES)`` trials (1 up to ``_MAX_LEAVES`` trials)."""
+    return _grow_forest(X, y, n_trees, seed).result()
+
+
+class _Growing:
+    """Trees growing on :data:`_FIT_THREADS` threads (started by :func:`_grow_forest`); :meth:`result` waits."""
+
+    def __init__(self, grow: Any, seeds: np.ndarray):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(min(_FIT_THREADS, seeds.size))
+        self._futures = [self._pool.submit(grow, s) for s in seeds]
+
+    def result(self) -> _Forest:
+        try:
+            return _Forest([f.result() for f in self._futures])
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop: trees not started are cancelled, running ones finish."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Growing:
+    """Start fitting the forest in the background (see :func:`_fit_forest`).
 
     The trees are the ones ``RandomForestRegressor(n_estimators=n_trees, random_state=seed, ...)`` grows (the
     same per-tree seeds and bootstrap draws; ``tests/test_importance.py`` checks it), fitted on two threads
-    without the ensemble's per-tree cloning and parameter validation, which cost a third of the fit at 250
-    trials.
+    without the ensemble's per-tree cloning and parameter validation (a third of the fit at 250 trials), so
+    the caller can work meanwhile: tree building releases the GIL.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from sklearn import config_context
     from sklearn.tree import DecisionTreeRegressor
 
@@ -566,10 +590,7 @@ def _fit_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Fores
         with config_context(skip_parameter_validation=True):  # thread-local: set in the worker
             return tree.fit(X32, y64, sample_weight=weight, check_input=False)
 
-    if n_trees == 1:
-        return _Forest([grow(seeds[0])])
-    with ThreadPoolExecutor(_FIT_THREADS) as pool:
-        return _Forest(list(pool.map(grow, seeds)))
+    return _Growing(grow, seeds)
 
 
 def _screen(forest: _Forest, d: int, top: int) -> list[tuple[int, int]]:
@@ -912,11 +933,21 @@ def importance(
     X = enc.X if sample is None else enc.X[sample]
     y = y_all if sample is None else y_all[sample]
     d = len(enc.names)
+    pvalues = None  # of the pair test, when it ran early
     if np.ptp(y) == 0:
         pair_idx = [(i, j) for i in range(top) for j in range(i + 1, top)]
         dec, source = _constant(enc, y, pair_idx, objective)
     else:
-        forest = _fit_forest(X, y, n_trees, seed)
+        growing = _grow_forest(X, y, n_trees, seed)
+        try:
+            if pair_test and d >= 2 and top >= d:  # every pair: the test needs no forest, runs while the trees grow
+                pvalues = pair_pvalues_of(exp, objective, enc.names,
+                                          [(enc.names[i], enc.names[j]) for i in range(d) for j in range(i + 1, d)],
+                                          refits=int(pair_test), seed=seed, rounds=rounds, space=space, values=values)
+        except BaseException:
+            growing.close()
+            raise
+        forest = growing.result()
         pair_idx = _screen(forest, d, top)
         dec, source = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen)
     individual, individual_std = _individual(dec, enc.names)
@@ -952,5 +983,5 @@ def importance(
                                  placement_p=placement_pvalue(analysed, enc.names, used, values))
     if pair_test:
         result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space,
-                                values=values)
+                                values=values, pvalues=pvalues)
     return result
