@@ -359,10 +359,11 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
         sizes = np.array([c.size for c in p.cellw])  # edges per parameter (cells + 1)
         rows_n.append(sizes[ii])
         cols_n.append(sizes[jj])
-        split = p.width < 1.0
+        split = np.ascontiguousarray((p.width < 1.0).T)  # (d, leaves)
         for k0 in range(0, n_pairs, step):
             ki, kj = ii[k0:k0 + step], jj[k0:k0 + step]
-            leaf, k = np.nonzero(split[:, ki] & split[:, kj])
+            # pair-major, leaves ascending within a pair: the events come out sorted by item
+            k, leaf = np.nonzero(split[ki] & split[kj])
             i, j = ki[k], kj[k]
             ev_item.append(t * n_pairs + k0 + k)
             ev_r0.append(p.start[leaf, i])
@@ -376,10 +377,8 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
     # Shape groups: sizes rounded up (to even sizes up to 16, then multiples of 8) bound the zero padding.
     pad_r, pad_c = _padded(rows_n), _padded(cols_n)
     key = pad_r * (1 << 20) + pad_c
-    order = np.argsort(item, kind="stable")
-    item, r0, r1, c0, c1, w = item[order], r0[order], r1[order], c0[order], c1[order], w[order]
-    # Only (tree, pair) items with a leaf split in both parameters have an interaction.
-    active = np.unique(item)
+    # Only (tree, pair) items with a leaf split in both parameters have an interaction (``item`` is sorted).
+    active = item[np.flatnonzero(np.diff(item, prepend=-1))]
     # Every tree's cell widths per parameter, zero-padded to the widest grid.
     width_max = int(max(pad_r.max(), pad_c.max()))
     cw = np.zeros((len(parts), len(parts[0].cellw), width_max))

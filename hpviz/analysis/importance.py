@@ -1,6 +1,7 @@
 """fANOVA hyperparameter importance (Hutter, Hoos & Leyton-Brown, ICML 2014).
 
-A random forest (scikit-learn ``RandomForestRegressor``) is fitted on the
+A random forest (the trees scikit-learn's ``RandomForestRegressor`` grows for
+the seed, fitted directly on two threads) is fitted on the
 usable trials (a sample of at most ``max_trials`` of them, stratified on the
 objective), with every parameter on the scale it was searched in. Each tree's
 functional ANOVA decomposition under the uniform measure on the space is
@@ -36,7 +37,11 @@ Encoding (documented in ``docs/importance.md``):
 
 :func:`importance` runs named steps: usable trials, stratified sample,
 forest, pair screening, per-tree decomposition, individual and pairwise
-fractions, marginal tables (2-D ones built when asked for).
+fractions, marginal tables (2-D ones built when asked for). Each parameter's
+column is read from the trials once per call (``TrialValues``) and shared by
+the encoding, the binned shares, the placement test and the pair test; with
+every pair tested, the pair test (which needs no forest) runs while the trees
+grow.
 """
 
 from __future__ import annotations
