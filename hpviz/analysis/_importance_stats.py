@@ -219,9 +219,7 @@ class TrialValues:
         key = (name, param)
         if key not in self._search:
             with np.errstate(divide="ignore", invalid="ignore"):
-                x = np.asarray(param.to_search_scale(self.numeric(name)), dtype=float)
-            if x is self._num[name]:
-                x = x.view()
+                x = np.asarray(param.to_search_scale(self.numeric(name)), dtype=float)  # linear: the floats
             x.setflags(write=False)
             self._search[key] = x
         return self._search[key]

@@ -573,8 +573,8 @@ def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Grow
 
     The trees are the ones ``RandomForestRegressor(n_estimators=n_trees, random_state=seed, ...)`` grows (the
     same per-tree seeds and bootstrap draws; ``tests/test_importance.py`` checks it), fitted on two threads
-    without the ensemble's per-tree cloning and parameter validation (a third of the fit at 250 trials), so
-    the caller can work meanwhile: tree building releases the GIL.
+    without the ensemble's per-tree cloning and parameter validation (measured at 250 x 30: 108 vs 119 ms
+    CPU, 59 vs 72 ms wall), so the caller can work meanwhile: tree building releases the GIL.
     """
     from sklearn import config_context
     from sklearn.tree import DecisionTreeRegressor
