@@ -539,23 +539,40 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, p
     return [rendered[i] for i in range(len(selected))]
 
 
-def _png(fig: Any, dpi: int, style: Callable) -> bytes:
-    """PNG bytes of a figure; dense ones are palette-quantized (a third of the size, no visible loss)."""
-    buf = io.BytesIO()
-    with style():
-        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
-    data = buf.getvalue()
-    if len(data) > 200_000:
-        try:
-            from PIL import Image
+#: A view's PNG larger than this (bytes) is palette-quantized: a third of the size, no visible loss.
+QUANTIZE_ABOVE = 200_000
 
-            img = Image.open(io.BytesIO(data)).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
-            out = io.BytesIO()
-            img.save(out, format="PNG", optimize=False)
-            if len(out.getvalue()) < len(data):
-                data = out.getvalue()
-        except Exception:  # noqa: BLE001 - Pillow missing or odd image: keep the original
-            pass
+
+def _png(fig: Any, dpi: int, style: Callable) -> bytes:
+    """PNG bytes of a figure, drawn once; dense ones are palette-quantized (:data:`QUANTIZE_ABOVE`).
+
+    The pixels are those of ``fig.savefig(format="png", dpi=dpi)``, without its costs: savefig with a
+    layout engine draws the whole figure twice (once to lay it out, once to render), writes an alpha
+    channel every view leaves opaque, and a quantized image had to be decoded again. Here the layout
+    runs once, the figure is drawn once and the RGB pixels are encoded (and quantized) from memory.
+    The figure is left laid out for ``dpi`` with its layout engine removed (the report discards it).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    with style():
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            engine.execute(fig)
+            fig.set_layout_engine("none")
+        canvas.draw()
+        img = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba(), "raw",
+                               "RGBA", 0, 1).convert("RGB")
+    out = io.BytesIO()
+    img.save(out, format="PNG", compress_level=1)
+    data = out.getvalue()
+    if len(data) > QUANTIZE_ABOVE:
+        out = io.BytesIO()
+        img.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", optimize=False)
+        if len(out.getvalue()) < len(data):
+            data = out.getvalue()
     return data
 
 
