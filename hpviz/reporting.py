@@ -17,6 +17,7 @@ crash of the whole report. Files are written atomically.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import html
 import io
@@ -385,15 +386,33 @@ def _plan(selected: list[Any]) -> tuple[dict[_Task, tuple[str, ...]], dict[_Task
     return needs, rank
 
 
-def _forked_init() -> None:
-    """A renderer process: one BLAS thread (the report already keeps both cores busy with processes)."""
+def _preload() -> None:
+    """Import, before forking, the analysis modules and what they import on first use (SciPy, the forest):
+    once here instead of once per worker (on a cold start each worker spent about 0.7 s of CPU on it)."""
+    import importlib
+
+    import hpviz
+
+    for name in (*sorted(set(hpviz._LAZY.values())), "sklearn.ensemble"):
+        with contextlib.suppress(ImportError):  # a missing analysis module: its views say so
+            importlib.import_module(name)
+
+
+def _one_blas_thread() -> Any:
+    """BLAS on one thread until exit (a context manager): the report keeps every core busy with processes,
+    and BLAS threads would only contend with them (a matrix product then costs several times the CPU)."""
     try:
         from threadpoolctl import threadpool_limits
 
-        global _BLAS_LIMIT
-        _BLAS_LIMIT = threadpool_limits(1, user_api="blas")
+        return threadpool_limits(1, user_api="blas")
     except Exception:  # noqa: BLE001 - threadpoolctl missing: the library default
-        pass
+        return contextlib.nullcontext()
+
+
+def _forked_init() -> None:
+    """A renderer process: one BLAS thread (inherited from the parent's limit; set again to be sure)."""
+    global _BLAS_LIMIT
+    _BLAS_LIMIT = _one_blas_thread()
 
 
 _BLAS_LIMIT: Any = None
@@ -506,12 +525,13 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, p
         return _render_one(ctx, selected[t[1]], False, dpi, panels)
 
     _FORKED = (ctx, selected, dpi, panels)
+    _preload()
     # Objects alive now stay out of the workers' garbage collections: a collection touches every object
     # it tracks, which would copy the experiment's memory pages into each forked worker.
     gc.freeze()
     reported = 0
     try:
-        with ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork"),
+        with _one_blas_thread(), ProcessPoolExecutor(processes - 1, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_forked_init) as pool:
             while True:
                 with cond:
