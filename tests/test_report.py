@@ -522,3 +522,20 @@ def test_forked_report_redoes_what_does_not_pickle(tmp_path, medium, monkeypatch
     assert len(pids()) == 2
     monkeypatch.setattr(rep, "_render_workers", lambda n: 1)
     assert forked == _pngs(hpviz.report(medium, tmp_path / "serial", n_trees=8))
+
+
+@pytest.mark.parametrize("view", ["progress", "tendrils", "curves", "expected_best"])  # constrained and fixed layouts
+def test_report_png_has_the_pixels_of_savefig(medium, view):
+    import hpviz.reporting as rep
+    from hpviz.plot._common import style
+
+    def figure():
+        return getattr(hpviz.plot, view)(medium).figure_
+
+    buf = io.BytesIO()
+    with style():
+        figure().savefig(buf, format="png", dpi=90)
+    ours = rep._png(figure(), 90, style)
+    expected = np.asarray(Image.open(buf).convert("RGB"))
+    assert expected.shape[1] == round(figure().get_figwidth() * 90)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(ours)).convert("RGB")), expected)
