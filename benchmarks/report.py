@@ -103,7 +103,9 @@ def time_optuna(study, dpi: int) -> tuple[float, float, dict[str, float]]:
 
     parts = {}
     t_all, c_all = time.perf_counter(), _cpu()
-    with warnings.catch_warnings():
+    # Optuna's plot functions call plt.style.use("ggplot"), which would leak into the hpviz runs that
+    # follow (grey panels: other PNGs, other times); rc_context restores the global style afterwards
+    with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore")  # ExperimentalWarning on every call
         for name in ("plot_optimization_history", "plot_param_importances", "plot_slice", "plot_parallel_coordinate"):
             t0 = time.perf_counter()

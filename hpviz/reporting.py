@@ -559,8 +559,9 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, p
     return [rendered[i] for i in range(len(selected))]
 
 
-#: A view's PNG larger than this (bytes) is palette-quantized: a third of the size, no visible loss.
-QUANTIZE_ABOVE = 200_000
+#: A view whose RGB PNG is larger than this (bytes: a dense scatter or many lines) is palette-quantized:
+#: a third of the size, no visible loss.
+QUANTIZE_ABOVE = 150_000
 
 
 def _png(fig: Any, dpi: int, style: Callable) -> bytes:
