@@ -443,3 +443,99 @@ def test_html_report_draws_no_image_for_text_panels_but_the_folder_report_does(t
     assert html_views["findings"].html and html_views["findings"].png is None  # the HTML shows the panel
     hpviz.report(exp, tmp_path / "out", views=["findings"], n_trees=4)
     assert Image.open(tmp_path / "out" / "findings.png").size[0] > 100  # a folder of PNGs still has it
+
+
+# --------------------------------------------------------------------------- the forked report
+
+
+@pytest.fixture(scope="module")
+def medium():
+    return make_experiment(60, log_steps=6, prune_rate=0.2, seed=3)
+
+
+def _pngs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.glob("*.png")}
+
+
+def _in_workers(monkeypatch, tmp_path, worker):
+    """Wrap each analysis and view: this process runs them as usual, a forked worker runs ``worker`` (and
+    the pid of every process that ran one is logged)."""
+    import os
+
+    import hpviz.reporting as rep
+
+    parent, log = os.getpid(), tmp_path / "pids"
+    analysis, render_one = rep._Context.analysis, rep._render_one
+
+    def wrap(real):
+        def run(*args, **kwargs):
+            with open(log, "a") as f:
+                f.write(f"{os.getpid()}\n")
+            return real(*args, **kwargs) if os.getpid() == parent else worker(real, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(rep._Context, "analysis", wrap(analysis))
+    monkeypatch.setattr(rep, "_render_one", wrap(render_one))
+    monkeypatch.setattr(rep, "_render_workers", lambda n: 2)  # forked even on a one-core runner
+    return lambda: {int(p) for p in log.read_text().split()}
+
+
+def test_forked_report_draws_what_the_serial_one_draws_in_both_processes(tmp_path, medium, monkeypatch):
+    import os
+
+    import hpviz.reporting as rep
+
+    pids = _in_workers(monkeypatch, tmp_path, lambda real, *a, **k: real(*a, **k))
+    forked = _pngs(hpviz.report(medium, tmp_path / "forked", n_trees=8))
+    assert os.getpid() in pids() and len(pids()) == 2  # this process computed (the importance) and a worker did
+    monkeypatch.setattr(rep, "_render_workers", lambda n: 1)
+    serial = _pngs(hpviz.report(medium, tmp_path / "serial", n_trees=8))
+    assert len(serial) >= 10 and forked == serial
+
+
+def test_forked_report_survives_a_dying_worker(tmp_path, medium, monkeypatch):
+    import os
+
+    def die(real, *args, **kwargs):
+        os._exit(3)
+
+    pids = _in_workers(monkeypatch, tmp_path, die)
+    out = hpviz.report(medium, tmp_path / "r.html", n_trees=8)
+    assert len(pids()) == 2  # a worker took a task and died with it; this process did everything
+    assert {"progress", "importance", "marginals", "tendrils", "parallel", "curves"} <= drawn(out)
+    assert "this view failed" not in out.read_text()
+
+
+def test_forked_report_redoes_what_does_not_pickle(tmp_path, medium, monkeypatch):
+    import hpviz.reporting as rep
+
+    def unpicklable(real, *args, **kwargs):
+        out = real(*args, **kwargs)
+        if isinstance(out, rep._Rendered):
+            out.figure = lambda: None
+            return out
+        return lambda: out
+
+    pids = _in_workers(monkeypatch, tmp_path, unpicklable)
+    forked = _pngs(hpviz.report(medium, tmp_path / "forked", n_trees=8))
+    assert len(pids()) == 2
+    monkeypatch.setattr(rep, "_render_workers", lambda n: 1)
+    assert forked == _pngs(hpviz.report(medium, tmp_path / "serial", n_trees=8))
+
+
+@pytest.mark.parametrize("view", ["progress", "tendrils", "curves", "expected_best"])  # constrained and fixed layouts
+def test_report_png_has_the_pixels_of_savefig(medium, view):
+    import hpviz.reporting as rep
+    from hpviz.plot._common import style
+
+    def figure():
+        return getattr(hpviz.plot, view)(medium).figure_
+
+    buf = io.BytesIO()
+    with style():
+        figure().savefig(buf, format="png", dpi=90)
+    ours = rep._png(figure(), 90, style)
+    expected = np.asarray(Image.open(buf).convert("RGB"))
+    assert expected.shape[1] == round(figure().get_figwidth() * 90)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(ours)).convert("RGB")), expected)
