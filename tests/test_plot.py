@@ -626,3 +626,15 @@ def test_curves_legend_sits_under_the_plot_not_on_the_top_curves(large):
     assert any(t.get_text().startswith("top ") for t in legend.get_texts())
     # on the user's own Axes the legend stays inside it
     assert hpviz.plot.curves(large, ax=Figure().add_subplot()).ax_.get_legend() is not None
+
+
+def test_a_global_style_set_before_does_not_leak_into_the_views_but_fonts_are_kept(small):
+    import matplotlib.colors
+    import matplotlib.style
+
+    with matplotlib.style.context("ggplot"), matplotlib.rc_context({"font.family": ["DejaVu Serif"]}):
+        display = hpviz.plot.progress(small)
+        ax = display.ax_[0]
+        assert matplotlib.colors.to_hex(ax.get_facecolor()) == "#ffffff"  # ggplot: #e5e5e5
+        assert ax.title.get_fontfamily() == ["DejaVu Serif"]
+        assert matplotlib.rcParams["axes.facecolor"] == "#E5E5E5"  # the user's session is untouched

@@ -70,14 +70,25 @@ DEFAULT_MAX_POINTS = 2000
 MONOSPACE = ["DejaVu Sans Mono", "DejaVu Sans"]
 
 
+#: rc keys a style never resets (Matplotlib's own style blacklist: session and backend settings), and fonts
+_SESSION_KEYS = ("backend", "interactive", "toolbar", "timezone", "date.epoch", "figure.max_open_warning",
+                 "figure.raise_window", "savefig.directory", "tk.", "webagg.", "docstring.", "font.")
+
+
 @contextlib.contextmanager
 def style() -> Iterator[None]:
     """The hpviz style, for the duration of a ``with`` block only.
 
+    Built on Matplotlib's defaults, not on the session's settings: a global style set earlier
+    (Optuna's Matplotlib plots set ggplot's grey panels, say) does not leak into the views. The
+    user's ``font.*`` settings are kept: they pick the fonts that can draw the parameter names.
     A character no installed font has (an emoji in a parameter name) is drawn as a box; the
     per-glyph warning Matplotlib would print for it is silenced here, once per character and draw.
     """
-    with matplotlib.rc_context(STYLE), warnings.catch_warnings():
+    base = {k: v for k, v in matplotlib.rcParamsDefault.items() if not k.startswith(_SESSION_KEYS)}
+    # keys first: reading rcParams["backend"] would resolve the backend and import pyplot
+    fonts = {k: matplotlib.rcParams[k] for k in list(matplotlib.rcParams.keys()) if k.startswith("font.")}
+    with matplotlib.rc_context({**base, **fonts, **STYLE}), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         yield
 
