@@ -201,11 +201,18 @@ def start_next_round(callback: Any, space: SearchSpace,
 
 
 def check_budget(n_trials: int, rounds: int) -> None:
-    """Refuse a demo budget that cannot run (the three adapters' ``run_demo`` share it)."""
+    """Refuse a demo budget that cannot run (every adapter's ``run_demo``, through :func:`prepare`)."""
     from hpviz.errors import SchemaError
 
     if n_trials < 1 or rounds < 1:
         raise SchemaError(f"run_demo needs n_trials >= 1 and rounds >= 1, got {n_trials} and {rounds}")
+
+
+def prepare(n_trials: int, rounds: int, seed: int, model: str | DemoModel | None,
+            n_epochs: int | None) -> tuple[DemoModel, int, DemoData]:
+    """What every adapter's ``run_demo`` starts with: the budget checked, then ``(model, epochs, data)``."""
+    check_budget(n_trials, rounds)
+    return demo_model(model), n_epochs or DEMO_EPOCHS, load_data(seed)
 
 
 def log_round_done(callback: Any, round_index: int) -> None:

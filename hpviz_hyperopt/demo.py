@@ -53,10 +53,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
 
     from hpviz import demo
 
-    demo.check_budget(n_trials, rounds)
-    task = demo.demo_model(model)
-    epochs = n_epochs or demo.DEMO_EPOCHS
-    data = demo.load_data(seed)
+    task, epochs, data = demo.prepare(n_trials, rounds, seed, model, n_epochs)
     space = task.space
     cb = HpvizCallback(space, objective=demo.DEMO_OBJECTIVE, direction="max", name=task.title("Hyperopt"))
 

@@ -32,10 +32,7 @@ def run_demo(n_trials: int = 30, rounds: int = 2, seed: int = 0, workdir: str | 
 
     from hpviz import demo
 
-    demo.check_budget(n_trials, rounds)
-    task = demo.demo_model(model)
-    epochs = n_epochs or demo.DEMO_EPOCHS
-    data = demo.load_data(seed)
+    task, epochs, data = demo.prepare(n_trials, rounds, seed, model, n_epochs)
     out = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hpviz-vizier-demo-"))
     clients.environment_variables.servicer_kwargs.setdefault("database_url", f"sqlite:///{out / 'vizier.db'}")
     clients.environment_variables.new_suggestion_polling_secs = 0.0
