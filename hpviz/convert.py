@@ -35,6 +35,17 @@ def check_options(options: Mapping[str, Any], allowed: Iterable[str], what: str)
                         f"it takes: {takes}")
 
 
+def local_file(obj: Any, suffix: str) -> Path | None:
+    """``obj`` as a :class:`~pathlib.Path` when it names an existing file ending in ``suffix`` (any case), else None.
+
+    The first test of the adapters that sniff a saved file (an Ax snapshot, a ``cv_results_`` CSV).
+    """
+    if not isinstance(obj, (str, os.PathLike)):
+        return None
+    path = Path(obj)
+    return path if path.suffix.lower() == suffix and path.is_file() else None
+
+
 def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Experiment:
     """Convert ``obj`` to an :class:`Experiment`.
 
@@ -59,18 +70,17 @@ def experiment(obj: Any, *, plugin_manager: Any = None, **options: Any) -> Exper
         check_options(options, (), "an Experiment")
         return obj
     not_ours: SchemaError | None = None
-    if isinstance(obj, (str, os.PathLike)):
-        path = Path(obj)
-        if path.is_file() and path.suffix.lower() == ".json":
-            from hpviz.io import load
+    path = local_file(obj, ".json")
+    if path is not None:
+        from hpviz.io import load
 
-            try:
-                saved = load(path)
-            except SchemaError as exc:  # maybe another tool's JSON (an Ax snapshot...): ask the adapters
-                not_ours = exc
-            else:
-                check_options(options, (), "a saved experiment")  # JSON never runs code: trust changes nothing
-                return saved
+        try:
+            saved = load(path)
+        except SchemaError as exc:  # maybe another tool's JSON (an Ax snapshot...): ask the adapters
+            not_ours = exc
+        else:
+            check_options(options, (), "a saved experiment")  # JSON never runs code: trust changes nothing
+            return saved
     from hpviz.plugins import get_plugin_manager, status
 
     pm = plugin_manager or get_plugin_manager()

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from hpviz import Experiment, ReservoirLog, SchemaError, Trial, TrialState
-from hpviz.convert import check_options
+from hpviz.convert import check_options, local_file
 from hpviz_ax._compat import client_experiment
 from hpviz_ax.space import from_ax
 
@@ -172,10 +170,8 @@ def _metrics(rows: Any, objectives: list[str], seed: int, capacity: int) -> tupl
 
 def is_snapshot(obj: Any) -> bool:
     """``obj`` is the path of an Ax JSON snapshot (``Client.save_to_json_file``)."""
-    if not isinstance(obj, (str, os.PathLike)):
-        return False
-    path = Path(obj)
-    if path.suffix.lower() != ".json" or not path.is_file():
+    path = local_file(obj, ".json")
+    if path is None:
         return False
     with open(path, encoding="utf-8", errors="replace") as fh:
         head = fh.read(4096)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hpviz import Experiment, ReservoirLog, SchemaError, SearchSpace, Trial, TrialState
-from hpviz.convert import check_options
+from hpviz.convert import check_options, local_file
 from hpviz_sklearn.space import _plain, from_sklearn, infer_space
 
 __all__ = ["search_to_experiment", "cv_results_to_experiment", "read_cv_results", "convert", "OPTIONS"]
@@ -235,10 +235,8 @@ def read_cv_results(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _is_cv_results_csv(obj: Any) -> bool:
-    if not isinstance(obj, (str, os.PathLike)):
-        return False
-    path = Path(obj)
-    if path.suffix.lower() != ".csv" or not path.is_file():
+    path = local_file(obj, ".csv")
+    if path is None:
         return False
     with open(path, encoding="utf-8", errors="replace") as fh:
         header = fh.readline()
