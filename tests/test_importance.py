@@ -11,7 +11,14 @@ import pytest
 
 import hpviz
 from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial, TrialState
-from hpviz.analysis._fanova import dense_pairs, forest_interactions, surface_gather, tree_pairs, tree_parts
+from hpviz.analysis._fanova import (
+    dense_pairs,
+    forest_interactions,
+    forest_parts,
+    surface_gather,
+    tree_pairs,
+    tree_parts,
+)
 from hpviz.analysis.importance import MIN_TRIALS, _encode
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -148,7 +155,7 @@ def test_tree_decomposition_is_exact(path, monkeypatch):
         got["marg2"] = [surfaces[k] for k in range(len(pairs))]
     if path == "interactions":
         other = DecisionTreeRegressor(random_state=1, max_leaf_nodes=40).fit(enc.X, values)
-        both = forest_interactions([parts, tree_parts(other, enc.lo, enc.hi, enc.grid_points)], pairs)
+        both = forest_interactions(forest_parts([tree, other], enc.lo, enc.hi, enc.grid_points), pairs)
         np.testing.assert_allclose(both[1], tree_pairs(tree_parts(other, enc.lo, enc.hi, enc.grid_points), pairs),
                                    atol=1e-9)
         got["inter"] = both[0]

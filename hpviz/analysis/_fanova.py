@@ -14,9 +14,15 @@ its decomposition under the uniform measure is exact:
   marginal surfaces, one pair at a time when asked for);
 * the pure interaction of a pair is the doubly centred 2-D marginal, to
   which only the leaves split in *both* parameters contribute
-  (:func:`forest_interactions`): their grids are batched across trees and
-  pairs by shape, so the cost is O(leaves x pairs) boolean tests plus
-  O(events + s_i s_j) per (tree, pair) with few numpy calls.
+  (:func:`forest_interactions`): each leaf's split parameters taken two at
+  a time give the events, and the grids are batched across trees and pairs
+  by shape, so the cost is O(events + s_i s_j) per (tree, pair) with few
+  numpy calls.
+
+The leaf boxes, grids and main effects of a chunk of trees come from one
+set of numpy passes over all their nodes and leaves (:func:`forest_parts`),
+not one per tree. Every result is the same, bit for bit, as decomposing the
+trees one at a time: each sum adds the same terms in the same order.
 
 Cost per tree: O(leaves x d) for the boxes and main effects, and about
 O(s_i s_j) per pair, where ``s_j`` is the number of the tree's distinct
@@ -33,6 +39,7 @@ trees.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,51 +52,6 @@ _MAX_CELLS = 1 << 22
 _CHUNK_LEAF_PARAMS = 1 << 21
 #: Pairwise grids up to this many cells are computed in batches.
 _SMALL_GRID = 1 << 12
-
-
-def leaf_boxes(tree: Any, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bounds ``(lower, upper)`` of every leaf box, clipped to the space, and leaf values."""
-    return leaf_boxes_many([tree], lo, hi)[0]
-
-
-def leaf_boxes_many(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray
-                    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """:func:`leaf_boxes` of several trees: bounds propagated top-down one depth level at a time,
-    vectorized over the nodes of that level in every tree (one pass per level, not per tree and level)."""
-    d = lo.size
-    ts = [t.tree_ for t in trees]
-    counts = np.array([t.node_count for t in ts])
-    off = np.concatenate([[0], np.cumsum(counts)])
-    left = np.concatenate([np.where(t.children_left >= 0, t.children_left + o, -1) for t, o in zip(ts, off)])
-    right = np.concatenate([np.where(t.children_right >= 0, t.children_right + o, -1) for t, o in zip(ts, off)])
-    feat = np.concatenate([t.feature for t in ts])
-    n_nodes = int(off[-1])
-    lower = np.empty((n_nodes, d))
-    upper = np.empty((n_nodes, d))
-    roots = off[:-1]
-    lower[roots], upper[roots] = lo, hi
-    # Thresholds outside the space (sentinel splits) clip to its boundary:
-    # the outer child then has zero width and drops out.
-    safe_feat = np.where(feat >= 0, feat, 0)
-    thr = np.clip(np.concatenate([t.threshold for t in ts]), lo[safe_feat], hi[safe_feat])
-    frontier = roots
-    while frontier.size:
-        parents = frontier[left[frontier] >= 0]
-        if not parents.size:
-            break
-        lc, rc, f, th = left[parents], right[parents], feat[parents], thr[parents]
-        lower[lc] = lower[parents]
-        upper[lc] = upper[parents]
-        upper[lc, f] = np.minimum(upper[parents, f], th)
-        lower[rc] = lower[parents]
-        upper[rc] = upper[parents]
-        lower[rc, f] = np.maximum(lower[parents, f], th)
-        frontier = np.concatenate([lc, rc])
-    out = []
-    for t, o0 in zip(ts, off[:-1]):
-        leaves = o0 + np.flatnonzero(t.children_left < 0)
-        out.append((lower[leaves], upper[leaves], t.value[t.children_left < 0, 0, 0].astype(float)))
-    return out
 
 
 @dataclass
@@ -108,63 +70,182 @@ class TreeParts:
     marg1: np.ndarray  # every parameter's 1-D marginal at its evaluation points, concatenated
 
 
-def _cells_at(edges: np.ndarray, first: np.ndarray, sizes: np.ndarray, shift: np.ndarray,
-              points: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Global cell index of every parameter's points (concatenated) in the shifted edge array, and the owners."""
-    counts = np.array([p.size for p in points])
-    owner = np.repeat(np.arange(counts.size), counts)
-    x = np.concatenate(points) + shift[owner] if counts.sum() else np.empty(0)
-    idx = np.searchsorted(edges, x, side="right") - 1
-    return np.clip(idx, first[owner], first[owner] + sizes[owner] - 2), owner
+@dataclass
+class ForestParts:
+    """The :class:`TreeParts` of several trees, concatenated.
 
-
-def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
-               grid2_points: Sequence[np.ndarray] | None = None,
-               boxes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> TreeParts:
-    """Leaf boxes, mean, total variance and main effects of one tree (``grid2_points``: also ``at2``).
-
-    ``boxes``: the tree's :func:`leaf_boxes` when already computed. Every
-    parameter at once: parameter ``j``'s values are shifted by ``2j`` (they
-    lie in ``[0, 1]``) so one sorted array holds every parameter's edges in
-    turn, and one search places every evaluation point.
+    Tree ``t`` owns the leaf rows ``leaf_off[t]:leaf_off[t + 1]``; its cell
+    widths along parameter ``j`` are ``cellw[run_off[t * d + j]:run_off[t * d + j + 1]]``
+    (``sizes[t, j]`` of them: cells + 1, the last 0).
     """
+
+    f0: np.ndarray  # (trees,)
+    total: np.ndarray  # (trees,)
+    leaf_off: np.ndarray  # (trees + 1,)
+    mass: np.ndarray  # (leaves,)
+    width: np.ndarray  # (leaves, d)
+    start: np.ndarray  # (leaves, d)
+    stop: np.ndarray  # (leaves, d)
+    cellw: np.ndarray  # every (tree, parameter) run of cell widths, concatenated
+    run_off: np.ndarray  # (trees * d + 1,)
+    sizes: np.ndarray  # (trees, d)
+    main: np.ndarray  # (trees, d)
+    marg1: np.ndarray  # (trees, evaluation points)
+    at2: np.ndarray | None  # (trees, 2-D evaluation points): each point's cell along its parameter
+
+    def tree(self, t: int, grid2_sizes: Sequence[int] = ()) -> TreeParts:
+        """Tree ``t``'s parts (``grid2_sizes``: the 2-D evaluation points per parameter, to split ``at2``)."""
+        d = self.sizes.shape[1]
+        rows = slice(self.leaf_off[t], self.leaf_off[t + 1])
+        runs = self.run_off[t * d:(t + 1) * d + 1]
+        at2 = None if self.at2 is None else np.split(self.at2[t], np.cumsum(grid2_sizes)[:-1])
+        return TreeParts(float(self.f0[t]), float(self.total[t]), self.mass[rows], self.width[rows],
+                         self.start[rows], self.stop[rows], np.split(self.cellw[runs[0]:runs[-1]], runs[1:-1] - runs[0]),
+                         at2, self.main[t], self.marg1[t])
+
+
+def _tree_nodes(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray) -> tuple:
+    """Every tree's nodes concatenated: ``(node offsets per tree, left, right, feature, threshold clipped to the
+    space, value)``; children as global node indices, -1 at leaves."""
+    ts = [t.tree_ for t in trees]
+    counts = np.array([t.node_count for t in ts], dtype=np.intp)
+    off = np.concatenate([[0], np.cumsum(counts)])
+    left = np.concatenate([np.where(t.children_left >= 0, t.children_left + o, -1) for t, o in zip(ts, off)])
+    right = np.concatenate([np.where(t.children_right >= 0, t.children_right + o, -1) for t, o in zip(ts, off)])
+    feat = np.concatenate([t.feature for t in ts])
+    # Thresholds outside the space (sentinel splits) clip to its boundary:
+    # the outer child then has zero width and drops out.
+    safe_feat = np.where(feat >= 0, feat, 0)
+    thr = np.clip(np.concatenate([t.threshold for t in ts]), lo[safe_feat], hi[safe_feat])
+    value = np.concatenate([t.value[:, 0, 0] for t in ts]).astype(float)
+    return off, left, right, safe_feat, thr, value
+
+
+def forest_parts(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
+                 grid2_points: Sequence[np.ndarray] | None = None) -> ForestParts:
+    """Leaf boxes, means, total variances and main effects of several trees at once (``grid2_points``: also
+    ``at2``), in a fixed number of numpy passes over all their leaves, not per tree.
+
+    Leaf boxes: every node's bounds are node indices (the node whose clipped
+    threshold bounds it, or a virtual node holding ``lo``/``hi``),
+    propagated top-down one depth level at a time for every tree at once. A
+    tree's grid along parameter ``j`` is the sorted set of its kept leaves'
+    bounds (leaves of zero volume drop out), shifted by ``2j`` (parameters
+    lie in ``[0, 1]``) so one sorted run per tree holds every parameter's
+    edges in turn; a bound's cell index is its node's rank in that run. The
+    marginals come from difference arrays (one bincount for all trees) and
+    cumulative sums per tree.
+    """
+    d = lo.size
     span = hi - lo
-    lower, upper, value = leaf_boxes(tree, lo, hi) if boxes is None else boxes
-    width = np.maximum(upper - lower, 0.0) / span
+    off, left, right, feat, thr, node_value = _tree_nodes(trees, lo, hi)
+    n_trees, n_nodes = off.size - 1, int(off[-1])
+    # Bound values: nodes' thresholds, then each tree's lo (one virtual node per parameter), then its hi.
+    bound = np.concatenate([thr, np.tile(lo, n_trees), np.tile(hi, n_trees)])
+    bound_feat = np.concatenate([feat, np.tile(np.arange(d), 2 * n_trees)])
+    bound_tree = np.concatenate([np.repeat(np.arange(n_trees), np.diff(off)), np.tile(np.repeat(np.arange(n_trees), d), 2)])
+    lower = np.empty((n_nodes, d), dtype=np.int32 if bound.size < 2**31 else np.intp)
+    upper = np.empty_like(lower)
+    roots = off[:-1]
+    virtual = n_nodes + np.arange(n_trees * d).reshape(n_trees, d)
+    lower[roots], upper[roots] = virtual, virtual + n_trees * d
+    frontier = roots
+    while frontier.size:
+        parents = frontier[left[frontier] >= 0]
+        if not parents.size:
+            break
+        lc, rc, f, th = left[parents], right[parents], feat[parents], thr[parents]
+        lo_p, up_p = lower[parents], upper[parents]
+        row = np.arange(parents.size)
+        lower[lc], upper[lc], lower[rc], upper[rc] = lo_p, up_p, lo_p, up_p
+        cur = up_p[row, f]
+        upper[lc, f] = np.where(bound[cur] <= th, cur, parents)  # min(upper, threshold)
+        cur = lo_p[row, f]
+        lower[rc, f] = np.where(bound[cur] >= th, cur, parents)  # max(lower, threshold)
+        frontier = np.concatenate([lc, rc])
+    leaves = np.flatnonzero(left < 0)
+    lower, upper = lower[leaves], upper[leaves]
+    width = np.maximum(bound[upper] - bound[lower], 0.0) / span
     vol = np.prod(width, axis=1)
     keep = vol > 0
-    lower, upper, value, width, vol = lower[keep], upper[keep], value[keep], width[keep], vol[keep]
-    d = lo.size
-    f0 = float(vol @ value)
-    centred = value - f0
-    total = float(vol @ centred**2)
+    lower, upper, width, vol = lower[keep], upper[keep], width[keep], vol[keep]
+    value = node_value[leaves[keep]]
+    leaf_tree = bound_tree[leaves[keep]]
+    leaf_off = np.concatenate([[0], np.cumsum(np.bincount(leaf_tree, minlength=n_trees))])
+    f0, total = np.empty(n_trees), np.empty(n_trees)
+    for t in range(n_trees):
+        f0[t] = vol[leaf_off[t]:leaf_off[t + 1]] @ value[leaf_off[t]:leaf_off[t + 1]]
+    centred = value - f0[leaf_tree]
+    sq = centred**2
+    for t in range(n_trees):
+        total[t] = vol[leaf_off[t]:leaf_off[t + 1]] @ sq[leaf_off[t]:leaf_off[t + 1]]
     # Centred prediction x volume. The leaves covering one cell of a marginal
     # grid tile the other dimensions with total measure 1, so marginals of the
     # centred predictions are the centred marginals.
     mass = centred * vol
-    shift = 2.0 * np.arange(d)
-    edges = np.unique(np.concatenate([lower + shift, upper + shift]).ravel())
-    first = np.searchsorted(edges, shift)  # where each parameter's edges begin
-    sizes = np.diff(np.append(first, edges.size))
-    start = np.searchsorted(edges, lower + shift)  # global edge indices
-    stop = np.searchsorted(edges, upper + shift)
+    # Each tree's edges: the distinct shifted bounds of its kept leaves, in (tree, value) order.
+    used = np.zeros(bound.size, dtype=bool)
+    used[lower] = True
+    used[upper] = True
+    ids = np.flatnonzero(used)
+    shifted = bound[ids] + 2.0 * bound_feat[ids]
+    order = np.lexsort((shifted, bound_tree[ids]))
+    ids, shifted, id_tree = ids[order], shifted[order], bound_tree[ids][order]
+    new = np.ones(ids.size, dtype=bool)
+    new[1:] = (shifted[1:] != shifted[:-1]) | (id_tree[1:] != id_tree[:-1])
+    rank = np.empty(bound.size, dtype=np.intp)
+    rank[ids] = np.cumsum(new) - 1  # global edge index (trees in turn)
+    edges, edge_tree = shifted[new], id_tree[new]
+    edge_run = edge_tree * d + bound_feat[ids[new]]
+    run_off = np.searchsorted(edge_run, np.arange(n_trees * d + 1))
+    tree_off = run_off[::d]
+    sizes = np.diff(run_off).reshape(n_trees, d)
+    start, stop = rank[lower], rank[upper]  # global edge indices
+    # Difference arrays of every tree, one row each (padded), summed up row by row.
+    n_cols = int(np.diff(tree_off).max())
+    to_row = (leaf_tree * n_cols - tree_off[leaf_tree])[:, None]
     w = mass[:, None] / width
-    diff = (np.bincount(start.ravel(), w.ravel(), minlength=edges.size)
-            - np.bincount(stop.ravel(), w.ravel(), minlength=edges.size))
-    cells = np.cumsum(diff)  # each parameter's last entry is 0: all leaves have ended
+    diff = (np.bincount((start + to_row).ravel(), w.ravel(), minlength=n_trees * n_cols)
+            - np.bincount((stop + to_row).ravel(), w.ravel(), minlength=n_trees * n_cols))
+    cells = np.cumsum(diff.reshape(n_trees, n_cols), axis=1)  # each parameter's last entry is 0: all leaves have ended
+    cells = cells[edge_tree, np.arange(edges.size) - tree_off[edge_tree]]
     c = np.append(np.diff(edges), 0.0)
-    c[first[1:] - 1] = 0.0  # the gap between two parameters' edge runs has no width
-    main = np.add.reduceat(c * cells**2, first) / span
-    start -= first
-    stop -= first
-    cellw = np.split(c / np.repeat(span, sizes), first[1:])
-    idx, _ = _cells_at(edges, first, sizes, shift, grid_points)
-    marg1 = f0 + cells[idx]
+    c[run_off[1:] - 1] = 0.0  # the gap between two parameters' (and trees') edge runs has no width
+    main = np.add.reduceat(c * cells**2, run_off[:-1]).reshape(n_trees, d) / span
+    first = run_off[:-1].reshape(n_trees, d)
+    start -= first[leaf_tree]
+    stop -= first[leaf_tree]
+    cellw = c / span[edge_run % d]
+    idx = _cells_at(edges, tree_off, first, sizes, grid_points)
+    marg1 = f0[:, None] + cells[idx]
     at2 = None
     if grid2_points is not None:
-        idx2, owner2 = _cells_at(edges, first, sizes, shift, grid2_points)
-        at2 = np.split(idx2 - first[owner2], np.cumsum([g.size for g in grid2_points])[:-1])
-    return TreeParts(f0, total, mass, width, start, stop, cellw, at2, main, marg1)
+        owner = np.repeat(np.arange(d), [g.size for g in grid2_points])
+        at2 = _cells_at(edges, tree_off, first, sizes, grid2_points) - first[:, owner]
+    return ForestParts(f0, total, leaf_off, mass, width, start, stop, cellw, run_off, sizes, main, marg1, at2)
+
+
+def _cells_at(edges: np.ndarray, tree_off: np.ndarray, first: np.ndarray, sizes: np.ndarray,
+              points: Sequence[np.ndarray]) -> np.ndarray:
+    """Global edge index of the cell holding every parameter's points (concatenated), one row per tree."""
+    counts = np.array([p.size for p in points])
+    owner = np.repeat(np.arange(counts.size), counts)
+    n_trees = first.shape[0]
+    if not counts.sum():
+        return np.zeros((n_trees, 0), dtype=np.intp)
+    x = np.concatenate(points) + 2.0 * owner
+    idx = np.empty((n_trees, x.size), dtype=np.intp)
+    for t in range(n_trees):
+        idx[t] = np.searchsorted(edges[tree_off[t]:tree_off[t + 1]], x, side="right") + (tree_off[t] - 1)
+    return np.clip(idx, first[:, owner], first[:, owner] + sizes[:, owner] - 2)
+
+
+def tree_parts(tree: Any, lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
+               grid2_points: Sequence[np.ndarray] | None = None) -> TreeParts:
+    """Leaf boxes, mean, total variance and main effects of one tree (``grid2_points``: also ``at2``);
+    see :func:`forest_parts`."""
+    parts = forest_parts([tree], lo, hi, grid_points, grid2_points)
+    return parts.tree(0, [] if grid2_points is None else [g.size for g in grid2_points])
 
 
 def _grid2(rows: np.ndarray, cols: np.ndarray, wts: np.ndarray, ni: int, nj: int, ci: np.ndarray,
@@ -333,7 +414,7 @@ def tree_pairs(p: TreeParts, pairs: Sequence[tuple[int, int]], put: Any = None) 
     return inter
 
 
-def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, int]]) -> np.ndarray:
+def forest_interactions(parts: ForestParts, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
     """Interaction variance ``(trees, pairs)`` of several trees at once, without 2-D marginals.
 
     The pure interaction of ``(i, j)`` is the doubly centred 2-D marginal:
@@ -343,64 +424,97 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
     1[I_li] x 1[I_lj]`` (a 2-D difference array), and the variance of its
     double centring is ``|G|^2 - |row means|^2 - |column means|^2 +
     mean^2`` (cell-width weighted). Equal to ``V(2-D marginal) - V_i - V_j``
-    up to rounding, without its cancellation. The (tree, pair) grids are
-    batched across trees by shape (rounded up to powers of 2), so the
-    number of numpy calls does not grow with trees x pairs.
+    up to rounding, without its cancellation.
+
+    Every tree at once: the (leaf, pair) events are each leaf's split
+    parameters taken two at a time; each (tree, pair) grid gets its place in
+    a buffer, grids of one shape (sizes rounded up, :func:`_padded`) side by
+    side, so one bincount fills every grid and each shape's grids are
+    integrated in a few batched numpy calls: the number of calls does not
+    grow with trees x pairs.
     """
-    n_pairs = len(pairs)
-    out = np.zeros((len(parts), n_pairs))
-    if not n_pairs or not len(parts):
+    n_trees, n_pairs = parts.f0.size, len(pairs)
+    out = np.zeros((n_trees, n_pairs))
+    if not n_pairs or not n_trees:
         return out
-    ii = np.array([i for i, _ in pairs])
-    jj = np.array([j for _, j in pairs])
-    rows_n, cols_n, ev_item, ev_r0, ev_r1, ev_c0, ev_c1, ev_w = [], [], [], [], [], [], [], []
-    step = max(1, _MAX_CELLS // max(1, max(p.mass.size for p in parts)))  # pairs per leaf mask
-    for t, p in enumerate(parts):
-        sizes = np.array([c.size for c in p.cellw])  # edges per parameter (cells + 1)
-        rows_n.append(sizes[ii])
-        cols_n.append(sizes[jj])
-        split = np.ascontiguousarray((p.width < 1.0).T)  # (d, leaves)
-        for k0 in range(0, n_pairs, step):
-            ki, kj = ii[k0:k0 + step], jj[k0:k0 + step]
-            # pair-major, leaves ascending within a pair: the events come out sorted by item
-            k, leaf = np.nonzero(split[ki] & split[kj])
-            i, j = ki[k], kj[k]
-            ev_item.append(t * n_pairs + k0 + k)
-            ev_r0.append(p.start[leaf, i])
-            ev_r1.append(p.stop[leaf, i])
-            ev_c0.append(p.start[leaf, j])
-            ev_c1.append(p.stop[leaf, j])
-            ev_w.append(p.mass[leaf] / (p.width[leaf, i] * p.width[leaf, j]))
-    rows_n, cols_n = np.concatenate(rows_n), np.concatenate(cols_n)  # per item (tree-major)
-    item = np.concatenate(ev_item)
-    r0, r1, c0, c1, w = (np.concatenate(a) for a in (ev_r0, ev_r1, ev_c0, ev_c1, ev_w))
+    d = parts.width.shape[1]
+    ii = np.array([i for i, _ in pairs], dtype=np.intp)
+    jj = np.array([j for _, j in pairs], dtype=np.intp)
+    pair_of = np.full((d, d), -1, dtype=np.intp)
+    pair_of[ii, jj] = pair_of[jj, ii] = np.arange(n_pairs)
+    # Events: each leaf's split parameters (among the paired ones) two at a time, leaves ascending.
+    dims = np.unique(np.concatenate([ii, jj]))
+    leaf, col = np.nonzero(parts.width[:, dims] < 1.0)
+    dim = dims[col]
+    flat_e = leaf * d + dim
+    per_leaf = np.bincount(leaf, minlength=parts.mass.size)
+    later = per_leaf[leaf] - (np.arange(leaf.size) - (np.cumsum(per_leaf) - per_leaf)[leaf]) - 1
+    a = np.repeat(np.arange(leaf.size), later)  # entries a < b of one leaf: parameters dim[a] < dim[b]
+    b = np.arange(1, a.size + 1) - np.repeat(np.cumsum(later) - later - np.arange(leaf.size), later)
+    k = pair_of[dim[a], dim[b]]
+    if (k < 0).any():
+        a, b, k = a[k >= 0], b[k >= 0], k[k >= 0]
+    if (ii > jj).any():  # the entry of the pair's row parameter first
+        r = np.where(dim[a] == ii[k], a, b)
+        a, b = r, a + b - r
+    leaf_tree = np.repeat(np.arange(n_trees), np.diff(parts.leaf_off))
+    item = (leaf_tree[leaf] * n_pairs)[a] + k
+    width = parts.width.ravel()[flat_e]
+    w = parts.mass[leaf][a] / (width[a] * width[b])
     # Shape groups: sizes rounded up (to even sizes up to 16, then multiples of 8) bound the zero padding.
-    pad_r, pad_c = _padded(rows_n), _padded(cols_n)
-    key = pad_r * (1 << 20) + pad_c
-    # Only (tree, pair) items with a leaf split in both parameters have an interaction (``item`` is sorted).
-    active = item[np.flatnonzero(np.diff(item, prepend=-1))]
+    pad_r, pad_c = _padded(parts.sizes[:, ii].ravel()), _padded(parts.sizes[:, jj].ravel())
+    # Only (tree, pair) items with a leaf split in both parameters have an interaction.
+    active = np.flatnonzero(np.bincount(item, minlength=n_trees * n_pairs))
+    if not active.size:
+        return out
+    key = pad_r[active] * (1 << 20) + pad_c[active]
+    order = np.argsort(key, kind="stable")
+    active, key = active[order], key[order]
+    cells = np.concatenate([[0], np.cumsum(pad_r[active] * pad_c[active])])  # buffer offsets
+    # Batches of one shape (at most _MAX_CELLS cells); passes of consecutive batches share one buffer.
+    group = np.flatnonzero(np.diff(key, prepend=-1, append=-1))
+    passes: list[list[tuple[int, int, int, int]]] = [[]]
+    for g0, g1 in zip(group[:-1].tolist(), group[1:].tolist()):
+        n_r, n_c = int(pad_r[active[g0]]), int(pad_c[active[g0]])
+        per = max(1, _MAX_CELLS // (n_r * n_c))
+        for b0 in range(g0, g1, per):
+            b1 = min(b0 + per, g1)
+            if passes[-1] and cells[b1] - cells[passes[-1][0][0]] > _MAX_CELLS:
+                passes.append([])
+            passes[-1].append((b0, b1, n_r, n_c))
+    firsts = [p[0][0] for p in passes]
+    at = np.zeros(n_trees * n_pairs, dtype=np.intp)  # each item's grid in its pass's buffer
+    at[active] = cells[:-1] - np.repeat(cells[firsts], np.diff(firsts + [active.size]))
+    at, n_c = at[item], pad_c[item]
+    start, stop = parts.start.ravel()[flat_e], parts.stop.ravel()[flat_e]
+    row0, row1 = start[a] * n_c + at, stop[a] * n_c + at
+    del at, n_c
+    col0, col1 = start[b], stop[b]
+    n_ev = item.size
+    idx = np.empty(4 * n_ev, dtype=np.intp)
+    np.add(row0, col0, out=idx[:n_ev])
+    np.add(row1, col1, out=idx[n_ev:2 * n_ev])
+    np.add(row0, col1, out=idx[2 * n_ev:3 * n_ev])
+    np.add(row1, col0, out=idx[3 * n_ev:])
+    wts = np.concatenate([w, w, -w, -w])
+    if len(passes) > 1:
+        in_pass = np.zeros(n_trees * n_pairs, dtype=np.intp)
+        in_pass[active] = np.repeat(np.arange(len(passes)), np.diff(firsts + [active.size]))
+        in_pass = np.tile(in_pass[item], 4)
     # Every tree's cell widths per parameter, zero-padded to the widest grid.
     width_max = int(max(pad_r.max(), pad_c.max()))
-    cw = np.zeros((len(parts), len(parts[0].cellw), width_max))
-    for t, p in enumerate(parts):
-        for j, c in enumerate(p.cellw):
-            cw[t, j, :c.size] = c
+    run = np.repeat(np.arange(n_trees * d), np.diff(parts.run_off))
+    cw = np.zeros((n_trees * d, width_max))
+    cw[run, np.arange(run.size) - parts.run_off[run]] = parts.cellw
+    cw = cw.reshape(n_trees, d, width_max)
     flat = out.ravel()
-    for g in np.unique(key[active]):
-        members = active[key[active] == g]
-        n_r, n_c = int(pad_r[members[0]]), int(pad_c[members[0]])
-        per = max(1, _MAX_CELLS // (n_r * n_c))
-        for b0 in range(0, members.size, per):
-            batch = members[b0:b0 + per]
-            lo_ev, hi_ev = np.searchsorted(item, batch), np.searchsorted(item, batch, side="right")
-            counts = hi_ev - lo_ev
-            sel = np.repeat(lo_ev - np.cumsum(np.append(0, counts[:-1])), counts) + np.arange(counts.sum())
-            local = np.repeat(np.arange(batch.size), counts) * (n_r * n_c)
-            ws = w[sel]
-            idx = np.concatenate([local + r0[sel] * n_c + c0[sel], local + r1[sel] * n_c + c1[sel],
-                                  local + r0[sel] * n_c + c1[sel], local + r1[sel] * n_c + c0[sel]])
-            grid = np.bincount(idx, np.concatenate([ws, ws, -ws, -ws]), minlength=batch.size * n_r * n_c)
-            grid = grid.reshape(batch.size, n_r, n_c)
+    for p, batches in enumerate(passes):
+        origin = cells[firsts[p]]
+        sel = slice(None) if len(passes) == 1 else in_pass == p
+        buffer = np.bincount(idx[sel], wts[sel], minlength=cells[batches[-1][1]] - origin)
+        for b0, b1, n_r, n_c in batches:
+            batch = active[b0:b1]
+            grid = buffer[cells[b0] - origin:cells[b1] - origin].reshape(batch.size, n_r, n_c)
             _prefix_sum(grid, 1)
             _prefix_sum(grid, 2)
             t, k = np.divmod(batch, n_pairs)
@@ -413,6 +527,19 @@ def forest_interactions(parts: Sequence[TreeParts], pairs: Sequence[tuple[int, i
             sq = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
             flat[batch] = sq - (np.square(row) * ci).sum(axis=1) - (np.square(col) * cj).sum(axis=1) + np.square(mean)
     return out
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # inspecting the loaded libraries costs milliseconds: once per process
+
+
+def _one_blas_thread() -> Any:
+    """Context: BLAS on one thread (the cached controller's limit costs microseconds, ``threadpool_limits``
+    milliseconds)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _prefix_sum(a: np.ndarray, axis: int) -> None:
@@ -516,52 +643,42 @@ def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_
 
     dims = sorted({j for ij in pairs for j in ij})
     gather = surface_gather(pairs, dims, [g.size for g in grid2_points]) if pairs and surfaces else None
-    # One BLAS thread: the products are small, and threads measured several
-    # times slower on a loaded 2-core machine.
-    from threadpoolctl import threadpool_limits
 
-    def fold(p: TreeParts, v: np.ndarray, surf: np.ndarray | None) -> None:
-        scale = 1.0 / p.total if p.total > 0 else 0.0
-        m1, m = p.marg1, p.main
+    def fold(f0: float, total: float, m: np.ndarray, m1: np.ndarray, v: np.ndarray, surf: np.ndarray | None) -> None:
+        scale = 1.0 / total if total > 0 else 0.0
         if expand is not None:
-            m, m1, v, surf = _place(p, v, surf, offsets, expand, pos, sub_index, out_offsets)
-        totals.add(np.float64(p.total))
+            m, m1, v, surf = _place(f0, m, m1, v, surf, offsets, expand, pos, sub_index, out_offsets)
+        totals.add(np.float64(total))
         main.add(m * scale)
         marg1_all.add(m1)
         if n_out_pairs:
             inter.add(np.maximum(v * scale, 0.0))  # exact up to rounding; never negative
             if surf is not None:
-                marg2.add(surf + p.f0)
+                marg2.add(surf + f0)
 
-    chunk: list[TreeParts] = []
-    budget = 0
-    # Leaf boxes of a batch of trees at a time (nodes x parameters bounded).
+    # A chunk of trees at a time (nodes x parameters bounded): their parts and interactions in batched calls.
     nodes = [t.tree_.node_count for t in trees]
     per = max(1, _CHUNK_LEAF_PARAMS // max(1, max(nodes, default=1) * lo.size))
-    with threadpool_limits(1, user_api="blas"):
-        for t, tree in enumerate(trees):
-            if t % per == 0:
-                boxes = leaf_boxes_many(trees[t:t + per], lo, hi)
-            p = tree_parts(tree, lo, hi, grid_points, grid2_points if surfaces and pairs else None, boxes[t % per])
+    grid2_sizes = [g.size for g in grid2_points]
+    # One BLAS thread: the products are small, and threads measured several
+    # times slower on a loaded 2-core machine.
+    with _one_blas_thread():
+        for c0 in range(0, len(trees), per):
+            fp = forest_parts(trees[c0:c0 + per], lo, hi, grid_points, grid2_points if surfaces and pairs else None)
             if not surfaces:
-                # Interactions of several trees at once (batched grids); memory bounded by the chunk's leaves.
-                chunk.append(p)
-                budget += p.width.size
-                if budget >= _CHUNK_LEAF_PARAMS:
-                    for q, v in zip(chunk, forest_interactions(chunk, pairs)):
-                        fold(q, v, None)
-                    chunk, budget = [], 0
+                inter_v = forest_interactions(fp, pairs)
+                for t in range(fp.f0.size):
+                    fold(float(fp.f0[t]), float(fp.total[t]), fp.main[t], fp.marg1[t], inter_v[t], None)
                 continue
-            v, surf = np.zeros(0), flat
-            if pairs:
-                if _dense_is_cheaper(p, pairs, dims):
-                    v, surf = dense_pairs(p, pairs, dims, gather)
-                else:
-                    v = tree_pairs(p, pairs, put)
-            fold(p, v, surf)
-        if chunk:
-            for q, v in zip(chunk, forest_interactions(chunk, pairs)):
-                fold(q, v, None)
+            for t in range(fp.f0.size):
+                p = fp.tree(t, grid2_sizes)
+                v, surf = np.zeros(0), flat
+                if pairs:
+                    if _dense_is_cheaper(p, pairs, dims):
+                        v, surf = dense_pairs(p, pairs, dims, gather)
+                    else:
+                        v = tree_pairs(p, pairs, put)
+                fold(p.f0, p.total, p.main, p.marg1, v, surf)
     marg1 = _split_running(marg1_all, [g.size for g in (expand.grid_points if expand is not None else grid_points)])
     return ForestDecomposition(len(trees), float(totals.mean), main, inter, marg1, marg2, out_offsets, out_shapes)
 
@@ -577,17 +694,18 @@ def _split_running(r: Running, sizes: Sequence[int]) -> list[Running]:
     return out
 
 
-def _place(p: TreeParts, v: np.ndarray, surfaces: np.ndarray | None, offsets: np.ndarray, ex: Expansion,
-           pos: dict[int, int], sub_index: dict[tuple[int, int], int], out_offsets: np.ndarray) -> tuple:
+def _place(f0: float, main_own: np.ndarray, marg1_own: np.ndarray, v: np.ndarray, surfaces: np.ndarray | None,
+           offsets: np.ndarray, ex: Expansion, pos: dict[int, int], sub_index: dict[tuple[int, int], int],
+           out_offsets: np.ndarray) -> tuple:
     """One tree's results among all parameters (see :class:`Expansion`); surfaces stay centred (``None``: skipped).
 
     Returns ``(main, marg1 concatenated over all parameters, inter, surfaces)``.
     """
     d = len(ex.grid_points)
     main = np.zeros(d)
-    main[ex.keep] = p.main
-    own = np.split(p.marg1, np.cumsum([ex.grid_points[j].size for j in ex.keep])[:-1])
-    marg1 = np.concatenate([own[pos[j]] if j in pos else np.full(ex.grid_points[j].size, p.f0) for j in range(d)])
+    main[ex.keep] = main_own
+    own = np.split(marg1_own, np.cumsum([ex.grid_points[j].size for j in ex.keep])[:-1])
+    marg1 = np.concatenate([own[pos[j]] if j in pos else np.full(ex.grid_points[j].size, f0) for j in range(d)])
     inter = np.zeros(len(ex.pairs))
     for k, (i, j) in enumerate(ex.pairs):
         if i in pos and j in pos:
@@ -601,9 +719,9 @@ def _place(p: TreeParts, v: np.ndarray, surfaces: np.ndarray | None, offsets: np
             s = sub_index[(pos[i], pos[j])]
             out[:] = surfaces[offsets[s]:offsets[s + 1]].reshape(out.shape)
         elif i in pos:
-            out[:] = np.interp(ex.grid2_points[i], ex.grid_points[i], own[pos[i]] - p.f0)[:, None]
+            out[:] = np.interp(ex.grid2_points[i], ex.grid_points[i], own[pos[i]] - f0)[:, None]
         elif j in pos:
-            out[:] = np.interp(ex.grid2_points[j], ex.grid_points[j], own[pos[j]] - p.f0)[None, :]
+            out[:] = np.interp(ex.grid2_points[j], ex.grid_points[j], own[pos[j]] - f0)[None, :]
     return main, marg1, inter, flat
 
 
