@@ -279,25 +279,31 @@ PAIR_TEST_NOTE = "5% family-wise over all pairs (max-T permutation test of binne
 def additive_fit(codes: np.ndarray, y: np.ndarray, n_bins: np.ndarray, *, sweeps: int = 20) -> tuple[np.ndarray, int]:
     """Piecewise-constant additive model by backfitting: ``(fitted values, parameters used)``.
 
-    ``codes``: (n, d) bin index per trial and parameter (-1: inactive, contributes 0).
+    ``codes``: (n, d) bin index per trial and parameter (-1: inactive, contributes 0). Each update
+    works on the running residual (O(n) per parameter, not O(n d)).
     """
     n, d = codes.shape
     y = np.asarray(y, dtype=float)
     f0 = float(y.mean())
-    g = [np.zeros(int(b)) for b in n_bins]
-    parts = np.zeros((n, d))
+    resid = y - f0  # minus every parameter's current part
+    steps = []
+    for j in range(d):
+        col = codes[:, j]
+        ok = col >= 0
+        b = int(n_bins[j])
+        cnt = np.bincount(col[ok], minlength=b)
+        inv = np.where(cnt > 0, 1.0 / np.maximum(cnt, 1), 0.0)
+        # all active: the bin of every trial; else trials where inactive point at a bin of value 0
+        at = col if ok.all() else np.where(ok, col, b)
+        steps.append((at, b, inv, cnt / max(cnt.sum(), 1), np.zeros(n)))
     for _ in range(sweeps):
-        for j in range(d):
-            r = y - f0 - parts.sum(axis=1) + parts[:, j]
-            ok = codes[:, j] >= 0
-            cnt = np.bincount(codes[ok, j], minlength=int(n_bins[j]))
-            s = np.bincount(codes[ok, j], r[ok], minlength=int(n_bins[j]))
-            gj = np.where(cnt > 0, s / np.maximum(cnt, 1), 0.0)
-            gj = gj - (cnt * gj).sum() / max(cnt.sum(), 1)
-            g[j] = gj
-            parts[:, j] = np.where(ok, gj[np.maximum(codes[:, j], 0)], 0.0)
-    used = 1 + int(sum(int(b) - 1 for b in n_bins))
-    return f0 + parts.sum(axis=1), used
+        for at, b, inv, share, part in steps:
+            resid += part
+            g = np.bincount(at, resid, minlength=b)[:b] * inv
+            g -= share @ g
+            np.take(np.append(g, 0.0), at, out=part)
+            resid -= part
+    return y - resid, 1 + int(sum(int(b) - 1 for b in n_bins))
 
 
 def trial_codes(space: Any, names: Sequence[str], trials: Sequence[Trial], bins: int | None = None,
@@ -375,9 +381,10 @@ def pair_statistics_many(resid: np.ndarray, codes: np.ndarray, bins: np.ndarray,
     parameter, ``pairs`` their column indices (a batch's codes are gathered when it runs, so memory does not
     grow with pairs x trials).
 
-    One sparse product per batch of pairs (grids zero-padded to the largest) gives every row's cell sums;
-    the row means, the column means of the row-centred residuals and the cell means after both centrings
-    all follow from the cell sums and counts.
+    One sparse product per batch of pairs (grids zero-padded to the largest) gives every row's cell sums
+    ``S``; with the counts ``n`` and the row and column means ``r_a``, ``c_b`` (of the row-centred
+    residuals), the statistic ``sum (S - n (r_a + c_b))^2 / n`` expands into ``sum S^2 / n`` minus terms
+    of the row and column sums only, so one pass over the cells (their squares) does the per-cell work.
     """
     resid = np.atleast_2d(resid)
     r, n = resid.shape
@@ -397,29 +404,33 @@ def pair_statistics_many(resid: np.ndarray, codes: np.ndarray, bins: np.ndarray,
         p0 = starts[-1]
         fits = np.cumsum(cells[p0:p0 + per]) <= _PAIR_BATCH
         starts.append(p0 + max(1, int(fits.sum())))
+    x = np.ascontiguousarray(resid.T)  # (n, r): one trial's residuals in every row, contiguous
     for p0, p1 in zip(starts[:-1], starts[1:]):
         sl = slice(p0, p1)
-        a, b = codes[:, ii[sl]].T, codes[:, jj[sl]].T
-        m = a.shape[0]
+        a, b = codes[:, ii[sl]], codes[:, jj[sl]]  # (n, m)
+        m = a.shape[1]
         A, B = int(np.max(na[sl])), int(np.max(nb[sl]))
         k = A * B
         ok = (a >= 0) & (b >= 0)
-        pair, trial = np.nonzero(ok)
-        col = pair * k + a[pair, trial] * B + b[pair, trial]
-        cnt = np.bincount(col, minlength=m * k).reshape(m, A, B).astype(float)
-        # Cell sums of every row at once: the residuals times a sparse (trial x cell) one-hot matrix.
-        onehot = sparse.csr_matrix((np.ones(col.size), (col, trial)), shape=(m * k, n))
-        sums = np.asarray(onehot @ resid.T).T.reshape(r, m, A, B).transpose(1, 0, 2, 3)
+        trial, pair = np.nonzero(ok)  # trial-major: the columns of a sparse (cell x trial) one-hot matrix
+        cell = pair * k + a[trial, pair] * B + b[trial, pair]
+        cnt = np.bincount(cell, minlength=m * k).reshape(m, A, B).astype(float)
+        indptr = np.concatenate([[0], np.cumsum(ok.sum(axis=1))])
+        onehot = sparse.csc_matrix((np.ones(cell.size), cell, indptr), shape=(m * k, n))
+        sums = (onehot @ x).reshape(m, A, B, r)  # every row's cell sums
         n_a, n_b = cnt.sum(axis=2), cnt.sum(axis=1)  # (m, A), (m, B)
-        mrow = sums.sum(axis=3) / np.maximum(n_a, 1)[:, None, :]  # (m, r, A)
-        # column means of the row-centred residuals
-        mcol = (sums.sum(axis=2) - np.matmul(mrow, cnt)) / np.maximum(n_b, 1)[:, None, :]  # (m, r, B)
-        # cell sums after both centrings; empty cells add nothing
-        centred = sums - cnt[:, None] * mrow[:, :, :, None] - cnt[:, None] * mcol[:, :, None, :]
-        stat = (np.square(centred) / np.maximum(cnt, 1)[:, None]).sum(axis=(2, 3))
+        row_sum, col_sum = sums.sum(axis=2), sums.sum(axis=1)  # (m, A, r), (m, B, r)
+        mrow = row_sum / np.maximum(n_a, 1)[:, :, None]
+        spill = np.matmul(cnt.transpose(0, 2, 1), mrow)  # (m, B, r): sum_a n_ab r_a
+        mcol = (col_sum - spill) / np.maximum(n_b, 1)[:, :, None]  # column means of the row-centred residuals
+        np.square(sums, out=sums)
+        stat = np.matmul((1.0 / np.maximum(cnt, 1)).reshape(m, 1, k), sums.reshape(m, k, r))[:, 0]
+        stat -= 2.0 * ((mrow * row_sum).sum(axis=1) + (mcol * col_sum).sum(axis=1))
+        stat += (n_a[:, :, None] * np.square(mrow)).sum(axis=1) + ((n_b[:, :, None] * mcol + 2.0 * spill) * mcol).sum(axis=1)
+        stat = np.maximum(stat, 0.0)  # a sum of squares, up to rounding
         used_a, used_b = (n_a > 0).sum(axis=1), (n_b > 0).sum(axis=1)
         df = np.maximum(1, (used_a - 1) * (used_b - 1))
-        few = ok.sum(axis=1) < 4
+        few = ok.sum(axis=0) < 4
         out[sl] = np.where(few[:, None], 0.0, stat / (df[:, None] * max(s2, 1e-300)))
     return out
 
@@ -484,7 +495,8 @@ def pair_pvalues_of(exp: Any, objective: str, names: Sequence[str], keys: Sequen
     stats_ = pair_statistics_many(R, coarse, ncoarse, [(pos[a], pos[b]) for a, b in keys],
                                   s2=float(R.var(axis=1).mean()))
     null_max = stats_[:, 1:].max(axis=0)
-    return {k: float((1 + np.sum(null_max >= v[0] - 1e-12)) / (refits + 1)) for k, v in zip(keys, stats_)}
+    above = (null_max[None, :] >= stats_[:, :1] - 1e-12).sum(axis=1)
+    return dict(zip(keys, ((1 + above) / (refits + 1)).tolist()))
 
 
 def with_pair_test(exp: Any, imp: Any, *, seed: int = 0, pvalues: dict | None = None, **options: Any) -> Any:
