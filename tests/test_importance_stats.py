@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import hpviz
-from hpviz import Experiment, Float, Trial
+from hpviz import Categorical, Experiment, Float, Trial
 from hpviz.analysis._importance_stats import (
     FIX_BOOTSTRAP,
     FIX_LEVEL,
@@ -17,6 +17,7 @@ from hpviz.analysis._importance_stats import (
     binned_share,
     choice_effect,
     pair_pvalues,
+    pair_pvalues_of,
     share_upper_bound,
     with_pair_test,
 )
@@ -108,6 +109,22 @@ def test_pair_pvalues_flag_a_true_interaction_and_not_additive_terms() -> None:
     p = pair_pvalues(exp, "y", hpviz.importance(exp, n_trees=8, pair_test=0), refits=19)
     assert p[("x0", "x1")] == pytest.approx(0.05)  # above the largest null pair of all 19 permutations
     assert p[("x0", "x2")] > PAIR_ALPHA and p[("x1", "x2")] > PAIR_ALPHA
+
+
+def test_an_objective_exactly_additive_on_the_bins_flags_no_pair() -> None:
+    """Without noise the additive fit leaves rounding errors only; permuting them gave arbitrary p-values
+    (0.01 for one pair of this experiment): every pair gets p = 1."""
+    rng = np.random.default_rng(1)
+    effect = rng.normal(size=(4, 3))
+    space = {f"c{j}": Categorical(list("abc")) for j in range(4)}
+    exp = Experiment(space, {"y": "min"})
+    for i in range(200):
+        codes = rng.integers(0, 3, 4)
+        exp.add(Trial(i, {f"c{j}": "abc"[codes[j]] for j in range(4)},
+                      {"y": float(sum(effect[j, codes[j]] for j in range(4)))}))
+    p = pair_pvalues_of(exp, "y", list(space), [(f"c{i}", f"c{j}") for i in range(4) for j in range(i + 1, 4)],
+                        seed=1)
+    assert set(p.values()) == {1.0}
 
 
 def _ishigami(n: int, seed: int, interaction: bool) -> Experiment:
