@@ -435,6 +435,39 @@ def test_trees_are_those_of_scikit_learns_forest(d, n):
     np.testing.assert_array_equal(ours.feature_importances_, ref.feature_importances_)
 
 
+def test_trees_decomposed_as_they_grow_give_the_whole_forests_results():
+    """The forest is decomposed in batches of trees as they finish growing; chunks of any size give the same
+    numbers, bit for bit, as the whole forest at once (every sum adds the same terms in the same order)."""
+    from hpviz.analysis._fanova import decompose_forest
+    from hpviz.analysis.importance import _grow_forest
+
+    rng = np.random.default_rng(12)
+    space = {"a": Float(0.0, 1.0), "b": Float(1e-3, 1.0, log=True), "c": Categorical(["p", "q", "r"]),
+             "d": Int(1, 4)}
+    params = [{"a": float(rng.uniform()), "b": float(10 ** rng.uniform(-3, 0)), "c": "pqr"[rng.integers(3)],
+               "d": int(rng.integers(1, 5))} for _ in range(120)]
+    for p in params[::4]:  # inactive in some trials: sentinel splits, leaves of zero volume
+        del p["a"]
+    values = [p.get("a", 0.5) * (p["c"] == "q") + math.log10(p["b"]) ** 2 + p["d"] for p in params]
+    exp = _exp(params, values, space)
+    enc = _encode(exp, exp.trials)
+    pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+    growing = _grow_forest(enc.X, np.array(values), 10, 0)
+    streamed = decompose_forest(growing.batches(3), enc.lo, enc.hi, enc.grid_points, enc.grid2_points, pairs,
+                                surfaces=False)
+    trees = growing.result().estimators_
+    whole = decompose_forest(trees, enc.lo, enc.hi, enc.grid_points, enc.grid2_points, pairs, surfaces=False)
+    uneven = decompose_forest(iter([trees[:1], trees[1:7], trees[7:]]), enc.lo, enc.hi, enc.grid_points,
+                              enc.grid2_points, pairs, surfaces=False)
+    for dec in (streamed, uneven):
+        assert dec.n_trees == 10 and dec.total == whole.total
+        for field in ("main", "inter"):
+            for stat in ("mean", "m2"):
+                np.testing.assert_array_equal(getattr(getattr(dec, field), stat), getattr(getattr(whole, field), stat))
+        for a, b in zip(dec.marg1, whole.marg1):
+            np.testing.assert_array_equal(a.mean, b.mean)
+
+
 def test_accepts_a_saved_experiment(tmp_path):
     rng = np.random.default_rng(11)
     params = [{"x": float(rng.uniform()), "y": float(rng.uniform())} for _ in range(40)]

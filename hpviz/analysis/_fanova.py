@@ -40,7 +40,7 @@ trees.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -613,11 +613,15 @@ def _offsets(grid2_points: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]
     return shapes, np.concatenate([[0], np.cumsum([a * b for a, b in shapes], dtype=np.int64)]).astype(np.int64)
 
 
-def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_points: Sequence[np.ndarray],
-                     grid2_points: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]],
-                     expand: Expansion | None = None, surfaces: bool = True) -> ForestDecomposition:
+def decompose_forest(trees: Sequence[Any] | Iterable[Sequence[Any]], lo: np.ndarray, hi: np.ndarray,
+                     grid_points: Sequence[np.ndarray], grid2_points: Sequence[np.ndarray],
+                     pairs: Sequence[tuple[int, int]], expand: Expansion | None = None,
+                     surfaces: bool = True) -> ForestDecomposition:
     """Decompose every tree and fold the results into running aggregates (no per-tree storage).
 
+    ``trees``: the fitted trees, or an iterator of batches of them in order
+    (e.g. the trees finished so far while the others grow: each batch is
+    decomposed when it arrives; the results do not depend on the batches).
     ``lo``, ``hi``, the grids and ``pairs`` describe the parameters the trees
     were fitted on; with ``expand`` each tree's results are placed among all
     parameters before they are aggregated. ``surfaces=False``: the pairs'
@@ -656,15 +660,14 @@ def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_
             if surf is not None:
                 marg2.add(surf + f0)
 
-    # A chunk of trees at a time (nodes x parameters bounded): their parts and interactions in batched calls.
-    nodes = [t.tree_.node_count for t in trees]
-    per = max(1, _CHUNK_LEAF_PARAMS // max(1, max(nodes, default=1) * lo.size))
     grid2_sizes = [g.size for g in grid2_points]
+    n_trees = 0
     # One BLAS thread: the products are small, and threads measured several
     # times slower on a loaded 2-core machine.
     with _one_blas_thread():
-        for c0 in range(0, len(trees), per):
-            fp = forest_parts(trees[c0:c0 + per], lo, hi, grid_points, grid2_points if surfaces and pairs else None)
+        for chunk in _chunks(trees, lo.size):
+            n_trees += len(chunk)
+            fp = forest_parts(chunk, lo, hi, grid_points, grid2_points if surfaces and pairs else None)
             if not surfaces:
                 inter_v = forest_interactions(fp, pairs)
                 for t in range(fp.f0.size):
@@ -680,7 +683,17 @@ def decompose_forest(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_
                         v = tree_pairs(p, pairs, put)
                 fold(p.f0, p.total, p.main, p.marg1, v, surf)
     marg1 = _split_running(marg1_all, [g.size for g in (expand.grid_points if expand is not None else grid_points)])
-    return ForestDecomposition(len(trees), float(totals.mean), main, inter, marg1, marg2, out_offsets, out_shapes)
+    return ForestDecomposition(n_trees, float(totals.mean), main, inter, marg1, marg2, out_offsets, out_shapes)
+
+
+def _chunks(trees: Sequence[Any] | Iterable[Sequence[Any]], d: int) -> Iterator[Sequence[Any]]:
+    """Consecutive trees decomposed together: each batch of a stream (or all the trees), cut so that a chunk
+    holds at most about :data:`_CHUNK_LEAF_PARAMS` node x parameter entries."""
+    for batch in [trees] if isinstance(trees, Sequence) else trees:
+        nodes = max((t.tree_.node_count for t in batch), default=1)
+        per = max(1, _CHUNK_LEAF_PARAMS // max(1, nodes * d))
+        for c0 in range(0, len(batch), per):
+            yield batch[c0:c0 + per]
 
 
 def _split_running(r: Running, sizes: Sequence[int]) -> list[Running]:

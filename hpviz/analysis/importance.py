@@ -41,7 +41,9 @@ fractions, marginal tables (2-D ones built when asked for). Each parameter's
 column is read from the trials once per call (``TrialValues``) and shared by
 the encoding, the binned shares, the placement test and the pair test; with
 every pair tested, the pair test (which needs no forest) runs while the trees
-grow.
+grow, and then the trees finished so far are decomposed while the others
+grow (in order, batches of at least ``_STREAM_TREES``: the results do not
+depend on the batches).
 """
 
 from __future__ import annotations
@@ -541,6 +543,9 @@ class _Forest:
 
 #: Threads the trees are fitted on (tree building releases the GIL).
 _FIT_THREADS = 2
+#: With every pair and no screening, the trees are decomposed while the others grow, at least this many at a
+#: time (a batch's fixed cost is a few milliseconds; results do not depend on the batches).
+_STREAM_TREES = 16
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Forest:
@@ -562,6 +567,19 @@ class _Growing:
             return _Forest([f.result() for f in self._futures])
         finally:
             self.close()
+
+    def batches(self, least: int) -> Any:
+        """The trees in order as they finish: each time every finished tree after those given, at least
+        ``least`` of them (waited for) or the rest."""
+        futures, i = self._futures, 0
+        while i < len(futures):
+            j = min(i + least, len(futures))
+            for f in futures[i:j]:
+                f.result()
+            while j < len(futures) and futures[j].done():
+                j += 1
+            yield [f.result() for f in futures[i:j]]
+            i = j
 
     def close(self) -> None:
         """Stop: trees not started are cancelled, running ones finish."""
@@ -616,9 +634,11 @@ def _screen(forest: _Forest, d: int, top: int) -> list[tuple[int, int]]:
 
 
 def _decompose(forest: Any, enc: _Encoded, X: np.ndarray, y: np.ndarray, pair_idx: list[tuple[int, int]],
-               n_trees: int, seed: int, screen: bool) -> tuple[ForestDecomposition, _SurfaceSource]:
+               n_trees: int, seed: int, screen: bool, done: ForestDecomposition | None = None
+               ) -> tuple[ForestDecomposition, _SurfaceSource]:
     """Decompose the forest (pairs' fractions, no surfaces); with ``screen``, a forest refitted on the
-    standing-out parameters instead. Also returns what the pairs' 2-D marginals are computed from."""
+    standing-out parameters instead. Also returns what the pairs' 2-D marginals are computed from.
+    ``done``: the forest's decomposition when already made while it grew (no refit)."""
     d = len(enc.names)
     keep = list(range(d))
     if screen and d >= SCREEN_MIN_PARAMS:
@@ -627,7 +647,7 @@ def _decompose(forest: Any, enc: _Encoded, X: np.ndarray, y: np.ndarray, pair_id
         keep = [j for j in range(d) if fi[j] > SCREEN_FACTOR * np.median(fi)] or [int(np.argmax(fi))]
     if len(keep) == d:
         source = _SurfaceSource(list(forest.estimators_), enc.lo, enc.hi, enc.grid_points, enc.grid2_points)
-        return source.decompose(pair_idx, surfaces=False), source
+        return source.decompose(pair_idx, surfaces=False) if done is None else done, source
     sub = _subset(enc, keep)
     forest = _fit_forest(X[:, keep], y, n_trees, seed)
     source = _SurfaceSource(list(forest.estimators_), sub.lo, sub.hi, sub.grid_points, sub.grid2_points, keep,
@@ -944,17 +964,22 @@ def importance(
         dec, source = _constant(enc, y, pair_idx, objective)
     else:
         growing = _grow_forest(X, y, n_trees, seed)
+        done = None
         try:
             if pair_test and d >= 2 and top >= d:  # every pair: the test needs no forest, runs while the trees grow
                 pvalues = pair_pvalues_of(exp, objective, enc.names,
                                           [(enc.names[i], enc.names[j]) for i in range(d) for j in range(i + 1, d)],
                                           refits=int(pair_test), seed=seed, rounds=rounds, space=space, values=values)
+            if top >= d and not (screen and d >= SCREEN_MIN_PARAMS):  # every pair, no refit: decompose as they grow
+                done = decompose_forest(growing.batches(_STREAM_TREES), enc.lo, enc.hi, enc.grid_points,
+                                        enc.grid2_points, [(i, j) for i in range(d) for j in range(i + 1, d)],
+                                        surfaces=False)
         except BaseException:
             growing.close()
             raise
         forest = growing.result()
         pair_idx = _screen(forest, d, top)
-        dec, source = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen)
+        dec, source = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen, done)
     individual, individual_std = _individual(dec, enc.names)
     pairwise, pairwise_std = _pairwise(dec, enc.names, pair_idx)
     paired = sorted({k for ij in pair_idx for k in ij})
