@@ -94,14 +94,15 @@ def _cells(codes: np.ndarray, n_bins: int) -> np.ndarray:
 
 def binned_share(codes: np.ndarray, y: np.ndarray, n_bins: int) -> np.ndarray:
     """Noise-corrected share of variance of the bin means (one value, as a length-1 array); ``codes`` (n,),
-    -1 = inactive."""
-    y = np.asarray(y, dtype=float)
-    cell = _cells(np.asarray(codes), n_bins)
-    cnt = np.bincount(cell, minlength=n_bins + 1).astype(float)
+    -1 = inactive. ``codes`` and ``y`` of shape (r, n): one share per row, ``(r,)``."""
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    r = y.shape[0]
+    cell = _cells(np.atleast_2d(np.asarray(codes)), n_bins) + (n_bins + 1) * np.arange(r)[:, None]
+    cnt = np.bincount(cell.ravel(), minlength=r * (n_bins + 1)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(cell, y, minlength=n_bins + 1) / cnt
-    ss = np.bincount(cell, (y - mean[cell]) ** 2, minlength=n_bins + 1)
-    return _share_from_cells(cnt[None], mean[None], ss[None])
+        mean = np.bincount(cell.ravel(), y.ravel(), minlength=r * (n_bins + 1)) / cnt
+    ss = np.bincount(cell.ravel(), ((y - mean[cell]) ** 2).ravel(), minlength=r * (n_bins + 1))
+    return _share_from_cells(cnt.reshape(r, -1), mean.reshape(r, -1), ss.reshape(r, -1))
 
 
 def bin_codes(pos: np.ndarray, n_bins: int) -> np.ndarray:
@@ -347,16 +348,19 @@ def binned_shares(space: Any, names: Sequence[str], trials: Sequence[Trial], y: 
     codes, nb = trial_codes(space, names, trials, values=values)
     y = np.asarray(y, dtype=float)
     total = float(np.var(y, ddof=1)) if len(y) > 1 else 0.0
-    effects = [main_effect_at(imp, k, space[k], trials, values) for k in names] if imp is not None else None
-    all_effects = sum(effects) if effects is not None else None
-    out = np.zeros(len(names))
-    for j in range(len(names)):
-        r = y if effects is None else y - (all_effects - effects[j])
-        scale = float(np.var(r, ddof=1)) / total if total > 0 else 0.0
-        # Clipped at 1: with few trials the other parameters' main effects are rough, so the residual r can
-        # carry more variance than y itself (seen: 1.2 at 38 trials); no share of y's variance exceeds 1.
-        out[j] = min(1.0, max(0.0, float(binned_share(codes[:, j], r, int(nb[j]))[0]) * scale))
-    return out
+    if imp is None:
+        resid = np.broadcast_to(y, (len(names), y.size))
+    else:
+        effects = [main_effect_at(imp, k, space[k], trials, values) for k in names]
+        resid = y - (sum(effects) - np.array(effects).reshape(len(names), y.size))
+    scale = np.var(resid, axis=1, ddof=1) / total if total > 0 else np.zeros(len(names))
+    share = np.zeros(len(names))
+    for b in np.unique(nb):  # the parameters with b bins (choices) at once
+        js = np.flatnonzero(nb == b)
+        share[js] = binned_share(codes[:, js].T, resid[js], int(b))
+    # Clipped at 1: with few trials the other parameters' main effects are rough, so the residual can carry
+    # more variance than y itself (seen: 1.2 at 38 trials); no share of y's variance exceeds 1.
+    return np.clip(share * scale, 0.0, 1.0)
 
 
 def grid_bins(n: int) -> int:
