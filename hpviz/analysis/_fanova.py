@@ -445,25 +445,33 @@ def forest_interactions(parts: ForestParts, pairs: Sequence[tuple[int, int]]) ->
     jj = np.array([j for _, j in pairs], dtype=np.intp)
     pair_of = np.full((d, d), -1, dtype=np.intp)
     pair_of[ii, jj] = pair_of[jj, ii] = np.arange(n_pairs)
-    # Events: each leaf's split parameters (among the paired ones) two at a time, leaves ascending.
+    take = np.take  # faster than indexing with an array, same values
+    # Events: each leaf's split parameters (among the paired ones) two at a time, leaves ascending: entries
+    # a < b of one leaf (parameters dim[a] < dim[b]).
     dims = np.unique(np.concatenate([ii, jj]))
-    leaf, col = np.nonzero(parts.width[:, dims] < 1.0)
-    dim = dims[col]
+    leaf, col = np.nonzero((parts.width if dims.size == d else parts.width[:, dims]) < 1.0)
+    dim = take(dims, col)
     flat_e = leaf * d + dim
     per_leaf = np.bincount(leaf, minlength=parts.mass.size)
-    later = per_leaf[leaf] - (np.arange(leaf.size) - (np.cumsum(per_leaf) - per_leaf)[leaf]) - 1
-    a = np.repeat(np.arange(leaf.size), later)  # entries a < b of one leaf: parameters dim[a] < dim[b]
-    b = np.arange(1, a.size + 1) - np.repeat(np.cumsum(later) - later - np.arange(leaf.size), later)
-    k = pair_of[dim[a], dim[b]]
+    later = take(per_leaf, leaf) - (np.arange(leaf.size) - take(np.cumsum(per_leaf) - per_leaf, leaf)) - 1
+    first = np.cumsum(later) - later  # each entry's first event
+    busy = np.flatnonzero(later)  # entries with an event
+    a = np.zeros(int(later.sum()), dtype=np.intp)
+    if a.size:
+        a[take(first, busy[1:])] = np.diff(busy)
+        a[0] = busy[0]
+        np.cumsum(a, out=a)
+    b = np.arange(a.size) + take(np.arange(1, leaf.size + 1) - first, a)
+    k = take(pair_of.ravel(), take(dim * d, a) + take(dim, b))
     if (k < 0).any():
         a, b, k = a[k >= 0], b[k >= 0], k[k >= 0]
     if (ii > jj).any():  # the entry of the pair's row parameter first
-        r = np.where(dim[a] == ii[k], a, b)
+        r = np.where(take(dim, a) == take(ii, k), a, b)
         a, b = r, a + b - r
     leaf_tree = np.repeat(np.arange(n_trees), np.diff(parts.leaf_off))
-    item = (leaf_tree[leaf] * n_pairs)[a] + k
-    width = parts.width.ravel()[flat_e]
-    w = parts.mass[leaf][a] / (width[a] * width[b])
+    item = take(take(leaf_tree, leaf) * n_pairs, a) + k
+    width = take(parts.width, flat_e)
+    w = take(take(parts.mass, leaf), a) / (take(width, a) * take(width, b))
     # Shape groups: sizes rounded up (to even sizes up to 16, then multiples of 8) bound the zero padding.
     pad_r, pad_c = _padded(parts.sizes[:, ii].ravel()), _padded(parts.sizes[:, jj].ravel())
     # Only (tree, pair) items with a leaf split in both parameters have an interaction.
@@ -488,18 +496,21 @@ def forest_interactions(parts: ForestParts, pairs: Sequence[tuple[int, int]]) ->
     firsts = [p[0][0] for p in passes]
     at = np.zeros(n_trees * n_pairs, dtype=np.intp)  # each item's grid in its pass's buffer
     at[active] = cells[:-1] - np.repeat(cells[firsts], np.diff(firsts + [active.size]))
-    at, n_c = at[item], pad_c[item]
-    start, stop = parts.start.ravel()[flat_e], parts.stop.ravel()[flat_e]
-    row0, row1 = start[a] * n_c + at, stop[a] * n_c + at
+    at, n_c = take(at, item), take(pad_c, item)
+    start, stop = take(parts.start, flat_e), take(parts.stop, flat_e)
+    row0, row1 = take(start, a) * n_c + at, take(stop, a) * n_c + at
     del at, n_c
-    col0, col1 = start[b], stop[b]
+    col0, col1 = take(start, b), take(stop, b)
     n_ev = item.size
     idx = np.empty(4 * n_ev, dtype=np.intp)
     np.add(row0, col0, out=idx[:n_ev])
     np.add(row1, col1, out=idx[n_ev:2 * n_ev])
     np.add(row0, col1, out=idx[2 * n_ev:3 * n_ev])
     np.add(row1, col0, out=idx[3 * n_ev:])
-    wts = np.concatenate([w, w, -w, -w])
+    wts = np.empty(4 * n_ev)
+    wts[:n_ev] = wts[n_ev:2 * n_ev] = w
+    np.negative(w, out=wts[2 * n_ev:3 * n_ev])
+    wts[3 * n_ev:] = wts[2 * n_ev:3 * n_ev]
     if len(passes) > 1:
         in_pass = np.zeros(n_trees * n_pairs, dtype=np.intp)
         in_pass[active] = np.repeat(np.arange(len(passes)), np.diff(firsts + [active.size]))
@@ -631,9 +642,11 @@ def decompose_forest(trees: Sequence[Any] | Iterable[Sequence[Any]], lo: np.ndar
     parameters before they are aggregated. ``surfaces=False``: the pairs'
     interaction fractions only, no 2-D marginals (``marg2`` stays empty).
 
-    Serial on purpose: two forked processes (each decomposing half the trees,
-    aggregates merged) and two threads both measured slower than one process
-    on this 2-core machine (``docs/scale.md``).
+    One thread on purpose: two forked processes (each decomposing half the
+    trees, aggregates merged) and two threads both measured slower than one
+    process on this 2-core machine (``docs/scale.md``). The overlap that pays
+    is with the fit: given a stream, the trees are decomposed while the
+    others grow (tree building releases the GIL).
     """
     shapes, offsets = _offsets(grid2_points, pairs)
     if expand is not None:
