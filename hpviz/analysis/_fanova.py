@@ -166,19 +166,19 @@ def forest_parts(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_poin
         lower[rc, f] = np.where(bound[cur] >= th, cur, parents)  # max(lower, threshold)
         frontier = np.concatenate([lc, rc])
     leaves = np.flatnonzero(left < 0)
-    lower, upper = lower[leaves], upper[leaves]
-    width = np.maximum(bound[upper] - bound[lower], 0.0) / span
+    lower, upper = np.take(lower, leaves, axis=0), np.take(upper, leaves, axis=0)
+    width = np.maximum(np.take(bound, upper) - np.take(bound, lower), 0.0) / span
     vol = np.prod(width, axis=1)
     keep = vol > 0
     if not keep.all():
         lower, upper, width, vol, leaves = lower[keep], upper[keep], width[keep], vol[keep], leaves[keep]
-    value = node_value[leaves]
-    leaf_tree = bound_tree[leaves]
+    value = np.take(node_value, leaves)
+    leaf_tree = np.take(bound_tree, leaves)
     leaf_off = np.concatenate([[0], np.cumsum(np.bincount(leaf_tree, minlength=n_trees))])
     f0, total = np.empty(n_trees), np.empty(n_trees)
     for t in range(n_trees):
         f0[t] = vol[leaf_off[t]:leaf_off[t + 1]] @ value[leaf_off[t]:leaf_off[t + 1]]
-    centred = value - f0[leaf_tree]
+    centred = value - np.take(f0, leaf_tree)
     sq = centred**2
     for t in range(n_trees):
         total[t] = vol[leaf_off[t]:leaf_off[t + 1]] @ sq[leaf_off[t]:leaf_off[t + 1]]
@@ -203,7 +203,7 @@ def forest_parts(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_poin
     run_off = np.searchsorted(edge_run, np.arange(n_trees * d + 1))
     tree_off = run_off[::d]
     sizes = np.diff(run_off).reshape(n_trees, d)
-    start, stop = rank[lower], rank[upper]  # global edge indices
+    start, stop = np.take(rank, lower), np.take(rank, upper)  # global edge indices
     # Difference arrays of every tree, one row each (padded), summed up row by row.
     n_cols = int(np.diff(tree_off).max())
     to_row = (leaf_tree * n_cols - tree_off[leaf_tree])[:, None]
@@ -216,8 +216,9 @@ def forest_parts(trees: Sequence[Any], lo: np.ndarray, hi: np.ndarray, grid_poin
     c[run_off[1:] - 1] = 0.0  # the gap between two parameters' (and trees') edge runs has no width
     main = np.add.reduceat(c * cells**2, run_off[:-1]).reshape(n_trees, d) / span
     first = run_off[:-1].reshape(n_trees, d)
-    start -= first[leaf_tree]
-    stop -= first[leaf_tree]
+    first_of = np.take(first, leaf_tree, axis=0)
+    start -= first_of
+    stop -= first_of
     cellw = c / span[edge_run % d]
     idx = _cells_at(edges, tree_off, first, sizes, grid_points)
     marg1 = f0[:, None] + cells[idx]
