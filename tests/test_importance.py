@@ -158,6 +158,10 @@ def test_tree_decomposition_is_exact(path, monkeypatch):
         both = forest_interactions(forest_parts([tree, other], enc.lo, enc.hi, enc.grid_points), pairs)
         np.testing.assert_allclose(both[1], tree_pairs(tree_parts(other, enc.lo, enc.hi, enc.grid_points), pairs),
                                    atol=1e-9)
+        # pairs given (j, i), and only some of them: the same interactions
+        some = [(j, i) for i, j in pairs[::2]]
+        np.testing.assert_allclose(forest_interactions(forest_parts([tree, other], enc.lo, enc.hi, enc.grid_points),
+                                                       some), both[:, ::2], atol=1e-12)
         got["inter"] = both[0]
 
     # Brute force: the tree is constant on every cell of the product of its split grids.
