@@ -479,7 +479,8 @@ def forest_interactions(parts: ForestParts, pairs: Sequence[tuple[int, int]]) ->
     active = np.flatnonzero(np.bincount(item, minlength=n_trees * n_pairs))
     if not active.size:
         return out
-    key = pad_r[active] * (1 << 20) + pad_c[active]
+    # Column count first: consecutive grids with as many columns take their column sums together.
+    key = pad_c[active] * (1 << 20) + pad_r[active]
     order = np.argsort(key, kind="stable")
     active, key = active[order], key[order]
     cells = np.concatenate([[0], np.cumsum(pad_r[active] * pad_c[active])])  # buffer offsets
@@ -521,26 +522,32 @@ def forest_interactions(parts: ForestParts, pairs: Sequence[tuple[int, int]]) ->
     run = np.repeat(np.arange(n_trees * d), np.diff(parts.run_off))
     cw = np.zeros((n_trees * d, width_max))
     cw[run, np.arange(run.size) - parts.run_off[run]] = parts.cellw
-    cw = cw.reshape(n_trees, d, width_max)
-    flat = out.ravel()
+    # Each active item's cell widths along its row and column parameter (rows of cw), and its four sums.
+    t, k = np.divmod(active, n_pairs)
+    cw_row, cw_col = t * d + take(ii, k), t * d + take(jj, k)
+    cw = cw.reshape(n_trees * d, width_max)
+    sums = np.empty((4, active.size))  # |G|^2, |row means|^2, |column means|^2, mean (cell-width weighted)
     for p, batches in enumerate(passes):
         origin = cells[firsts[p]]
         sel = slice(None) if len(passes) == 1 else in_pass == p
         buffer = np.bincount(idx[sel], wts[sel], minlength=cells[batches[-1][1]] - origin)
         for b0, b1, n_r, n_c in batches:
-            batch = active[b0:b1]
-            grid = buffer[cells[b0] - origin:cells[b1] - origin].reshape(batch.size, n_r, n_c)
-            _prefix_sum(grid, 1)
-            _prefix_sum(grid, 2)
-            t, k = np.divmod(batch, n_pairs)
-            ci = cw[t, ii[k], :n_r]
-            cj = cw[t, jj[k], :n_c]
+            _prefix_sum(buffer[cells[b0] - origin:cells[b1] - origin].reshape(b1 - b0, n_r, n_c), 1)
+            if b1 == batches[-1][1] or take(pad_c, active[b1]) != n_c:  # the last grids with n_c columns
+                c0 = next(q[0] for q in batches if q[3] == n_c)
+                _prefix_sum(buffer[cells[c0] - origin:cells[b1] - origin].reshape(-1, n_c), 1)
+        for b0, b1, n_r, n_c in batches:
+            grid = buffer[cells[b0] - origin:cells[b1] - origin].reshape(b1 - b0, n_r, n_c)
+            ci = take(cw[:, :n_r], cw_row[b0:b1], axis=0)
+            cj = take(cw[:, :n_c], cw_col[b0:b1], axis=0)
             row = np.matmul(grid, cj[:, :, None])[:, :, 0]  # cell-width weighted row means
             col = np.matmul(ci[:, None, :], grid)[:, 0, :]
-            mean = (row * ci).sum(axis=1)
+            sums[3, b0:b1] = (row * ci).sum(axis=1)
             np.square(grid, out=grid)
-            sq = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
-            flat[batch] = sq - (np.square(row) * ci).sum(axis=1) - (np.square(col) * cj).sum(axis=1) + np.square(mean)
+            sums[0, b0:b1] = (np.matmul(grid, cj[:, :, None])[:, :, 0] * ci).sum(axis=1)
+            sums[1, b0:b1] = (np.square(row) * ci).sum(axis=1)
+            sums[2, b0:b1] = (np.square(col) * cj).sum(axis=1)
+    out.ravel()[active] = sums[0] - sums[1] - sums[2] + np.square(sums[3])
     return out
 
 
@@ -710,6 +717,7 @@ def _chunks(trees: Sequence[Any] | Iterable[Sequence[Any]], d: int) -> Iterator[
     for batch in [trees] if isinstance(trees, Sequence) else trees:
         nodes = max((t.tree_.node_count for t in batch), default=1)
         per = max(1, _CHUNK_LEAF_PARAMS // max(1, nodes * d))
+        per = -(-len(batch) // -(-len(batch) // per)) if batch else 1  # as many chunks, of even sizes
         for c0 in range(0, len(batch), per):
             yield batch[c0:c0 + per]
 
