@@ -4,6 +4,8 @@ Usage: python benchmarks/importance.py [--repeat 3]
        python benchmarks/importance.py --bias  (the bias study of first-order shares, issue 15)
        python benchmarks/importance.py --pairs-scale  (cost of the pairs in n, d = 10: flat beyond the leaf cap)
        python benchmarks/importance.py --memory 5000x500  (peak RSS of importance, default pairs and pairs=True)
+       python benchmarks/importance.py --forests [--forest-seeds 10] [--forest-candidates a,b]
+           (the forest study behind ``_forest_options``: accuracy and time of candidate forests)
 
 Ishigami function f = sin(x1) + 7 sin^2(x2) + 0.1 x3^4 sin(x1) on [-pi, pi]^3,
 plus d - 3 pure-noise parameters (cycling float, int, categorical), sampled
@@ -111,8 +113,19 @@ def main() -> None:
                     "(Optuna's evaluator runs at n <= 1000 only: ~20 s per fit at 1000)")
     ap.add_argument("--pairs-scale", action="store_true", help="only the cost of the pairs against n (d = 10)")
     ap.add_argument("--memory", default="", help="NxD: only the peak RSS of importance at that size (subprocesses)")
+    ap.add_argument("--forests", action="store_true", help="only the study of candidate forests (accuracy, time)")
+    ap.add_argument("--forest-seeds", type=int, default=10, help="data seeds per case of the forest study")
+    ap.add_argument("--forest-candidates", default="", help="comma-separated subset of: " + ",".join(FORESTS))
+    ap.add_argument("--forest-cases", default="250x30,1000x10,100x5,4000x10", help="NxD cases of the forest study")
+    ap.add_argument("--forest-optuna", action="store_true", help="add Optuna's evaluator to the forest study "
+                    "(n <= 1000; ~10 s per fit at 1000 x 10)")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.forests:
+        forest_study([c for c in args.forest_candidates.split(",") if c] or list(FORESTS), args.forest_seeds,
+                     [tuple(int(v) for v in c.lower().split("x")) for c in args.forest_cases.split(",") if c],
+                     args.forest_optuna)
+        return
     if args.pairs_scale:
         pairs_scale()
         return
@@ -152,6 +165,133 @@ def main() -> None:
               flush=True)
     print(f"load average after the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
+
+
+# --------------------------------------------------------------------------- forest study (--forests, issue 19)
+
+
+def _leaf_cap(n: int, cap: int = 512) -> int:
+    return max(1, math.ceil(n / cap))
+
+
+def _tree_options(splitter: str = "best", share: float = 0.7, leaf=lambda n, d: _leaf_cap(n), **extra):
+    """A candidate ``_forest_options(n, d)``: bootstrap over all parameters when subsampling would leave
+    fewer than 3 candidates (as the default does), else no bootstrap and ``share`` of the parameters."""
+
+    def options(n: int, d: int) -> dict:
+        k = max(2, int(share * d))
+        base = {"splitter": splitter, "min_samples_leaf": int(leaf(n, d)), **extra}
+        if k >= d:
+            return {**base, "bootstrap": True, "max_features": 1.0}
+        return {**base, "bootstrap": False, "max_features": k}
+
+    return options
+
+
+#: Candidate forests: name -> ``_forest_options(n, d)``. "default" is what hpviz uses.
+FORESTS = {
+    "default": None,
+    "best leaf1": _tree_options(),
+    "best leaf2": _tree_options(leaf=lambda n, d: max(2, _leaf_cap(n))),
+    "best leaf3": _tree_options(leaf=lambda n, d: max(3, _leaf_cap(n))),
+    "best leaf5": _tree_options(leaf=lambda n, d: max(5, _leaf_cap(n))),
+    "best split4": _tree_options(min_samples_split=4),
+    "best share.5": _tree_options(share=0.5),
+    "best share1": _tree_options(share=1.0),
+    "best cap128": _tree_options(leaf=lambda n, d: _leaf_cap(n, 128)),
+    "best cap256": _tree_options(leaf=lambda n, d: _leaf_cap(n, 256)),
+    "best depth12": _tree_options(max_depth=12),
+    "random leaf1": _tree_options("random"),
+    "random leaf2": _tree_options("random", leaf=lambda n, d: max(2, _leaf_cap(n))),
+    "random leaf3": _tree_options("random", leaf=lambda n, d: max(3, _leaf_cap(n))),
+    "random share1": _tree_options("random", share=1.0),
+    "random share1 leaf2": _tree_options("random", share=1.0, leaf=lambda n, d: max(2, _leaf_cap(n))),
+}
+
+
+def _spurious(imp) -> tuple[float, float]:
+    """Sum and largest share of the pairs other than the true one (x1, x3)."""
+    pw = imp.pairwise.drop([("x1", "x3"), ("x3", "x1")], errors="ignore")
+    return float(pw.sum()), float(pw.max()) if len(pw) else 0.0
+
+
+def _study_call(exp: Experiment) -> tuple[float, float, dict]:
+    """Wall and CPU time of the benchmark's call and its accuracy."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    imp = hpviz.importance(exp, pairs=True, n_trees=64, seed=0)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ind = imp.individual
+    noise = ind.drop(["x1", "x2", "x3"])
+    spur_sum, spur_max = _spurious(imp)
+    acc = {"x1": ind["x1"], "x2": ind["x2"], "x3": ind["x3"], "noise": float(noise.max()) if len(noise) else 0.0,
+           "noise_sum": float(noise.sum()), "S13": float(imp.pairwise[("x1", "x3")]), "spur_sum": spur_sum,
+           "spur_max": spur_max}
+    return wall, cpu, acc
+
+
+def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int]], with_optuna: bool) -> None:
+    """Accuracy and time of candidate forests on Ishigami + d - 3 noise parameters (the benchmark's data),
+    ``seeds`` fresh data sets per case, the candidates interleaved per data set so machine load hits all
+    alike. Accuracy: mean over seeds; err = the benchmark's summed absolute error (x1, x2, x3, largest noise
+    share); S13 (truth 0.244); noise = summed noise shares; spur = summed and largest share of the pairs
+    other than (x1, x3) (truth 0). Time: median wall and CPU of one default call (every pair, pair test)."""
+    import hpviz.analysis.importance as mod
+
+    unknown = set(names) - set(FORESTS)
+    if unknown:
+        raise SystemExit(f"unknown forests {sorted(unknown)}; choose from {', '.join(FORESTS)}")
+    default = mod._forest_options
+    run_hpviz(make_trials(50, 3)[0], pairs=True)  # warm-up
+    print(f"forest study: {seeds} data seeds per case, forest seed 0, 64 trees; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"truth: x1 {TRUTH['x1']:.3f}  x2 {TRUTH['x2']:.3f}  x3 0  S13 {TRUTH['S13']:.3f}  noise = spur = 0")
+    head = (f"{'case':>8} {'forest':20s} | {'err':>6} {'x1':>6} {'x2':>6} {'x3':>6} {'S13':>6} {'noise':>6} "
+            f"{'spur':>6} {'spmax':>6} | {'leaves':>6} {'wall s':>6} {'CPU s':>6}")
+    for n, d in cases:
+        rows: dict[str, list] = {k: [] for k in names}
+        oacc = []
+        for seed in range(seeds):
+            exp, study = make_trials(n, d, seed=seed)
+            for name in names:
+                mod._forest_options = default if FORESTS[name] is None else FORESTS[name]
+                try:
+                    leaves = _mean_leaves(mod, exp, n, d)
+                    wall, cpu, acc = _study_call(exp)
+                finally:
+                    mod._forest_options = default
+                acc["leaves"] = leaves
+                rows[name].append((wall, cpu, acc))
+            if with_optuna and n <= 1000:
+                oacc.append(run_optuna(study)[1])
+        print(f"\n{head}\n{'-' * len(head)}")
+        for name in names:
+            accs = [a for _, _, a in rows[name]]
+            m = {k: float(np.mean([a[k] for a in accs])) for k in accs[0]}
+            err = float(np.mean([error(a) for a in accs]))
+            print(f"{f'{n}x{d}':>8} {name:20s} | {err:6.3f} {m['x1']:6.3f} {m['x2']:6.3f} {m['x3']:6.3f} "
+                  f"{m['S13']:6.3f} {m['noise_sum']:6.3f} {m['spur_sum']:6.3f} {m['spur_max']:6.3f} | "
+                  f"{m['leaves']:6.0f} {np.median([w for w, _, _ in rows[name]]):6.3f} "
+                  f"{np.median([c for _, c, _ in rows[name]]):6.3f}", flush=True)
+        if oacc:
+            m = {k: float(np.mean([a[k] for a in oacc])) for k in ("x1", "x2", "x3", "noise")}
+            print(f"{f'{n}x{d}':>8} {'optuna (evaluator)':20s} | {np.mean([error(a) for a in oacc]):6.3f} "
+                  f"{m['x1']:6.3f} {m['x2']:6.3f} {m['x3']:6.3f} {'-':>6} {'-':>6} {'-':>6} {'-':>6} | "
+                  f"(largest noise share {m['noise']:.3f})", flush=True)
+        # per-seed spread of the summed error, to judge differences between candidates
+        base = [error(a) for _, _, a in rows[names[0]]]
+        for name in names[1:]:
+            diff = np.array([error(a) for _, _, a in rows[name]]) - base
+            print(f"{f'{n}x{d}':>8} {name:20s}   err - {names[0]}: {diff.mean():+.3f} "
+                  f"(se {diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan:.3f})")
+    print(f"load average after the study: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def _mean_leaves(mod, exp: Experiment, n: int, d: int) -> float:
+    """Mean leaves per tree of the forest the current options grow on ``exp`` (a few trees)."""
+    enc = mod._encode(exp, exp.trials)
+    y = np.array([t.values["value"] for t in exp.trials])
+    forest = mod._fit_forest(enc.X, y, 4, 0)
+    return float(np.mean([t.get_n_leaves() for t in forest.estimators_]))
 
 
 # --------------------------------------------------------------------------- pairs in n, memory (issue 19)

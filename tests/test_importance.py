@@ -418,20 +418,23 @@ def test_deterministic_under_seed():
         hpviz.importance(exp, n_trees=2, seed=0)
 
 
-@pytest.mark.parametrize("d, n", [(2, 300), (10, 1200), (1, 40)])
+@pytest.mark.parametrize("d, n", [(2, 300), (10, 1200), (1, 40), (30, 250)])
 def test_trees_are_those_of_scikit_learns_forest(d, n):
-    """The trees hpviz fits (two threads, no per-tree cloning) are RandomForestRegressor's for the same seed:
-    per-tree seeds, bootstrap draws (d <= 2) and feature subsampling alike, and the same impurity importance."""
-    from sklearn.ensemble import RandomForestRegressor
+    """The trees hpviz fits (two threads, no per-tree cloning) are those of scikit-learn's ensemble with the
+    same settings and seed (RandomForestRegressor for best splits, ExtraTreesRegressor for random ones):
+    per-tree seeds, bootstrap draws (d <= 2), feature subsampling and leaf sizes alike, and the same
+    impurity importance."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
-    from hpviz.analysis.importance import _MAX_LEAVES, _fit_forest, _forest_options
+    from hpviz.analysis.importance import _fit_forest, _forest_options
 
     rng = np.random.default_rng(d)
     X = rng.random((n, d))
     y = np.sin(6 * X[:, 0]) + X[:, -1] ** 2 + rng.normal(0, 0.1, n)
     ours = _fit_forest(X, y, 12, 7)
-    ref = RandomForestRegressor(n_estimators=12, random_state=7, min_samples_leaf=math.ceil(n / _MAX_LEAVES),
-                                **_forest_options(d)).fit(X, y)
+    options = _forest_options(n, d)
+    ensemble = RandomForestRegressor if options.pop("splitter") == "best" else ExtraTreesRegressor
+    ref = ensemble(n_estimators=12, random_state=7, **options).fit(X, y)
     assert len(ours.estimators_) == 12
     for a, b in zip(ours.estimators_, ref.estimators_):
         for field in ("children_left", "feature", "threshold", "value"):

@@ -89,8 +89,12 @@ SCREEN_FACTOR = 4.0
 _FEATURE_SHARE = 0.7
 
 
-def _forest_options(d: int) -> dict[str, Any]:
-    """Forest settings beyond ``n_trees``/``seed``.
+def _forest_options(n: int, d: int) -> dict[str, Any]:
+    """Settings of every tree of the forest fitted on ``n`` trials of ``d`` parameters.
+
+    Keys: ``bootstrap`` (a bootstrap draw per tree, as sample counts) and the
+    ``DecisionTreeRegressor`` arguments ``splitter``, ``max_features`` and
+    ``min_samples_leaf``.
 
     Trees draw their diversity from feature subsampling (7/10 of the
     parameters per split, at least 2) and are fitted on all trials without
@@ -99,11 +103,13 @@ def _forest_options(d: int) -> dict[str, Any]:
     spurious interactions compared with scikit-learn's bootstrap default.
     With one or two parameters subsampling would leave a single candidate
     per split, so those forests bootstrap over all parameters instead.
+    Leaves hold at least ``ceil(n / _MAX_LEAVES)`` trials.
     """
     share = max(2, int(_FEATURE_SHARE * d))
+    options: dict[str, Any] = {"splitter": "best", "min_samples_leaf": max(1, math.ceil(n / _MAX_LEAVES))}
     if share >= d:
-        return {"bootstrap": True, "max_features": 1.0}
-    return {"bootstrap": False, "max_features": share}
+        return {**options, "bootstrap": True, "max_features": 1.0}
+    return {**options, "bootstrap": False, "max_features": share}
 
 
 #: Evaluation points of a numeric 1-D marginal curve.
@@ -549,7 +555,7 @@ _STREAM_TREES = 16
 
 
 def _fit_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Forest:
-    """Fit the forest; leaves hold at least ``ceil(n / _MAX_LEAVES)`` trials (1 up to ``_MAX_LEAVES`` trials)."""
+    """Fit the forest (trees as :func:`_forest_options` sets them)."""
     return _grow_forest(X, y, n_trees, seed).result()
 
 
@@ -598,17 +604,16 @@ def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Grow
     from sklearn.tree import DecisionTreeRegressor
 
     n, d = X.shape
-    options = _forest_options(d)
-    min_leaf = max(1, math.ceil(n / _MAX_LEAVES))
+    options = dict(_forest_options(n, d))
+    bootstrap = options.pop("bootstrap")
     X32 = np.ascontiguousarray(X, dtype=np.float32)  # what the trees split on (scikit-learn compares in float32)
     y64 = np.ascontiguousarray(y, dtype=np.float64)
     seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=int(n_trees))
 
     def grow(tree_seed: int) -> Any:
-        tree = DecisionTreeRegressor(min_samples_leaf=min_leaf, max_features=options["max_features"],
-                                     random_state=int(tree_seed))
+        tree = DecisionTreeRegressor(**options, random_state=int(tree_seed))
         weight = None
-        if options["bootstrap"]:  # a bootstrap sample as counts, drawn from the tree's seed
+        if bootstrap:  # a bootstrap sample as counts, drawn from the tree's seed
             weight = np.bincount(np.random.RandomState(int(tree_seed)).randint(0, n, n), minlength=n)
         with config_context(skip_parameter_validation=True):  # thread-local: set in the worker
             return tree.fit(X32, y64, sample_weight=weight, check_input=False)
