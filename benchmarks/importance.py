@@ -41,7 +41,9 @@ from hpviz import Categorical, Experiment, Float, Int, SearchSpace, Trial
 TRUTH = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0, "S13": 0.2437}
 
 
-def make_trials(n: int, d: int, seed: int = 0) -> tuple[Experiment, optuna.Study]:
+def make_trials(n: int, d: int, seed: int = 0, noise: float = 0.0) -> tuple[Experiment, optuna.Study]:
+    """The benchmark's trials; ``noise``: standard deviation of Gaussian noise added to the objective (the
+    parameters are the same as without)."""
     rng = np.random.default_rng(seed)
     space: dict = {f"x{i}": Float(-math.pi, math.pi) for i in (1, 2, 3)}
     dists: dict = {f"x{i}": optuna.distributions.FloatDistribution(-math.pi, math.pi) for i in (1, 2, 3)}
@@ -60,6 +62,8 @@ def make_trials(n: int, d: int, seed: int = 0) -> tuple[Experiment, optuna.Study
             cols[name] = np.array(choices, dtype=object)[rng.integers(0, 3, n)]
     x1, x2, x3 = cols["x1"], cols["x2"], cols["x3"]
     y = np.sin(x1) + 7.0 * np.sin(x2) ** 2 + 0.1 * x3**4 * np.sin(x1)
+    if noise:
+        y = y + np.random.default_rng([seed, 1]).normal(0.0, noise, n)
     rows = [{k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in cols.items()} for i in range(n)]
     exp = Experiment(SearchSpace(space), {"value": "min"},
                      [Trial(i, rows[i], {"value": float(y[i])}) for i in range(n)], source="benchmark")
@@ -116,14 +120,16 @@ def main() -> None:
     ap.add_argument("--forests", action="store_true", help="only the study of candidate forests (accuracy, time)")
     ap.add_argument("--forest-seeds", type=int, default=10, help="data seeds per case of the forest study")
     ap.add_argument("--forest-candidates", default="", help="comma-separated subset of: " + ",".join(FORESTS))
-    ap.add_argument("--forest-cases", default="250x30,1000x10,100x5,4000x10", help="NxD cases of the forest study")
+    ap.add_argument("--forest-cases", default="250x30,1000x10,100x5,4000x10,150x10,250x30+2,1000x10+2",
+                    help="NxD[+SD] cases of the forest study (+SD: Gaussian noise of that standard deviation added "
+                    "to the objective, whose variance is 13.8; the truth stays the function's shares)")
     ap.add_argument("--forest-optuna", action="store_true", help="add Optuna's evaluator to the forest study "
                     "(n <= 1000; ~10 s per fit at 1000 x 10)")
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if args.forests:
         forest_study([c for c in args.forest_candidates.split(",") if c] or list(FORESTS), args.forest_seeds,
-                     [tuple(int(v) for v in c.lower().split("x")) for c in args.forest_cases.split(",") if c],
+                     [_case(c) for c in args.forest_cases.split(",") if c],
                      args.forest_optuna)
         return
     if args.pairs_scale:
@@ -191,10 +197,10 @@ def _tree_options(splitter: str = "best", share: float = 0.7, leaf=lambda n, d: 
 #: Candidate forests: name -> ``_forest_options(n, d)``. "default" is what hpviz uses.
 FORESTS = {
     "default": None,
-    "best leaf1": _tree_options(),
-    "best leaf2": _tree_options(leaf=lambda n, d: max(2, _leaf_cap(n))),
-    "best leaf3": _tree_options(leaf=lambda n, d: max(3, _leaf_cap(n))),
-    "best leaf5": _tree_options(leaf=lambda n, d: max(5, _leaf_cap(n))),
+    "best leaf1": _tree_options(),  # hpviz before issue 19's forest study
+    "best leaf min(3,n//50)": _tree_options(leaf=lambda n, d: max(1, min(3, n // 50), _leaf_cap(n))),
+    "best leaf3 n>=150,d>=10": _tree_options(leaf=lambda n, d: max(3 if n >= 150 and d >= 10 else 1, _leaf_cap(n))),
+    **{f"best leaf{k}": _tree_options(leaf=lambda n, d, k=k: max(k, _leaf_cap(n))) for k in (2, 3, 4, 5, 6, 8)},
     "best split4": _tree_options(min_samples_split=4),
     "best share.5": _tree_options(share=0.5),
     "best share1": _tree_options(share=1.0),
@@ -207,6 +213,12 @@ FORESTS = {
     "random share1": _tree_options("random", share=1.0),
     "random share1 leaf2": _tree_options("random", share=1.0, leaf=lambda n, d: max(2, _leaf_cap(n))),
 }
+
+
+def _case(text: str) -> tuple[int, int, float]:
+    size, _, sd = text.lower().partition("+")
+    n, d = (int(v) for v in size.split("x"))
+    return n, d, float(sd or 0.0)
 
 
 def _spurious(imp) -> tuple[float, float]:
@@ -229,7 +241,7 @@ def _study_call(exp: Experiment) -> tuple[float, float, dict]:
     return wall, cpu, acc
 
 
-def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int]], with_optuna: bool) -> None:
+def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int, float]], with_optuna: bool) -> None:
     """Accuracy and time of candidate forests on Ishigami + d - 3 noise parameters (the benchmark's data),
     ``seeds`` fresh data sets per case, the candidates interleaved per data set so machine load hits all
     alike. Accuracy: mean over seeds; err = the benchmark's summed absolute error (x1, x2, x3, largest noise
@@ -245,13 +257,14 @@ def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int]], wit
     print(f"forest study: {seeds} data seeds per case, forest seed 0, 64 trees; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"truth: x1 {TRUTH['x1']:.3f}  x2 {TRUTH['x2']:.3f}  x3 0  S13 {TRUTH['S13']:.3f}  noise = spur = 0")
-    head = (f"{'case':>8} {'forest':20s} | {'err':>6} {'x1':>6} {'x2':>6} {'x3':>6} {'S13':>6} {'noise':>6} "
+    head = (f"{'case':>10} {'forest':20s} | {'err':>6} {'x1':>6} {'x2':>6} {'x3':>6} {'S13':>6} {'noise':>6} "
             f"{'spur':>6} {'spmax':>6} | {'leaves':>6} {'wall s':>6} {'CPU s':>6}")
-    for n, d in cases:
+    for n, d, sd in cases:
+        label = f"{n}x{d}" + (f"+{sd:g}" if sd else "")
         rows: dict[str, list] = {k: [] for k in names}
         oacc = []
         for seed in range(seeds):
-            exp, study = make_trials(n, d, seed=seed)
+            exp, study = make_trials(n, d, seed=seed, noise=sd)
             for name in names:
                 mod._forest_options = default if FORESTS[name] is None else FORESTS[name]
                 try:
@@ -268,21 +281,25 @@ def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int]], wit
             accs = [a for _, _, a in rows[name]]
             m = {k: float(np.mean([a[k] for a in accs])) for k in accs[0]}
             err = float(np.mean([error(a) for a in accs]))
-            print(f"{f'{n}x{d}':>8} {name:20s} | {err:6.3f} {m['x1']:6.3f} {m['x2']:6.3f} {m['x3']:6.3f} "
+            print(f"{label:>10} {name:20s} | {err:6.3f} {m['x1']:6.3f} {m['x2']:6.3f} {m['x3']:6.3f} "
                   f"{m['S13']:6.3f} {m['noise_sum']:6.3f} {m['spur_sum']:6.3f} {m['spur_max']:6.3f} | "
                   f"{m['leaves']:6.0f} {np.median([w for w, _, _ in rows[name]]):6.3f} "
                   f"{np.median([c for _, c, _ in rows[name]]):6.3f}", flush=True)
         if oacc:
             m = {k: float(np.mean([a[k] for a in oacc])) for k in ("x1", "x2", "x3", "noise")}
-            print(f"{f'{n}x{d}':>8} {'optuna (evaluator)':20s} | {np.mean([error(a) for a in oacc]):6.3f} "
+            print(f"{label:>10} {'optuna (evaluator)':20s} | {np.mean([error(a) for a in oacc]):6.3f} "
                   f"{m['x1']:6.3f} {m['x2']:6.3f} {m['x3']:6.3f} {'-':>6} {'-':>6} {'-':>6} {'-':>6} | "
                   f"(largest noise share {m['noise']:.3f})", flush=True)
-        # per-seed spread of the summed error, to judge differences between candidates
-        base = [error(a) for _, _, a in rows[names[0]]]
+        # paired differences against the first candidate (same data), with their standard errors
+        def paired(name: str, key, rows: dict = rows) -> str:
+            diff = np.array([key(a) for _, _, a in rows[name]]) - [key(a) for _, _, a in rows[names[0]]]
+            se = diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
+            return f"{diff.mean():+.3f} (se {se:.3f})"
+
         for name in names[1:]:
-            diff = np.array([error(a) for _, _, a in rows[name]]) - base
-            print(f"{f'{n}x{d}':>8} {name:20s}   err - {names[0]}: {diff.mean():+.3f} "
-                  f"(se {diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan:.3f})")
+            print(f"{label:>10} {name:20s}   minus {names[0]}: err {paired(name, error)}, "
+                  f"|S13 - truth| {paired(name, lambda a: abs(a['S13'] - TRUTH['S13']))}, "
+                  f"spur {paired(name, lambda a: a['spur_sum'])}")
     print(f"load average after the study: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
