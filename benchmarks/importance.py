@@ -299,7 +299,8 @@ def forest_study(names: list[str], seeds: int, cases: list[tuple[int, int, float
         for name in names[1:]:
             print(f"{label:>10} {name:20s}   minus {names[0]}: err {paired(name, error)}, "
                   f"|S13 - truth| {paired(name, lambda a: abs(a['S13'] - TRUTH['S13']))}, "
-                  f"spur {paired(name, lambda a: a['spur_sum'])}")
+                  f"spur {paired(name, lambda a: a['spur_sum'])}, spmax {paired(name, lambda a: a['spur_max'])}, "
+                  f"x3 {paired(name, lambda a: a['x3'])}, noise {paired(name, lambda a: a['noise_sum'])}")
     print(f"load average after the study: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

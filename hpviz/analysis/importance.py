@@ -1,12 +1,13 @@
 """fANOVA hyperparameter importance (Hutter, Hoos & Leyton-Brown, ICML 2014).
 
 A random forest (the trees scikit-learn's ``RandomForestRegressor`` grows for
-the seed, fitted directly on two threads) is fitted on the
-usable trials (a sample of at most ``max_trials`` of them, stratified on the
-objective), with every parameter on the scale it was searched in. Each tree's
-functional ANOVA decomposition under the uniform measure on the space is
-exact (:mod:`hpviz.analysis._fanova`: leaf boxes, 1-D and 2-D difference
-arrays); results are folded into running means as the trees are decomposed.
+the seed with the settings of ``_forest_options``, fitted directly on two
+threads) is fitted on the usable trials (a sample of at most ``max_trials``
+of them, stratified on the objective), with every parameter on the scale it
+was searched in. Each tree's functional ANOVA decomposition under the
+uniform measure on the space is exact (:mod:`hpviz.analysis._fanova`: leaf
+boxes, 1-D and 2-D difference arrays); results are folded into running
+means as the trees are decomposed.
 
 Main-effect variance ``V_j`` is the variance of the 1-D marginal; the
 interaction ``V_ij`` is the variance of the 2-D marginal minus ``V_i`` and
@@ -15,9 +16,10 @@ trees (``individual_std`` is the spread across trees). The fractions are not
 renormalized: what they leave out of 1 is the variance in higher-order
 interactions (and in the trees' overfitting of noise).
 
-Cost: leaves hold at least ``ceil(n_fit / _MAX_LEAVES)`` trials, so a tree
-has at most about ``_MAX_LEAVES`` leaves and the pair grids stay bounded as
-the number of trials grows; pairs can be screened to the top parameters
+Cost: leaves hold at least ``ceil(n_fit / _MAX_LEAVES)`` trials (and 3 with
+150 trials and 10 parameters or more: ``_forest_options``), so a tree has at
+most about ``_MAX_LEAVES`` leaves and the pair grids stay bounded as the
+number of trials grows; pairs can be screened to the top parameters
 (``pairs="top:K"``). Measured curves: ``docs/scale.md``.
 
 Encoding (documented in ``docs/importance.md``):
