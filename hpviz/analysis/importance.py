@@ -110,19 +110,24 @@ def _forest_options(n: int, d: int) -> dict[str, Any]:
     with 150 trials or more and 10 parameters or more. Measured
     (``benchmarks/importance.py --forests``: Ishigami + d - 3 noise
     parameters, 10 data sets per case, paired differences against fully
-    grown trees): the floor of 3 lowers the summed error of the shares by
-    0.036 at 250 x 30, 0.011 at 1,000 x 10, 0.026 at 150 x 10, 0.025-0.026
-    with noise added to the objective, and the spurious interactions by
-    0.001-0.016, the true pair's share unchanged within its standard error
-    (at most 0.004 either way); it cuts the CPU of a call at 250 x 30 by
-    about a third (68 leaves per tree instead of 250). With fewer trials or
-    fewer parameters it costs the true pair: 0.009-0.036 of its share at 50-100
-    trials, 0.018 at 150 x 3 and 0.008 at 200 x 6 (a fully grown leaf is
-    what resolves an interaction when few trials are spread over few
-    parameters), so there the trees stay fully grown. Random thresholds
-    (extra trees: a call 1.2-3.3x cheaper) lost 0.13-0.20 of summed error, a
-    share of 0.5 or 1.0 of the parameters per split 0.02-0.09, a cap of
-    128-256 leaves helped at 1,000 trials and hurt at 4,000.
+    grown trees; ``docs/importance.md``): the floor of 3 lowers the summed
+    error of the shares by 0.036 at 250 x 30, 0.011 at 1,000 x 10, 0.026 at
+    150 x 10, 0.024 at 250 x 10, 0.025-0.026 with noise added to the
+    objective, and the sum of the spurious interactions by 0.001-0.016, the
+    true pair's share unchanged within its standard error (at most 0.005
+    either way); it cuts the CPU of a call at 250 x 30 by about a third (68
+    leaves per tree instead of 250). It is slightly worse on two measures:
+    the main effect read on a parameter that acts only through an
+    interaction (``x3``, truth 0: +0.004 at 250 x 30, +0.006 at 150 x 10,
+    standard errors 0.002-0.003) and the largest spurious pair (+0.003 to
+    +0.006). With fewer trials or fewer parameters the floor costs the true
+    pair (0.009-0.036 of its share at 50-100 trials, 0.018 at 150 x 3, 0.008
+    at 200 x 6: a fully grown leaf is what resolves an interaction when few
+    trials spread over few parameters), so there the trees stay fully grown.
+    Random thresholds (extra trees: a call 1.2-3.3x cheaper) lost 0.13-0.20
+    of summed error, a share of 0.5 or 1.0 of the parameters per split
+    0.02-0.09, a cap of 128-256 leaves helped at 1,000 trials and hurt at
+    4,000.
     """
     share = max(2, int(_FEATURE_SHARE * d))
     floor = _MIN_LEAF if n >= _MIN_LEAF_TRIALS and d >= _MIN_LEAF_PARAMS else 1
