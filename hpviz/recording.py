@@ -65,8 +65,15 @@ REPORT_SUFFIXES = (".html", ".htm", ".pdf")
 #: Live view: updates per second at most (each takes a snapshot: cheap, but not free).
 LIVE_MAX_PER_SECOND = 2.0
 
-#: Niceness added to the render process: a background report yields the CPU to the optimization.
-RENDER_NICENESS = 10
+#: Niceness of the render process, set before its first import. Where the platform has it (Linux),
+#: the process also runs under the idle scheduling policy (:data:`RENDER_IDLE_POLICY`).
+RENDER_NICENESS = 19
+
+#: Run the render process under Linux's ``SCHED_IDLE`` policy: it gets a core only when no other
+#: thread of the session wants one, so a background report never takes CPU time from the optimization
+#: (niceness alone still gives it a share: at 10, one ninth of a busy worker thread's). Elsewhere: the
+#: niceness above (Windows: the idle priority class).
+RENDER_IDLE_POLICY = True
 
 #: Seconds the background render process waits for work before it exits (it restarts on demand).
 RENDER_IDLE_SECONDS = 60.0
@@ -75,6 +82,12 @@ RENDER_IDLE_SECONDS = 60.0
 #: without one (requests meanwhile coalesce): background reports use at most ``1 / (1 + RENDER_SPACING)``
 #: of one core, however small ``every`` is and however long a report takes.
 RENDER_SPACING = 1.0
+
+#: Seconds after the first recorded trial before the first periodic report may start. A report takes
+#: about a second or more to render (longer on a busy machine): one started in the first moments of a run
+#: would show a handful of trials and be outdated before it is written, and in a run shorter than this the
+#: final report supersedes it. Runs whose ``every`` trials take longer than this are not delayed.
+RENDER_FIRST_DELAY = 2.0
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -163,17 +176,24 @@ class _Renderer:
     requests collapse into one pending render, which starts from the newest
     state when the current one is done and :data:`RENDER_SPACING` times its
     duration has passed: at most one report is in flight, and reports keep a
-    bounded share of the CPU.
+    bounded share of the CPU. ``abort`` (optional) stops the render in flight
+    when a final report supersedes it.
     """
 
-    def __init__(self, render: Any, on_idle: Any = None):
+    def __init__(self, render: Any, on_idle: Any = None, abort: Any = None):
         self._render = render
         self._on_idle = on_idle
+        self._abort = abort
         self._cond = threading.Condition()
         self._pending = False
         self._busy = False
         self._thread: threading.Thread | None = None
         self._not_before = -math.inf  # monotonic time before which the next render does not start
+
+    def hold(self, seconds: float) -> None:
+        """No render starts in the next ``seconds`` (unless one is held back longer already)."""
+        with self._cond:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     def request(self) -> None:
         with self._cond:
@@ -210,11 +230,14 @@ class _Renderer:
             with contextlib.suppress(Exception):
                 self._on_idle()
 
-    def wait(self, *, cancel_pending: bool = False) -> None:
-        """Block until no render is in flight (and none pending unless cancelled)."""
+    def wait(self, *, cancel_pending: bool = False, abort: bool = False) -> None:
+        """Block until no render is in flight (and none pending unless cancelled; ``abort``: stop the one in flight)."""
         with self._cond:
             if cancel_pending:
                 self._pending = False
+            if abort and self._busy and self._abort is not None:
+                with contextlib.suppress(Exception):
+                    self._abort()
             while self._busy or (self._pending and self._thread is not None and self._thread.is_alive()):
                 self._cond.wait()
 
@@ -233,6 +256,10 @@ def _render_in_process(exp: Experiment, target: Path | None, options: Mapping[st
     return hpviz.report(exp, target, **options)
 
 
+class _Aborted(Exception):
+    """The periodic report in flight was stopped: a final report to the same path supersedes it."""
+
+
 class _RenderWorker:
     """A long-lived render process (started on the first periodic report, stopped when idle).
 
@@ -245,6 +272,7 @@ class _RenderWorker:
         self._proc: subprocess.Popen | None = None
         self._stderr: Any = None
         self._lock = threading.Lock()  # render() and close() never overlap
+        self._aborted = False
 
     def _ensure(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
@@ -254,8 +282,10 @@ class _RenderWorker:
             env["PYTHONPATH"] = os.pathsep.join([root, *[p for p in sys.path if p], env.get("PYTHONPATH", "")])
             env.setdefault("MPLBACKEND", "Agg")
             self._stderr = tempfile.TemporaryFile(mode="w+", prefix="hpviz-render-")
-            self._proc = subprocess.Popen([sys.executable, "-m", "hpviz.recording", "--serve"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env)
+            boot = _BOOT.format(niceness=RENDER_NICENESS, idle=RENDER_IDLE_POLICY)
+            self._proc = subprocess.Popen([sys.executable, "-c", boot], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=self._stderr, text=True, env=env,
+                                          creationflags=getattr(subprocess, "IDLE_PRIORITY_CLASS", 0))
         return self._proc
 
     def _failure(self, what: str) -> RuntimeError:
@@ -270,7 +300,24 @@ class _RenderWorker:
 
     def render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
         with self._lock:
-            return self._render(exp, target, options)
+            self._aborted = False
+            try:
+                return self._render(exp, target, options)
+            except Exception:
+                if self._aborted:
+                    raise _Aborted() from None
+                raise
+
+    def abort(self) -> None:
+        """Stop the render in flight, if any (it raises :class:`_Aborted`); the next one starts a new process.
+
+        The report file is written atomically: a stopped render leaves the previous report in place.
+        """
+        proc = self._proc
+        if proc is not None and self._lock.locked():
+            self._aborted = True
+            with contextlib.suppress(OSError):
+                proc.kill()
 
     def _render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
         from hpviz.io import save
@@ -318,12 +365,38 @@ class _RenderWorker:
             self._stderr = None
 
 
+#: The render process's program: its priority drops first, before any import (importing hpviz,
+#: NumPy and the report's modules is most of its start-up), then it serves requests.
+_BOOT = """\
+import os
+try:
+    os.nice({niceness})
+except (AttributeError, OSError):
+    pass
+if {idle} and hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except OSError:
+        pass
+from hpviz.recording import _main
+_main()
+"""
+
+
+def _main() -> None:
+    """Entry of the render process: serve, flush, and exit without the interpreter's teardown."""
+    code = _serve()
+    for stream in (sys.stderr, sys.__stdout__):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    # every reply is written: skip the interpreter's teardown (seconds for a niced process on a busy machine)
+    os._exit(code)
+
+
 def _serve() -> int:
     """The render process: one JSON request per input line, one JSON reply per output line."""
     replies = sys.stdout
     sys.stdout = sys.stderr  # nothing the report prints may mix with the replies
-    with contextlib.suppress(AttributeError, OSError):  # not on every platform
-        os.nice(RENDER_NICENESS)
     import hpviz
     import hpviz.reporting  # pay the imports before the first request
 
@@ -435,8 +508,17 @@ class Recorder:
     one. The renderer writes from a snapshot in one long-lived render process
     (the experiment passed as hpviz JSON, never pickled; the process pays the
     imports once and ends after :data:`RENDER_IDLE_SECONDS` without work), so
-    rendering does not compete with the optimization for the interpreter lock. :meth:`report` waits for
-    a report in flight, then writes the complete final report itself.
+    rendering does not compete with the optimization for the interpreter lock.
+    That process runs at the lowest CPU priority from its first instruction
+    (:data:`RENDER_IDLE_POLICY`, :data:`RENDER_NICENESS`): it renders on the
+    CPU time the optimization leaves free. Reports are paced: the first one
+    waits until the run has lasted :data:`RENDER_FIRST_DELAY` seconds (in a
+    shorter run only the final report is written), and each one is followed
+    by :data:`RENDER_SPACING` times its duration without one. :meth:`report`
+    writes the complete final report itself, at the caller's priority; to
+    ``report_path`` it supersedes the periodic report in flight (stopped; the
+    file is written atomically, so the previous report stays until the new
+    one replaces it), to another path it waits for it.
 
     **Thread safety.** Recording and snapshots are serialized by one lock.
     The lock, the renderer and its thread are dropped when the callback is
@@ -491,7 +573,7 @@ class Recorder:
         self._lock = threading.RLock()
         self._render_lock = threading.Lock()  # one report written at a time
         self._worker = _RenderWorker()
-        self._renderer = _Renderer(self._render_periodic, on_idle=self._worker.close)
+        self._renderer = _Renderer(self._render_periodic, on_idle=self._worker.close, abort=self._worker.abort)
         self._subprocess_ok = True
         self._live_lock = threading.Lock()
         self._live_handle: Any = None
@@ -605,6 +687,8 @@ class Recorder:
         if n <= 0:
             return
         with self._lock:
+            if self._recorded == 0 and self.every is not None:
+                self._renderer.hold(RENDER_FIRST_DELAY)
             self._recorded += n
             if self.every is None or self.report_path is None:
                 due = False
@@ -728,7 +812,7 @@ class Recorder:
                 snap = self._snapshot()
             if len(snap) == 0 or self.report_path is None:
                 return
-            with self._render_lock:
+            with self._render_lock, contextlib.suppress(_Aborted):  # stopped: a final report supersedes it
                 self._write(snap, self.report_path, background=True)
 
     def _write(self, exp: Experiment, target: Path | None, *, background: bool = False) -> Path:
@@ -749,9 +833,10 @@ class Recorder:
         """Write the complete report now and return its path.
 
         Writes to ``path``, else ``report_path``, else hpviz's default
-        (``hpviz-report.html``). Waits for a periodic report in flight first
-        (and replaces a pending one). Unlike periodic reports, errors
-        propagate: you asked for it.
+        (``hpviz-report.html``). A periodic report to the same path, in
+        flight or pending, is superseded (stopped); one to another path is
+        awaited first. Unlike periodic reports, errors propagate: you asked
+        for it.
 
         Raises
         ------
@@ -769,8 +854,10 @@ class Recorder:
         return self._write_final(snap, target)
 
     def _write_final(self, snap: Experiment, target: Path | None) -> Path:
-        """Wait for a periodic report in flight (replacing a pending one), then write ``snap`` here."""
-        self._renderer.wait(cancel_pending=target == self.report_path)
+        """Write ``snap`` here, after the periodic report in flight: to the same path, the final report
+        supersedes it (and a pending one): the render process stops it; otherwise it is awaited."""
+        same = target == self.report_path
+        self._renderer.wait(cancel_pending=same, abort=same)
         with self._render_lock:
             written = self._write(snap, target)
         if self.live:
@@ -794,12 +881,3 @@ class Recorder:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(report_path={self.report_path!r}, every={self.every!r}, "
                 f"recorded={self._recorded}, round={self.round})")
-
-
-if __name__ == "__main__":
-    code = _serve()
-    for stream in (sys.stderr, sys.__stdout__):
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            stream.flush()
-    # every reply is written: skip the interpreter's teardown (seconds for a niced process on a busy machine)
-    os._exit(code)

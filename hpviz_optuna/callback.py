@@ -28,7 +28,7 @@ class HpvizCallback(Recorder):
     Optuna calls it after each trial that finished (COMPLETE, PRUNED, or FAIL
     when the objective returned NaN/None or raised an exception listed in
     ``catch``). Optuna has no end-of-optimize hook: call ``cb.report()`` after
-    ``optimize`` for the final report (it waits for a periodic one in flight).
+    ``optimize`` for the final report (it supersedes a periodic one still in flight).
 
     Parameters
     ----------

@@ -20,6 +20,15 @@ from hpviz.recording import EMPTY_REPORT_MESSAGE, Recorder, check_report_path, u
 SPACE = SearchSpace({"x": Float(-1.0, 1.0)})
 
 
+@pytest.fixture(autouse=True)
+def _no_first_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first periodic report may start at once: these tests drive the renderer, not the run's pacing
+    (``test_the_first_periodic_report_waits_until_the_run_has_lasted`` sets the delay itself)."""
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_FIRST_DELAY", 0.0)
+
+
 class ListRecorder(Recorder):
     """The smallest adapter: it is handed hpviz trials (a real adapter translates native ones)."""
 
@@ -170,6 +179,42 @@ def test_a_final_report_cancels_a_spaced_pending_one(tmp_path: Path) -> None:
     rec.report()  # waits for the one in flight, replaces the pending one
     time.sleep(3 * rec.delay)
     assert [bg for *_, bg in rec.writes] == [True, False]
+
+
+def test_the_first_periodic_report_waits_until_the_run_has_lasted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_FIRST_DELAY", 0.5)
+    rec = SlowWriter(tmp_path / "r.html", every=1)
+    first = time.perf_counter()
+    for i in range(3):
+        rec.record(i / 3)  # three due reports in the run's first moments
+    assert rec.writes == [] and rec._renderer.busy  # held back, not dropped
+    rec.wait()
+    ((trials, start, _, background),) = rec.writes  # one report, of every trial so far
+    assert trials == 3 and background and start - first >= 0.5
+
+
+def test_a_final_report_stops_the_periodic_one_in_flight(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # the render process is stopped (its report is superseded), the final one is complete; no warning
+    rec = ListRecorder(tmp_path / "r.html", every=1, report_options={"views": ["progress"]})
+    with caplog.at_level(logging.WARNING, logger="hpviz"):
+        rec.record(0.1)
+        deadline = time.monotonic() + 60
+        while (rec._worker._proc is None or not rec._renderer._busy) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        proc = rec._worker._proc
+        assert proc is not None and rec._renderer._busy  # the render process starts: a report is in flight
+        rec.record(0.2)
+        final = rec.report()
+    assert proc.wait(timeout=30) != 0 and rec._worker._proc is None  # stopped, not awaited
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    alone = rec.report(tmp_path / "alone.html")
+    assert _images(final.read_text()) and _images(final.read_text()) == _images(alone.read_text())
+    rec.record(0.3)  # the next periodic report starts a new render process
+    rec.wait()
+    assert rec._worker._proc is not None and rec._worker._proc is not proc
 
 
 def test_report_waits_for_the_report_in_flight(tmp_path: Path) -> None:
