@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import pickle
 import re
 import threading
@@ -293,6 +294,10 @@ def test_one_render_process_serves_the_periodic_reports_and_stops_when_idle(
     rec.wait()
     proc = rec._worker._proc
     assert proc is not None and proc.poll() is None and (tmp_path / "r.html").is_file()
+    if hasattr(os, "getpriority"):  # the lowest priority, so that it renders on the CPU time the run leaves
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == recording.RENDER_NICENESS == 19
+    if hasattr(os, "SCHED_IDLE"):
+        assert os.sched_getscheduler(proc.pid) == os.SCHED_IDLE
     rec.record(0.3)
     rec.record(0.4)
     rec.wait()
