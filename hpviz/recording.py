@@ -272,7 +272,7 @@ class _RenderWorker:
         self._proc: subprocess.Popen | None = None
         self._stderr: Any = None
         self._lock = threading.Lock()  # render() and close() never overlap
-        self._aborted = False
+        self._cancel = False  # set by abort(): the render in flight, or the one about to start, stops
 
     def _ensure(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
@@ -300,24 +300,30 @@ class _RenderWorker:
 
     def render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
         with self._lock:
-            self._aborted = False
             try:
                 return self._render(exp, target, options)
             except Exception:
-                if self._aborted:
+                if self._cancel:
                     raise _Aborted() from None
                 raise
+            finally:
+                self._cancel = False
 
     def abort(self) -> None:
-        """Stop the render in flight, if any (it raises :class:`_Aborted`); the next one starts a new process.
+        """Stop the render in flight, or the one about to start (it raises :class:`_Aborted`).
 
-        The report file is written atomically: a stopped render leaves the previous report in place.
+        A render that has sent its request is stopped with its process (the next one starts a new
+        process); the report file is written atomically, so the previous report stays in place.
+        Call :meth:`clear_abort` once the caller no longer waits for that render.
         """
+        self._cancel = True
         proc = self._proc
         if proc is not None and self._lock.locked():
-            self._aborted = True
             with contextlib.suppress(OSError):
                 proc.kill()
+
+    def clear_abort(self) -> None:
+        self._cancel = False
 
     def _render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
         from hpviz.io import save
@@ -326,6 +332,8 @@ class _RenderWorker:
             data = save(exp, Path(tmp) / "experiment.json")
             request = json.dumps({"experiment": str(data), "path": str(target), "options": dict(options)})
             proc = self._ensure()
+            if self._cancel:  # stopped while the snapshot was saved or the process started
+                raise _Aborted()
             try:
                 assert proc.stdin is not None and proc.stdout is not None
                 proc.stdin.write(request + "\n")
@@ -858,6 +866,7 @@ class Recorder:
         supersedes it (and a pending one): the render process stops it; otherwise it is awaited."""
         same = target == self.report_path
         self._renderer.wait(cancel_pending=same, abort=same)
+        self._worker.clear_abort()
         with self._render_lock:
             written = self._write(snap, target)
         if self.live:
