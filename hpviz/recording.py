@@ -70,9 +70,10 @@ LIVE_MAX_PER_SECOND = 2.0
 RENDER_NICENESS = 19
 
 #: Run the render process under Linux's ``SCHED_IDLE`` policy: it gets a core only when no other
-#: thread of the session wants one, so a background report never takes CPU time from the optimization
-#: (niceness alone still gives it a share: at 10, one ninth of a busy worker thread's). Elsewhere: the
-#: niceness above (Windows: the idle priority class).
+#: thread of the session wants one and yields it at once when one does (niceness alone still gives it
+#: a share: at 10, a ninth of a busy worker thread's). On a machine shared with other jobs its CPU time
+#: still counts against the session's share of the cores, hence :data:`RENDER_FIRST_DELAY`.
+#: Elsewhere: the niceness above (Windows: the idle priority class).
 RENDER_IDLE_POLICY = True
 
 #: Seconds the background render process waits for work before it exits (it restarts on demand).
