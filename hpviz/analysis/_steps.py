@@ -9,6 +9,7 @@ for an objective is chosen by the one logged-metric rule of
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,14 +44,36 @@ class Curves:
         return len(self.trials)
 
     def at(self, grid: Sequence[float] | np.ndarray) -> np.ndarray:
-        """``(n_trials, len(grid))`` values at each grid step (NaN where the trial did not reach it)."""
-        grid = np.asarray(grid, dtype=float)
-        out = np.full((len(self.trials), grid.size), np.nan)
-        for r, (s, v) in enumerate(zip(self.steps, self.values)):
-            at = np.searchsorted(s, grid, side="right") - 1
-            ok = (at >= 0) & (grid <= s[-1])
-            out[r, ok] = v[at[ok]]
+        """``(n_trials, len(grid))`` values at each grid step (NaN where the trial did not reach it).
+
+        Row ``r`` at step ``g``: the last point of curve ``r`` with a step at or before ``g``
+        (``np.searchsorted(steps[r], g, side="right") - 1``), for every curve at once.
+        """
+        grid = np.asarray(grid, dtype=float).ravel()
+        n = len(self.trials)
+        out = np.full((n, grid.size), np.nan)
+        if not n or not grid.size:
+            return out
+        keys, values, starts, uniq, last = self._flat
+        # the largest step code at or before each grid step (-1: before every step), as a key of each row
+        code = np.searchsorted(uniq, grid, side="right") - 1
+        pos = np.searchsorted(keys, np.arange(n)[:, None] * (uniq.size + 1) + code[None, :], side="right") - 1
+        ok = (pos >= starts[:, None]) & (grid[None, :] <= last[:, None])
+        out[ok] = values[pos[ok]]
         return out
+
+    @functools.cached_property
+    def _flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every point in one array ordered by curve then step, as exact integer keys
+        ``row * (len(uniq) + 1) + rank of the step among uniq`` (the distinct steps); the values, the first
+        point of each row and each row's last step."""
+        lengths = np.fromiter((s.size for s in self.steps), dtype=np.int64, count=len(self.steps))
+        steps = np.concatenate(self.steps).astype(float)
+        uniq = np.unique(steps)
+        keys = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths) * (uniq.size + 1)
+        keys += np.searchsorted(uniq, steps)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        return keys, np.concatenate(self.values).astype(float), starts, uniq, self.last
 
     def final(self, horizon: float) -> np.ndarray:
         """Value at ``horizon``: the trial's objective value when it ended COMPLETE exactly there.
