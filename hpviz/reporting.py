@@ -577,9 +577,8 @@ def _fix_titles(fig: Any) -> list[Any]:
         twins = getattr(ax, "_twinned_axes", None)
         if twins is None or len(twins.get_siblings(ax)) > 1 or ax.xaxis.get_label_position() == "top":
             continue
-        tick = ax.xaxis.get_major_ticks(1)[0]
-        if tick.label2.get_visible() or _offset_shown(ax, predict=True):
-            continue
+        if ax.axison and (ax.xaxis.get_major_ticks(1)[0].label2.get_visible() or _offset_shown(ax, predict=True)):
+            continue  # (an Axes drawn without its axes, a text panel, shows neither)
         ax._autotitlepos = False
         fixed.append(ax)
     return fixed
