@@ -19,7 +19,7 @@ import numpy as np
 from hpviz._metrics import FALLBACK_METRIC, finite_sorted, log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
-__all__ = ["Curves", "curves", "oriented"]
+__all__ = ["Curves", "curves", "oriented", "trial_curve"]
 
 
 @dataclass(frozen=True)
@@ -119,15 +119,19 @@ def _packed_curve(log: object, objective: str) -> object:
     return finite_sorted(s, v)
 
 
+def trial_curve(trial: Trial, objective: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`hpviz._metrics.log_curve` of one trial: from the packed columns when its log allows."""
+    c = _packed_curve(trial.log, objective) if trial.log is not None else _GENERAL
+    return log_curve(trial, objective) if c is _GENERAL else c
+
+
 def curves(exp: Experiment, objective: str) -> Curves:
     """Every COMPLETE or PRUNED trial with a logged curve for ``objective`` (feasible trials only)."""
     rows: list[tuple[Trial, np.ndarray, np.ndarray]] = []
     for t in exp.trials:
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
             continue
-        c = _packed_curve(t.log, objective)
-        if c is _GENERAL:
-            c = log_curve(t, objective)
+        c = trial_curve(t, objective)
         if c is not None:
             rows.append((t, c[0], c[1]))
     return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),
