@@ -619,6 +619,7 @@ def _png(fig: Any, dpi: int, style: Callable) -> bytes:
         canvas = FigureCanvasAgg(fig)
         engine = fig.get_layout_engine()
         fixed = _fix_titles(fig)
+        placed = [(ax, ax.get_position(original=True).frozen(), ax.get_position().frozen()) for ax in fig.axes]
         if engine is not None:
             engine.execute(fig)
             fig.set_layout_engine("none")
@@ -627,7 +628,10 @@ def _png(fig: Any, dpi: int, style: Callable) -> bytes:
         if moved:  # rare: a "1e6" above a y axis, which a title must clear: as Matplotlib would, from the start
             for ax in moved:
                 ax._autotitlepos = True
-            if engine is not None:
+            if engine is not None:  # the layout again from where it started (it depends on the start)
+                for ax, original, active in placed:
+                    ax._set_position(original, which="original")
+                    ax._set_position(active, which="active")
                 fig.set_layout_engine(engine)
                 engine.execute(fig)
                 fig.set_layout_engine("none")

@@ -574,3 +574,24 @@ def test_report_png_keeps_titles_clear_of_an_offset_text(view, offset):
     ours = rep._png(figure(), 80, style)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(ours)).convert("RGB")),
                           np.asarray(Image.open(buf).convert("RGB")))
+
+
+def test_report_png_redraws_when_an_offset_text_was_not_foreseen(monkeypatch):
+    """Should the offset text read before the layout miss one the draw shows, the figure is laid out again
+    from where it started and redrawn with the usual placement: still the pixels of savefig."""
+    import hpviz.reporting as rep
+    from hpviz.plot._common import style
+
+    space = hpviz.SearchSpace({"x": hpviz.Float(0, 1), "y": hpviz.Float(0, 1)})
+    exp = make_experiment(120, space, lambda p: 3e7 + 1e3 * (p["x"] - 0.3) ** 2 + 100 * p["y"], log_steps=6, seed=1)
+    buf = io.BytesIO()
+    with style():
+        hpviz.plot.progress(exp).figure_.savefig(buf, format="png", dpi=80)
+    seen = rep._offset_shown
+    redrawn = []
+    monkeypatch.setattr(rep, "_offset_shown", lambda ax, predict=False: False if predict else redrawn.append(ax)
+                        or seen(ax))
+    ours = rep._png(hpviz.plot.progress(exp).figure_, 80, style)
+    assert len(redrawn) == 2  # both panels checked after the draw
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(ours)).convert("RGB")),
+                          np.asarray(Image.open(buf).convert("RGB")))
