@@ -148,8 +148,6 @@ def test_default_pair_test_flags_no_null_pair_and_finds_the_true_one() -> None:
 
 
 def test_heat_map_hatches_pairs_that_are_not_significant_and_says_so() -> None:
-    from matplotlib.patches import Rectangle
-
     from hpviz.plot._importance import ImportanceDisplay, heat_note
 
     exp = _ishigami(250, 100, interaction=True)
@@ -157,7 +155,8 @@ def test_heat_map_hatches_pairs_that_are_not_significant_and_says_so() -> None:
     tested = with_pair_test(exp, plain, refits=4)  # p >= 0.2: nothing significant
     fig = ImportanceDisplay(tested).plot().figure_
     heat = fig.axes[1]
-    assert sum(isinstance(p, Rectangle) and p.get_hatch() == "///" for p in heat.patches) == 6  # 3 pairs, both halves
+    hatched = [c for c in heat.collections if c.get_hatch() == "///"]
+    assert sum(len(c.get_paths()) for c in hatched) == 6  # 3 pairs, both halves
     assert "hatched: not significant at 5% family-wise" in heat.get_title(loc="left")
     assert "significance not tested" in heat_note(plain)
 

@@ -9,6 +9,7 @@ for an objective is chosen by the one logged-metric rule of
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from hpviz._metrics import FALLBACK_METRIC, finite_sorted, log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
-__all__ = ["Curves", "curves", "oriented"]
+__all__ = ["Curves", "curves", "oriented", "trial_curve"]
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,36 @@ class Curves:
         return len(self.trials)
 
     def at(self, grid: Sequence[float] | np.ndarray) -> np.ndarray:
-        """``(n_trials, len(grid))`` values at each grid step (NaN where the trial did not reach it)."""
-        grid = np.asarray(grid, dtype=float)
-        out = np.full((len(self.trials), grid.size), np.nan)
-        for r, (s, v) in enumerate(zip(self.steps, self.values)):
-            at = np.searchsorted(s, grid, side="right") - 1
-            ok = (at >= 0) & (grid <= s[-1])
-            out[r, ok] = v[at[ok]]
+        """``(n_trials, len(grid))`` values at each grid step (NaN where the trial did not reach it).
+
+        Row ``r`` at step ``g``: the last point of curve ``r`` with a step at or before ``g``
+        (``np.searchsorted(steps[r], g, side="right") - 1``), for every curve at once.
+        """
+        grid = np.asarray(grid, dtype=float).ravel()
+        n = len(self.trials)
+        out = np.full((n, grid.size), np.nan)
+        if not n or not grid.size:
+            return out
+        keys, values, starts, uniq, last = self._flat
+        # the largest step code at or before each grid step (-1: before every step), as a key of each row
+        code = np.searchsorted(uniq, grid, side="right") - 1
+        pos = np.searchsorted(keys, np.arange(n)[:, None] * (uniq.size + 1) + code[None, :], side="right") - 1
+        ok = (pos >= starts[:, None]) & (grid[None, :] <= last[:, None])
+        out[ok] = values[pos[ok]]
         return out
+
+    @functools.cached_property
+    def _flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every point in one array ordered by curve then step, as exact integer keys
+        ``row * (len(uniq) + 1) + rank of the step among uniq`` (the distinct steps); the values, the first
+        point of each row and each row's last step."""
+        lengths = np.fromiter((s.size for s in self.steps), dtype=np.int64, count=len(self.steps))
+        steps = np.concatenate(self.steps).astype(float)
+        uniq = np.unique(steps)
+        keys = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths) * (uniq.size + 1)
+        keys += np.searchsorted(uniq, steps)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        return keys, np.concatenate(self.values).astype(float), starts, uniq, self.last
 
     def final(self, horizon: float) -> np.ndarray:
         """Value at ``horizon``: the trial's objective value when it ended COMPLETE exactly there.
@@ -96,15 +119,19 @@ def _packed_curve(log: object, objective: str) -> object:
     return finite_sorted(s, v)
 
 
+def trial_curve(trial: Trial, objective: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`hpviz._metrics.log_curve` of one trial: from the packed columns when its log allows."""
+    c = _packed_curve(trial.log, objective) if trial.log is not None else _GENERAL
+    return log_curve(trial, objective) if c is _GENERAL else c
+
+
 def curves(exp: Experiment, objective: str) -> Curves:
     """Every COMPLETE or PRUNED trial with a logged curve for ``objective`` (feasible trials only)."""
     rows: list[tuple[Trial, np.ndarray, np.ndarray]] = []
     for t in exp.trials:
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
             continue
-        c = _packed_curve(t.log, objective)
-        if c is _GENERAL:
-            c = log_curve(t, objective)
+        c = trial_curve(t, objective)
         if c is not None:
             rows.append((t, c[0], c[1]))
     return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),

@@ -175,8 +175,8 @@ def _good_region(exp: Experiment, top: list) -> SearchSpace:
         if not vals:
             region[name] = param
         elif isinstance(param, Categorical):
-            region[name] = Categorical(tuple(c for c in param.choices if param.index(c) in
-                                             {param.index(v) for v in vals}))
+            seen = {param.index(v) for v in vals}
+            region[name] = Categorical(tuple(c for c in param.choices if param.index(c) in seen))
         elif min(vals) == max(vals):
             region[name] = Categorical((vals[0],))
         elif isinstance(param, Int):

@@ -41,7 +41,7 @@ from hpviz._validate import keywords_checked
 from hpviz.analysis._steps import curves as _curves
 from hpviz.convert import experiment as _to_experiment
 from hpviz.errors import InsufficientDataError, SchemaError
-from hpviz.schema import Experiment, TrialState
+from hpviz.schema import Experiment, Trial, TrialState
 
 __all__ = ["budget_importance", "BudgetImportance", "at_highest_budget", "BudgetLevel", "budget_levels",
            "MIN_LEVEL_TRIALS", "MAX_LEVELS"]
@@ -70,9 +70,26 @@ class BudgetLevel:
 def _level_experiment(exp: Experiment, cs: Any, budget: float) -> Experiment:
     reached = np.flatnonzero(cs.last >= budget)
     vals = cs.final(budget)
-    trials = [replace(cs.trials[i], values={**cs.trials[i].values, cs.objective: float(vals[i])},
-                      state=TrialState.COMPLETE, budget=budget) for i in reached if math.isfinite(vals[i])]
+    budget = float(budget)
+    trials = [_at_level(cs.trials[i], cs.objective, float(vals[i]), budget) for i in reached if math.isfinite(vals[i])]
     return exp.with_trials(trials)
+
+
+def _at_level(trial: Trial, objective: str, value: float, budget: float) -> Trial:
+    """``dataclasses.replace(trial, values={..., objective: value}, state=COMPLETE, budget=budget)`` without
+    validating ``trial`` again: it is a Trial of the experiment (valid), and the fields set here are finite
+    floats and a state. Validating every field of thousands of trials cost as much as the rest of building
+    the level; the mappings are copied as ``Trial`` copies them."""
+    if not hasattr(trial, "__dict__"):  # a Trial with slots: the validating copy
+        return replace(trial, values={**trial.values, objective: value}, state=TrialState.COMPLETE, budget=budget)
+    new = object.__new__(type(trial))
+    fields = new.__dict__
+    fields.update(trial.__dict__)
+    fields.update(values={**trial.values, objective: value}, params=dict(trial.params), attrs=dict(trial.attrs),
+                  state=TrialState.COMPLETE, budget=budget)
+    if trial.constraints is not None:
+        fields["constraints"] = dict(trial.constraints)
+    return new
 
 
 def _clearly_ahead(imp: Any, a: str, b: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -155,10 +156,12 @@ def _heat(ax: Axes, imp: Any, fig: Figure, max_params: int) -> None:
 
     pvals = getattr(imp, "pairwise_p", None)
     if pvals is not None:
-        for (a, b), p in pvals.items():
-            if a in pos and b in pos and not p <= PAIR_ALPHA:  # not significant: hatched
-                for i, j in ((pos[a], pos[b]), (pos[b], pos[a])):
-                    ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", ec="0.55", lw=0))
+        cells = [Rectangle((j - 0.5, i - 0.5), 1, 1) for (a, b), p in pvals.items()
+                 if a in pos and b in pos and not p <= PAIR_ALPHA  # not significant: hatched
+                 for i, j in ((pos[a], pos[b]), (pos[b], pos[a]))]
+        if cells:  # one collection: the pixels of one hatched patch per cell, without an artist each
+            ax.add_collection(PatchCollection(cells, facecolors="none", edgecolors="0.55", linewidths=0,
+                                              hatch="///"), autolim=False)
     labels = [short(n, 18) for n in names]
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)

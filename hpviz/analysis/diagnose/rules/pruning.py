@@ -20,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from hpviz._columns import TrialColumns
-from hpviz._metrics import log_curve
 from hpviz._numbers import fmt, pct
+from hpviz.analysis._steps import trial_curve
 from hpviz.analysis.diagnose.registry import Context, rule
 from hpviz.analysis.diagnose.result import Finding
 from hpviz.analysis.diagnose.thresholds import (
@@ -56,7 +56,7 @@ def _read_curves(cols: TrialColumns, seed: int) -> _Curves | None:
         sampled_note = f" (estimated from a random sample of {MAX_CURVE_TRIALS} logged trials)"
     curves, idx = [], []
     for i in logged:
-        c = log_curve(cols.trials[i], cols.objective)
+        c = trial_curve(cols.trials[i], cols.objective)  # the packed columns when it can
         if c is not None:
             curves.append(c)
             idx.append(i)
