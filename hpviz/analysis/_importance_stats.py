@@ -254,7 +254,8 @@ def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
     out = np.zeros(len(trials))
     if imp is None or name not in getattr(imp, "params", ()):
         return out
-    m = imp.marginal(name)
+    # the result's own table when there is one (read only here): ``marginal`` copies it for the caller
+    m = imp._marginals[name] if isinstance(getattr(imp, "_marginals", None), dict) else imp.marginal(name)
     f = m["mean"].to_numpy(dtype=float)
     f = f - f.mean()
     values = TrialValues(trials) if values is None else values
