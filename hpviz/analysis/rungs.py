@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,8 +80,6 @@ def _at_level(trial: Trial, objective: str, value: float, budget: float) -> Tria
     validating ``trial`` again: it is a Trial of the experiment (valid), and the fields set here are finite
     floats and a state. Validating every field of thousands of trials cost as much as the rest of building
     the level; the mappings are copied as ``Trial`` copies them."""
-    if not hasattr(trial, "__dict__"):  # a Trial with slots: the validating copy
-        return replace(trial, values={**trial.values, objective: value}, state=TrialState.COMPLETE, budget=budget)
     new = object.__new__(type(trial))
     fields = new.__dict__
     fields.update(trial.__dict__)
