@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 from hpviz._validate import Interval, check, check_int, check_options
 from hpviz.errors import InsufficientDataError, SchemaError
-from hpviz.schema import Change, Experiment, SearchSpace, TrialState
+from hpviz.schema import Change, Experiment, SearchSpace, Trial, TrialState
 
 __all__ = ["Recorder", "utc", "now", "check_report_path", "live_view", "EMPTY_REPORT_MESSAGE", "LIVE_MAX_PER_SECOND"]
 
@@ -257,6 +257,32 @@ def _render_in_process(exp: Experiment, target: Path | None, options: Mapping[st
     return hpviz.report(exp, target, **options)
 
 
+def _changed_trials(exp: Experiment, held: Mapping[int, Trial] | None) -> list[Trial] | None:
+    """The trials of ``exp`` that a holder of ``held`` (number -> trial) lacks; ``None``: send them all.
+
+    A trial is sent when it is new or is another object than the one held: trials are frozen, so a
+    change of state (RUNNING to COMPLETE) is a new object, and a running trial's growing log is
+    copied into each snapshot (:meth:`Recorder._snapshot`). Everything when nothing is held, when
+    nothing held is still current, or when a held trial is gone from ``exp``. O(trials), no encoding.
+    """
+    if not held:
+        return None
+    trials = exp.trials
+    changed = [t for t in trials if held.get(t.number) is not t]
+    kept = len(trials) - len(changed)
+    if kept == 0 or kept + sum(t.number in held for t in changed) < len(held):
+        return None
+    return changed
+
+
+def _merge(held: Experiment, part: Experiment) -> Experiment:
+    """``part`` (the current space, rounds, objectives, name, notes and the changed trials) completed
+    with the trials of ``held`` it does not replace, in number order as a loaded file has them."""
+    trials = {t.number: t for t in held.trials}
+    trials.update((t.number, t) for t in part.trials)
+    return part.with_trials(trials[number] for number in sorted(trials))
+
+
 class _Aborted(Exception):
     """The periodic report in flight was stopped: a final report to the same path supersedes it."""
 
@@ -267,6 +293,14 @@ class _RenderWorker:
     It keeps the optimization's interpreter free and pays the imports once.
     One request at a time: one JSON line in (the experiment as an hpviz JSON
     file, never a pickle), one JSON line out.
+
+    The hand-over is incremental: the process keeps the experiment of its last
+    request, and each later request's file holds only the trials that are new
+    or changed since (see :func:`_changed_trials`) with the rest of the
+    experiment (space, rounds, objectives, name, notes: small), which the
+    process merges into what it holds (:func:`_merge`). The first request of a
+    process, and any request after a failure or an :meth:`abort`, sends the
+    whole snapshot.
     """
 
     def __init__(self) -> None:
@@ -274,8 +308,17 @@ class _RenderWorker:
         self._stderr: Any = None
         self._lock = threading.Lock()  # render() and close() never overlap
         self._cancel = False  # set by abort(): the render in flight, or the one about to start, stops
+        self._killed = False  # set by abort() when it stopped the process
+        # What the process holds after the last request it answered: the trials by number (the very
+        # objects sent), the process holding them and the request's id. None: nothing (send everything).
+        self._held: dict[int, Trial] | None = None
+        self._held_by: Any = None
+        self._held_id = 0
+        self._requests = 0
+        #: (trials in the last request's file, trials in its snapshot): for tests and benchmarks.
+        self.last_handover: tuple[int, int] | None = None
 
-    def _ensure(self) -> subprocess.Popen:
+    def _ensure(self) -> Any:
         if self._proc is None or self._proc.poll() is not None:
             self._close()
             root = str(Path(__file__).resolve().parent.parent)
@@ -304,22 +347,27 @@ class _RenderWorker:
             try:
                 return self._render(exp, target, options)
             except Exception:
+                self._held = None  # whatever the process holds now, the next request sends everything
                 if self._cancel:
+                    if self._killed:  # stopped with its process: the next report starts a new one
+                        self._close()
                     raise _Aborted() from None
                 raise
             finally:
-                self._cancel = False
+                self._cancel = self._killed = False
 
     def abort(self) -> None:
         """Stop the render in flight, or the one about to start (it raises :class:`_Aborted`).
 
         A render that has sent its request is stopped with its process (the next one starts a new
-        process); the report file is written atomically, so the previous report stays in place.
-        Call :meth:`clear_abort` once the caller no longer waits for that render.
+        process, sent the whole snapshot); the report file is written atomically, so the previous
+        report stays in place. Call :meth:`clear_abort` once the caller no longer waits for that render.
         """
         self._cancel = True
+        self._held = None  # the next request sends everything
         proc = self._proc
         if proc is not None and self._lock.locked():
+            self._killed = True
             with contextlib.suppress(OSError):
                 proc.kill()
 
@@ -327,27 +375,46 @@ class _RenderWorker:
         self._cancel = False
 
     def _render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
-        from hpviz.io import save
-
+        proc = self._ensure()
         with tempfile.TemporaryDirectory(prefix="hpviz-render-") as tmp:
-            data = save(exp, Path(tmp) / "experiment.json")
-            request = json.dumps({"experiment": str(data), "path": str(target), "options": dict(options)})
-            proc = self._ensure()
-            if self._cancel:  # stopped while the snapshot was saved or the process started
-                raise _Aborted()
-            try:
-                assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(request + "\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
-            except (OSError, ValueError) as exc:
-                raise self._failure(f"the report process stopped ({exc})") from None
-            if not line:
-                raise self._failure("the report process exited")
-        reply = json.loads(line)
+            held = self._held if self._held_by is proc else None
+            reply = self._send(proc, exp, held, target, options, Path(tmp))
+            if reply.get("rebase") and held is not None:  # the process holds another base: send everything
+                reply = self._send(proc, exp, None, target, options, Path(tmp))
         if not reply.get("ok"):
             raise RuntimeError(reply.get("error") or "the report process failed")
+        self._held, self._held_by, self._held_id = {t.number: t for t in exp.trials}, proc, self._requests
         return target
+
+    def _send(self, proc: Any, exp: Experiment, held: Mapping[int, Trial] | None, target: Path,
+              options: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+        """One request: ``exp``'s trials that the process (holding ``held``) lacks, or all; its reply."""
+        from hpviz.io import save
+
+        changed = _changed_trials(exp, held)
+        part = exp if changed is None else exp.with_trials(changed)
+        self._requests += 1
+        self._held = None  # until the reply says what the process holds
+        data = save(part, folder / f"experiment-{self._requests}.json")
+        self.last_handover = (len(part), len(exp))
+        request = {"experiment": str(data), "path": str(target), "options": dict(options), "id": self._requests,
+                   "base": None if changed is None else self._held_id}
+        if self._cancel:  # stopped while the snapshot was saved or the process started
+            raise _Aborted()
+        return self._exchange(proc, request)
+
+    def _exchange(self, proc: Any, request: dict[str, Any]) -> dict[str, Any]:
+        """Write ``request`` to the render process, return its reply."""
+        try:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+        except (OSError, ValueError) as exc:
+            raise self._failure(f"the report process stopped ({exc})") from None
+        if not line:
+            raise self._failure("the report process exited")
+        return json.loads(line)
 
     def close(self) -> None:
         with self._lock:
@@ -411,19 +478,47 @@ def _serve() -> int:
 
     hpviz.reporting.MAX_WORKERS = 1  # a background report: one niced process, not one per core
 
+    receiver = _Receiver()
     for line in sys.stdin:
         if not line.strip():
             continue
-        try:
-            request = json.loads(line)
-            exp = hpviz.load(request["experiment"])
-            _render_in_process(exp, Path(request["path"]), request["options"])
-            reply: dict[str, Any] = {"ok": True}
-        except Exception as exc:  # noqa: BLE001 - the parent logs it as a warning
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        reply = receiver.handle(line)
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
     return 0
+
+
+class _Receiver:
+    """The render process's side of a request: the experiment it holds, merged with each request.
+
+    A request ``{"experiment": file, "path", "options", "id", "base"}``: ``base`` is ``None`` when
+    the file holds the whole experiment, else the id of the request whose experiment the file
+    updates (the reply is ``{"ok": false, "rebase": true}`` when that is not the one held: the
+    parent then sends everything). After a failure nothing is held.
+    """
+
+    def __init__(self, render: Any = _render_in_process) -> None:
+        self._render = render
+        self.held: Experiment | None = None
+        self._held_id: Any = None
+
+    def handle(self, line: str) -> dict[str, Any]:
+        import hpviz
+
+        try:
+            request = json.loads(line)
+            base = request.get("base")
+            if base is not None and (self.held is None or base != self._held_id):
+                return {"ok": False, "rebase": True}
+            exp = hpviz.load(request["experiment"])
+            if base is not None:
+                exp = _merge(self.held, exp)
+            self.held, self._held_id = exp, request["id"]
+            self._render(exp, Path(request["path"]), request["options"])
+            return {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - the parent logs it as a warning
+            self.held = self._held_id = None
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
 # --------------------------------------------------------------------------- live view

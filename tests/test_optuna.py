@@ -623,6 +623,47 @@ def test_callback_writes_periodic_and_on_demand_reports(tmp_path: Path) -> None:
     assert path == tmp_path / "final.html" and path.stat().st_size > 0
 
 
+def test_periodic_reports_send_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the render process keeps the experiment of its last request: each later one hands over only the new
+    # trials (pruned and failed ones with their curves too), the rounds and the widened space; its report
+    # is the one a full snapshot gives
+    import re
+
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_FIRST_DELAY", 0.0)
+    cb = HpvizCallback(report_path=tmp_path / "r.html", every=4,
+                       report_options={"views": ["progress", "curves", "rounds"]})
+
+    def objective(trial: optuna.Trial) -> float:
+        value = rich_objective(trial)
+        for step in range(6):
+            trial.report(value + 1.0 / (step + 1), step)
+        if trial.number % 5 == 3:
+            raise optuna.TrialPruned()
+        return math.nan if trial.number % 7 == 5 else value  # NaN: a FAIL
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), study_name="incremental")
+    study.optimize(objective, n_trials=8, callbacks=[cb])
+    cb.wait()
+    assert cb._worker.last_handover[1] == 8
+    study.optimize(objective, n_trials=4, callbacks=[cb])
+    cb.wait()
+    assert cb._worker.last_handover == (4, 12)
+    narrow = SearchSpace({**cb.experiment.space, "x": Float(-1.0, 1.0)})
+    cb.next_round(narrow, [Change("x", "shrink", cb.experiment.space["x"], narrow["x"], "near 0")])
+    study2 = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1), study_name="second")
+    study2.optimize(objective, n_trials=4, callbacks=[cb])
+    cb.wait()
+    assert cb._worker.last_handover == (4, 16)
+    states = {t.state for t in cb.experiment.trials}
+    assert {TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL} <= states
+    background = (tmp_path / "r.html").read_text()
+    final = cb.report(tmp_path / "final.html").read_text()
+    images = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+    assert len(images.findall(background)) >= 3 and images.findall(background) == images.findall(final)
+
+
 def test_timestamps_are_utc_whatever_the_local_zone() -> None:
     # Optuna stores naive *local* time; run a study in a process whose zone is UTC+05:30.
     script = textwrap.dedent("""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import pickle
@@ -15,8 +16,17 @@ from typing import Any
 import pytest
 
 import hpviz
+import hpviz.io
 from hpviz import Float, ReservoirLog, SearchSpace, Trial, TrialState
-from hpviz.recording import EMPTY_REPORT_MESSAGE, Recorder, check_report_path, utc
+from hpviz.recording import (
+    EMPTY_REPORT_MESSAGE,
+    Recorder,
+    _changed_trials,
+    _Receiver,
+    _RenderWorker,
+    check_report_path,
+    utc,
+)
 
 SPACE = SearchSpace({"x": Float(-1.0, 1.0)})
 
@@ -41,13 +51,18 @@ class ListRecorder(Recorder):
                          space=SPACE, unknown=unknown)
         self._exp = hpviz.Experiment(SPACE, {"loss": "min"}, name=name, framework=self.framework)
 
-    def record(self, x: float, state: TrialState = TrialState.COMPLETE, log: ReservoirLog | None = None) -> None:
+    def record(self, x: float, state: TrialState = TrialState.COMPLETE, log: ReservoirLog | None = None,
+               number: int | None = None) -> int:
+        """Record a trial; with ``number``, the new state of a trial recorded before (e.g. a running one)."""
         with self._lock:
-            number = self._take_number()
+            before = {t.number: t for t in self._exp.trials}.get(number)
+            number = self._take_number(number)
             values = {"loss": x * x} if state is TrialState.COMPLETE else {}
-            self._exp.add(Trial(number, {"x": x}, values, state, log=log, round=self.round))
+            round = self.round if before is None else before.round
+            self._exp.add(Trial(number, {"x": x}, values, state, log=log, round=round), replace=True)
         if state.finished:
             self._trials_recorded(1)
+        return number
 
 
 class SlowWriter(ListRecorder):
@@ -213,9 +228,10 @@ def test_a_final_report_stops_the_periodic_one_in_flight(tmp_path: Path, caplog:
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     alone = rec.report(tmp_path / "alone.html")
     assert _images(final.read_text()) and _images(final.read_text()) == _images(alone.read_text())
-    rec.record(0.3)  # the next periodic report starts a new render process
+    rec.record(0.3)  # the next periodic report starts a new render process, sent the whole snapshot
     rec.wait()
     assert rec._worker._proc is not None and rec._worker._proc is not proc
+    assert rec._worker.last_handover == (3, 3)
 
 
 def test_report_waits_for_the_report_in_flight(tmp_path: Path) -> None:
@@ -298,11 +314,161 @@ def test_one_render_process_serves_the_periodic_reports_and_stops_when_idle(
         assert os.getpriority(os.PRIO_PROCESS, proc.pid) == recording.RENDER_NICENESS == 19
     if hasattr(os, "SCHED_IDLE"):
         assert os.sched_getscheduler(proc.pid) == os.SCHED_IDLE
+    assert rec._worker.last_handover == (2, 2)  # the first request sends every trial
     rec.record(0.3)
     rec.record(0.4)
     rec.wait()
     assert rec._worker._proc is proc  # the imports are paid once
+    assert rec._worker.last_handover == (2, 4)  # the process holds the first two: only the new ones are sent
     deadline = time.monotonic() + 60
     while rec._worker._proc is not None and time.monotonic() < deadline:
         time.sleep(0.1)
     assert rec._worker._proc is None and proc.wait(timeout=30) == 0  # idle: the process ended cleanly
+
+
+# --------------------------------------------------------------------------- incremental hand-over
+
+
+class InProcessWorker(_RenderWorker):
+    """The render worker with the render process's own receiver in this process (rendering nothing
+    unless ``fail`` names the target): what the process holds after each request is ``receiver.held``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail: Path | None = None
+        self.receiver = _Receiver(render=self._render_nothing)
+        self._token = object()  # the "process": it lives as long as the worker
+
+    def _render_nothing(self, exp: hpviz.Experiment, target: Path, options: Any) -> Path:
+        if target == self.fail:
+            raise OSError(f"cannot write {target}")
+        return target
+
+    def _ensure(self) -> Any:
+        return self._token
+
+    def _exchange(self, proc: Any, request: dict[str, Any]) -> dict[str, Any]:
+        return self.receiver.handle(json.dumps(request))
+
+
+def _handover(rec: Recorder, worker: InProcessWorker, folder: Path) -> tuple[int, int]:
+    """One periodic hand-over of ``rec``'s state; the process then holds exactly what a full snapshot gives."""
+    with rec._lock:
+        snap = rec._snapshot()
+    worker.render(snap, folder / "r.html", {})
+    held = worker.receiver.held
+    full = hpviz.io.load(hpviz.io.save(snap, folder / "full.json"))
+    assert held is not None and held is not full
+    assert [t.number for t in held.trials] == [t.number for t in full.trials]
+    assert held.trials == full.trials and held.rounds == full.rounds and held.space == full.space
+    assert held.objectives == full.objectives and held.framework == full.framework and held.name == full.name
+    # byte for byte: the file the process would write of what it holds is the full snapshot's file
+    assert hpviz.io.save(held, folder / "held.json").read_bytes() == (folder / "full.json").read_bytes()
+    assert worker.last_handover is not None
+    return worker.last_handover
+
+
+def _growing_log(*points: float) -> ReservoirLog:
+    log = ReservoirLog(capacity=8, seed=0)
+    for step, value in enumerate(points):
+        log.append(step, loss=value)
+    return log
+
+
+def test_incremental_handover_holds_what_a_full_snapshot_gives(tmp_path: Path) -> None:
+    rec = ListRecorder(tmp_path / "r.html", name="steps")
+    worker = InProcessWorker()
+    for x in (0.1, 0.2, 0.3):
+        rec.record(x)
+    logs = {rec.record(0.4 + i / 10, TrialState.RUNNING, _growing_log(1.0, 0.9)): None for i in range(3)}
+    running = list(logs)
+    logs = {n: t.log for n, t in ((t.number, t) for t in rec._exp.trials) if n in running}
+    assert _handover(rec, worker, tmp_path) == (6, 6)  # the first request: everything
+
+    for n in running[:2]:  # the running trials report more steps (more than the capacity: the sample moves)
+        for step in range(2, 12):
+            logs[n].append(step, loss=1.0 / step)
+    rec.record(0.4, TrialState.COMPLETE, logs[running[0]], number=running[0])  # RUNNING -> COMPLETE
+    rec.record(0.7)
+    rec.record(0.8)
+    # sent: the finished trial, the two still running (their logs are copied into each snapshot), two new ones
+    assert _handover(rec, worker, tmp_path) == (5, 8)
+
+    narrow = SearchSpace({"x": Float(0.0, 1.0)})
+    rec.next_round(narrow, [hpviz.Change("x", "shrink", SPACE["x"], narrow["x"], "test")], note="second")
+    rec.record(0.05)
+    logs[running[1]].append(20, loss=0.01)
+    rec.record(0.5, TrialState.PRUNED, logs[running[1]], number=running[1])  # RUNNING -> PRUNED
+    rec.record(0.6, TrialState.FAIL, logs[running[2]], number=running[2])  # RUNNING -> FAIL
+    assert _handover(rec, worker, tmp_path) == (3, 9)  # rounds and space are current in every request
+    held = worker.receiver.held
+    assert len(held.rounds) == 2 and held.rounds[1].note == "second" and held.space == narrow
+    assert [t.state for t in held.trials if t.number in running] == [
+        TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL]
+    assert [t.round for t in held.trials] == [0] * 8 + [1]
+
+    assert _handover(rec, worker, tmp_path) == (0, 9)  # nothing changed: no trial sent
+    rec.record(0.9)
+    assert _handover(rec, worker, tmp_path) == (1, 10)
+
+
+def test_the_handover_sends_everything_when_the_process_holds_nothing_or_failed(tmp_path: Path) -> None:
+    rec = ListRecorder(tmp_path / "r.html")
+    worker = InProcessWorker()
+    for x in (0.1, 0.2):
+        rec.record(x)
+    assert _handover(rec, worker, tmp_path) == (2, 2)
+    rec.record(0.3)
+    worker.receiver.held = None  # e.g. a process that failed and dropped its experiment: it asks for a rebase
+    assert _handover(rec, worker, tmp_path) == (3, 3)
+    rec.record(0.4)
+    worker.fail = tmp_path / "r.html"
+    with pytest.raises(RuntimeError, match="cannot write"):
+        worker.render(rec.experiment, tmp_path / "r.html", {})
+    assert worker.receiver.held is None
+    worker.fail = None
+    assert _handover(rec, worker, tmp_path) == (4, 4)  # after a failure: everything
+    rec.record(0.5)
+    worker.abort()  # a final report stopped the process: the next request sends everything
+    worker.clear_abort()
+    assert _handover(rec, worker, tmp_path) == (5, 5)
+    rec.record(0.6)
+    assert _handover(rec, worker, tmp_path) == (1, 6)
+
+
+def test_changed_trials_falls_back_to_everything_when_a_held_trial_is_gone() -> None:
+    trials = [Trial(i, {"x": i / 10}, {"loss": i / 10}) for i in range(4)]
+    exp = hpviz.Experiment(SPACE, {"loss": "min"}, trials)
+    held = {t.number: t for t in trials}
+    assert _changed_trials(exp, None) is None and _changed_trials(exp, {}) is None
+    assert _changed_trials(exp, held) == []
+    newer = Trial(2, {"x": 0.2}, {"loss": 0.5})
+    assert _changed_trials(exp.with_trials([*trials[:2], newer, trials[3]]), held) == [newer]
+    assert _changed_trials(exp.with_trials(trials[:3]), held) is None  # trial 3 is gone
+    assert _changed_trials(exp.with_trials([Trial(i, {"x": 0.0}) for i in range(4)]), held) is None  # all new
+
+
+def test_incremental_background_reports_equal_the_final_report(tmp_path: Path) -> None:
+    # the render process merges each request into the experiment it holds; its report is the final one
+    options = {"views": ["progress", "curves", "rounds"]}
+    rec = ListRecorder(tmp_path / "bg.html", every=1, report_options=options)
+    running = [rec.record(0.5, TrialState.RUNNING, _growing_log(1.0, 0.8)) for _ in range(2)]
+    logs = {t.number: t.log for t in rec._exp.trials}
+    rec.record(0.1, log=_growing_log(1.0, 0.5, 0.2))
+    rec.record(-0.3, log=_growing_log(1.0, 0.6, 0.3))
+    rec.wait()
+    assert rec._worker.last_handover == (4, 4)
+    for step in range(2, 6):
+        logs[running[0]].append(step, loss=0.5 / step)
+    rec.record(0.2, log=logs[running[0]], number=running[0])
+    rec.wait()
+    assert rec._worker.last_handover == (2, 4)  # the finished trial and the one still running
+    narrow = SearchSpace({"x": Float(-0.5, 0.5)})
+    rec.next_round(narrow, [hpviz.Change("x", "shrink", SPACE["x"], narrow["x"], "test")])
+    rec.record(0.05, log=_growing_log(0.9, 0.1))
+    rec.record(0.3, TrialState.PRUNED, logs[running[1]], number=running[1])
+    rec.wait()
+    assert rec._worker.last_handover == (2, 5)
+    background = (tmp_path / "bg.html").read_text()
+    final = rec.report(tmp_path / "final.html").read_text()
+    assert len(_images(background)) >= 3 and _images(background) == _images(final)
