@@ -33,7 +33,21 @@ median over pairs of the ratio within a pair, which cancels slow drifts in the
 machine's load; the best-of-each ratio is printed too, with the load average.
 The noise of a shared machine shows: use several repeats.
 
+The hand-over (``--only handover``, also part of the default run): what one
+periodic report costs the user's process before the render process takes over.
+A callback holding ``--handover-trials`` (5,000) finished trials with
+``--handover-steps`` (50) intermediate values each receives ``every`` new trials
+between reports; each report's hand-over (snapshot, the JSON file, the request,
+on the renderer thread; waiting for the reply costs no CPU) is timed with
+``time.thread_time``. Reports alternate between the whole snapshot (the
+render process told it holds nothing: the reference, what every report cost
+before) and the incremental hand-over (only the trials that changed since the
+last request). Printed: the median CPU seconds of each and their ratio, and
+the render process's CPU per report (loading and merging the file, and a
+one-view report).
+
     .venv/bin/python benchmarks/callback_reports.py [--trials 200] [--every 5] [--repeats 11] [--work-ms 5]
+        [--only throughput|handover] [--handover-trials 5000] [--handover-steps 50] [--handover-repeats 8]
 """
 
 from __future__ import annotations
@@ -97,14 +111,72 @@ def render_cpu(cb: HpvizCallback) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def handover(n_trials: int, steps: int, every: int, repeats: int) -> None:
+    """CPU time of the user's process per periodic report hand-over: the whole snapshot vs what changed."""
+    study = optuna.create_study(study_name="handover")
+    dists = {"x": optuna.distributions.FloatDistribution(-3.0, 3.0),
+             "lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True),
+             "units": optuna.distributions.IntDistribution(4, 256, log=True),
+             "model": optuna.distributions.CategoricalDistribution(["linear", "tree"])}
+    rng = np.random.default_rng(0)
+
+    def trial(number: int) -> optuna.trial.FrozenTrial:
+        params = {"x": float(rng.uniform(-3, 3)), "lr": float(10 ** rng.uniform(-5, -1)),
+                  "units": int(rng.integers(4, 257)), "model": str(rng.choice(["linear", "tree"]))}
+        value = params["x"] ** 2 + params["units"] / 256
+        curve = {step: value + 1.0 / (step + 1) + 0.01 * float(rng.standard_normal()) for step in range(steps)}
+        ft = optuna.trial.create_trial(params=params, distributions=dists, value=value, intermediate_values=curve)
+        ft.number = number
+        return ft
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cb = HpvizCallback(report_path=Path(tmp) / "handover.html", report_options={"views": ["progress"]})
+        for number in range(n_trials):
+            cb(study, trial(number))
+        cb._render_periodic()  # the render process starts and imports; it holds the experiment now
+        cpu: dict[str, list[float]] = {"whole snapshot (reference)": [], "what changed": []}
+        process: dict[str, list[float]] = {key: [] for key in cpu}
+        sent: dict[str, set] = {key: set() for key in cpu}
+        for r in range(2 * repeats):
+            for _ in range(every):
+                cb(study, trial(n_trials + r * every + _))
+            key = list(cpu)[(r + r // 2) % 2]  # alternate, in alternating order within pairs
+            if key.startswith("whole"):
+                cb._worker._held = None  # the process is told it holds nothing: every trial goes
+            before = render_cpu(cb)
+            t0 = time.thread_time()
+            cb._render_periodic()  # what the renderer thread runs for one periodic report
+            cpu[key].append(time.thread_time() - t0)
+            process[key].append(render_cpu(cb) - before)
+            sent[key].add(cb._worker.last_handover[0])
+        cb._worker.close()
+    print(f"hand-over of one periodic report, {n_trials:,} trials x {steps}-step logs, {every} new trials per "
+          f"report, {repeats} of each, alternating; load average {os.getloadavg()[0]:.2f} (2 cores)")
+    for key, times in cpu.items():
+        print(f"  {key:28s} user-process CPU median {statistics.median(times) * 1e3:7.1f} ms "
+              f"(min {min(times) * 1e3:.1f}); trials sent {sorted(sent[key])}; render process CPU median "
+              f"{statistics.median(process[key]):.2f} s")
+    whole, changed = (statistics.median(times) for times in cpu.values())
+    print(f"user-process CPU per hand-over, what changed / whole snapshot: {changed / whole:.3f} "
+          f"({whole / changed:.0f}x less)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--every", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--work-ms", type=float, default=5.0, help="NumPy work per trial (0: trivial objective)")
+    parser.add_argument("--only", choices=["throughput", "handover"], default=None)
+    parser.add_argument("--handover-trials", type=int, default=5000)
+    parser.add_argument("--handover-steps", type=int, default=50)
+    parser.add_argument("--handover-repeats", type=int, default=8)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.only != "throughput":
+        handover(args.handover_trials, args.handover_steps, args.every, args.handover_repeats)
+        if args.only == "handover":
+            return
     global OBJECTIVE
     from threadpoolctl import threadpool_limits
 

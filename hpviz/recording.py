@@ -18,7 +18,8 @@ same in every framework:
 - trial numbering across several studies / ``Trials`` objects / tuners;
 - the ``every=`` schedule, rendered in the background by one renderer that
   coalesces requests (never more than one report in flight), in a separate
-  process so the optimization keeps its interpreter;
+  process so the optimization keeps its interpreter, sent only what changed
+  since its last report;
 - ``live=True``: one display in a Jupyter cell, updated at most
   :data:`LIVE_MAX_PER_SECOND` times a second, ending with the report link;
 - UTC timestamps for the times a callback takes itself (:func:`utc`, :func:`now`);
@@ -613,6 +614,10 @@ class Recorder:
     (the experiment passed as hpviz JSON, never pickled; the process pays the
     imports once and ends after :data:`RENDER_IDLE_SECONDS` without work), so
     rendering does not compete with the optimization for the interpreter lock.
+    The process keeps the experiment it was last sent: later reports send it
+    only the trials that are new or changed since (and the small rest: space,
+    rounds, objectives, name), so a report costs the optimization a few
+    milliseconds however long the run (docs/callbacks.md).
     That process runs at the lowest CPU priority from its first instruction
     (:data:`RENDER_IDLE_POLICY`, :data:`RENDER_NICENESS`): it renders on the
     CPU time the optimization leaves free. Reports are paced: the first one
