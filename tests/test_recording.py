@@ -451,7 +451,7 @@ def test_changed_trials_falls_back_to_everything_when_a_held_trial_is_gone() -> 
 def test_incremental_background_reports_equal_the_final_report(tmp_path: Path) -> None:
     # the render process merges each request into the experiment it holds; its report is the final one
     options = {"views": ["progress", "curves", "rounds"]}
-    rec = ListRecorder(tmp_path / "bg.html", every=1, report_options=options)
+    rec = ListRecorder(tmp_path / "bg.html", every=2, report_options=options)  # one request per step below
     running = [rec.record(0.5, TrialState.RUNNING, _growing_log(1.0, 0.8)) for _ in range(2)]
     logs = {t.number: t.log for t in rec._exp.trials}
     rec.record(0.1, log=_growing_log(1.0, 0.5, 0.2))
@@ -461,14 +461,15 @@ def test_incremental_background_reports_equal_the_final_report(tmp_path: Path) -
     for step in range(2, 6):
         logs[running[0]].append(step, loss=0.5 / step)
     rec.record(0.2, log=logs[running[0]], number=running[0])
+    rec.record(0.15, log=_growing_log(0.7, 0.4))
     rec.wait()
-    assert rec._worker.last_handover == (2, 4)  # the finished trial and the one still running
+    assert rec._worker.last_handover == (3, 5)  # the finished trial, a new one and the one still running
     narrow = SearchSpace({"x": Float(-0.5, 0.5)})
     rec.next_round(narrow, [hpviz.Change("x", "shrink", SPACE["x"], narrow["x"], "test")])
     rec.record(0.05, log=_growing_log(0.9, 0.1))
     rec.record(0.3, TrialState.PRUNED, logs[running[1]], number=running[1])
     rec.wait()
-    assert rec._worker.last_handover == (2, 5)
+    assert rec._worker.last_handover == (2, 6)
     background = (tmp_path / "bg.html").read_text()
     final = rec.report(tmp_path / "final.html").read_text()
     assert len(_images(background)) >= 3 and _images(background) == _images(final)
