@@ -54,6 +54,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -642,11 +643,20 @@ def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Grow
     y64 = np.ascontiguousarray(y, dtype=np.float64)
     seeds = np.random.RandomState(seed).randint(np.iinfo(np.int32).max, size=int(n_trees))
 
+    per_thread = threading.local()
+
     def grow(tree_seed: int) -> Any:
-        tree = DecisionTreeRegressor(**options, random_state=int(tree_seed))
+        # One RandomState per thread, re-seeded for each use: the same draws as RandomState(tree_seed), whose
+        # constructor first seeds itself from OS entropy (72 of a tree's ~1,200 us at 250 x 30: 6 ms a forest).
+        state = getattr(per_thread, "state", None)
+        if state is None:
+            state = per_thread.state = np.random.RandomState()
         weight = None
         if bootstrap:  # a bootstrap sample as counts, drawn from the tree's seed
-            weight = np.bincount(np.random.RandomState(int(tree_seed)).randint(0, n, n), minlength=n)
+            state.seed(int(tree_seed))
+            weight = np.bincount(state.randint(0, n, n), minlength=n)
+        state.seed(int(tree_seed))  # the tree draws its splitter's seed from it when the fit starts
+        tree = DecisionTreeRegressor(**options, random_state=state)
         with config_context(skip_parameter_validation=True):  # thread-local: set in the worker
             return tree.fit(X32, y64, sample_weight=weight, check_input=False)
 
