@@ -301,13 +301,14 @@ def additive_fit(codes: np.ndarray, y: np.ndarray, n_bins: np.ndarray, *, sweeps
         inv = np.where(cnt > 0, 1.0 / np.maximum(cnt, 1), 0.0)
         # all active: the bin of every trial; else trials where inactive point at a bin of value 0
         at = col if ok.all() else np.where(ok, col, b)
-        steps.append((at, b, inv, cnt / max(cnt.sum(), 1), np.zeros(n)))
+        g = np.zeros(b + 1)  # the bins' values, and 0 for inactive trials
+        steps.append((at, inv, cnt / max(cnt.sum(), 1), np.zeros(n), g, g[:b]))
     for _ in range(sweeps):
-        for at, b, inv, share, part in steps:
+        for at, inv, share, part, g, bins in steps:  # in place: 3.5 -> 2.9 ms at 250 x 30
             resid += part
-            g = np.bincount(at, resid, minlength=b)[:b] * inv
-            g -= share @ g
-            np.take(np.append(g, 0.0), at, out=part)
+            np.multiply(np.bincount(at, resid, minlength=bins.size)[:bins.size], inv, out=bins)
+            bins -= share @ bins
+            np.take(g, at, out=part)
             resid -= part
     return y - resid, 1 + int(sum(int(b) - 1 for b in n_bins))
 
@@ -380,8 +381,10 @@ def pair_statistics(resid: np.ndarray, ca: np.ndarray, cb: np.ndarray, na: int, 
 
 
 #: Pairs whose cell sums run in one call hold at most about this many (pair, trial) entries and as many
-#: padded (row, cell) sums (16 MB per array).
-_PAIR_BATCH = 1 << 21
+#: padded (row, cell) sums (512 KB per array): each batch's passes over its sums stay in the core's cache
+#: (2 MB L2 here). Measured against 16 MB batches, same p-values: 23.4 -> 11.5 ms CPU for the whole test at
+#: 250 trials x 30 parameters (435 pairs), 98 -> 46 ms at 2,000 x 40, equal at 1,000 x 10 and 150 x 8.
+_PAIR_BATCH = 1 << 16
 
 
 def pair_statistics_many(resid: np.ndarray, codes: np.ndarray, bins: np.ndarray, pairs: Sequence[tuple[int, int]],
