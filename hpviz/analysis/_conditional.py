@@ -48,21 +48,22 @@ def is_conditional(trials: Sequence[Any], name: str) -> bool:
     return 0 < n < len(trials)
 
 
-def active_marginals(exp: Any, objective: str, used: Sequence[Any], names: Sequence[str],
-                     marginals: dict[str, pd.DataFrame], *, n_trees: int, seed: int, rounds: Any = None,
-                     space: str = "round", max_trials: int | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+def active_marginals(exp: Any, objective: str, used: Sequence[Any], names: Sequence[str], *, n_trees: int,
+                     seed: int, rounds: Any = None, space: str = "round", max_trials: int | None = None
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """Marginals of the conditional parameters recomputed over the trials where each is active.
 
     The restricted forests use the same ``n_trees``, ``seed``, ``rounds``,
     ``space`` (the space integrated over) and ``max_trials`` as the forest
     over all trials.
 
-    Returns the marginals (the given ones for always-active parameters) and,
-    per parameter, the number of trials its marginal was computed over. A
-    conditional parameter active in too few trials for a forest keeps the
-    marginal over all ``used`` trials (and that count).
+    Returns the recomputed marginals (by name; the other parameters keep
+    the marginal over all trials) and, per parameter, the number of trials
+    its marginal was computed over. A conditional parameter active in too
+    few trials for a forest keeps the marginal over all ``used`` trials
+    (and that count).
     """
-    out = dict(marginals)
+    out: dict[str, pd.DataFrame] = {}
     counts = {name: len(used) for name in names}
     if _INSIDE.get():
         return out, counts

@@ -254,15 +254,19 @@ def main_effect_at(imp: Any, name: str, param: Param, trials: Sequence[Trial],
     out = np.zeros(len(trials))
     if imp is None or name not in getattr(imp, "params", ()):
         return out
-    # the result's own table when there is one (read only here): ``marginal`` copies it for the caller
-    m = imp._marginals[name] if isinstance(getattr(imp, "_marginals", None), dict) else imp.marginal(name)
-    f = m["mean"].to_numpy(dtype=float)
+    # the result's own curve (read only here, no frame built) when it has one: ``marginal`` copies a frame
+    curve = getattr(getattr(imp, "_marginals", None), "curve", None)
+    if curve is not None:
+        grid_values, f = curve(name)
+    else:
+        m = imp.marginal(name)
+        grid_values, f = list(m["value"]), m["mean"].to_numpy(dtype=float)
     f = f - f.mean()
     values = TrialValues(trials) if values is None else values
     if isinstance(param, Categorical):
-        k = values.codes(name, Categorical(list(m["value"])))  # the marginal's row of each choice
+        k = values.codes(name, Categorical(list(grid_values)))  # the marginal's row of each choice
         return np.where(k >= 0, f[k], 0.0)
-    grid = np.asarray(param.to_search_scale(m["value"].to_numpy(dtype=float)), dtype=float)
+    grid = np.asarray(param.to_search_scale(np.asarray(grid_values, dtype=float)), dtype=float)
     x = values.search(name, param)
     return np.where(np.isfinite(x), np.interp(np.nan_to_num(x), grid, f), 0.0)
 
