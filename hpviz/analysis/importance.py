@@ -776,12 +776,14 @@ def _constant(enc: _Encoded, y: np.ndarray, pair_idx: list[tuple[int, int]], obj
     return dec, _SurfaceSource([], enc.lo, enc.hi, enc.grid_points, enc.grid2_points, constant=float(y[0]))
 
 
-def _individual(dec: ForestDecomposition, names: list[str]) -> tuple[pd.Series, pd.Series]:
-    """Main-effect fractions averaged over trees (and their spread), sorted descending."""
-    individual = pd.Series(dec.main.mean, index=names, name="importance")
-    individual_std = pd.Series(dec.main.std(), index=names, name="importance_std")
-    order = individual.sort_values(ascending=False, kind="stable").index
-    return individual[order], individual_std[order]
+def _individual(dec: ForestDecomposition, names: list[str]) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Main-effect fractions averaged over trees (and their spread), sorted descending (ties in parameter
+    order), and that order (positions in ``names``)."""
+    mean = np.asarray(dec.main.mean, dtype=float)
+    order = np.argsort(-mean, kind="stable")
+    index = pd.Index([names[j] for j in order])
+    return (pd.Series(mean[order], index=index, name="importance"),
+            pd.Series(np.asarray(dec.main.std(), dtype=float)[order], index=index, name="importance_std"), order)
 
 
 def _pairwise(dec: ForestDecomposition, names: list[str], pair_idx: list[tuple[int, int]]
@@ -1078,7 +1080,7 @@ def importance(
         forest = growing.result()
         pair_idx = _screen(forest, d, top)
         dec, source = _decompose(forest, enc, X, y, pair_idx, n_trees, seed, screen, done)
-    individual, individual_std = _individual(dec, enc.names)
+    individual, individual_std, order = _individual(dec, enc.names)
     pairwise, pairwise_std = _pairwise(dec, enc.names, pair_idx)
     paired = sorted({k for ij in pair_idx for k in ij})
     restricted, over = active_marginals(exp, objective, used, enc.names, n_trees=n_trees, seed=seed,
@@ -1104,13 +1106,14 @@ def importance(
         pair_params=tuple(enc.names[j] for j in paired),
         _marginals=marginals,
         _surfaces=_surfaces(analysed, enc, source, pair_idx),
-        marginal_trials=pd.Series(over, name="marginal_trials")[enc.names],
+        marginal_trials=pd.Series([over[k] for k in enc.names], index=enc.names, name="marginal_trials"),
     )
-    binned = pd.Series(binned_shares(analysed, enc.names, used, y_all, result, values), index=enc.names,
-                       name="importance_binned")
+    binned = binned_shares(analysed, enc.names, used, y_all, result, values)[order]  # in the order of individual
     if placement is None:
         placement = placement_pvalue(analysed, enc.names, used, values)
-    result = dataclasses.replace(result, individual_binned=binned[individual.index], placement_p=placement)
+    result = dataclasses.replace(result, individual_binned=pd.Series(binned, index=individual.index,
+                                                                     name="importance_binned"),
+                                 placement_p=placement)
     if pair_test:
         result = with_pair_test(exp, result, seed=seed, refits=int(pair_test), rounds=rounds, space=space,
                                 values=values, pvalues=pvalues)
