@@ -120,6 +120,18 @@ class HpvizCallback(Callback, Recorder):
         self.mode = mode
         self._init_state()
 
+    def _init_runtime(self) -> None:
+        super()._init_runtime()
+        # The Trial built last time from each record, kept while the record is unchanged (trial id ->
+        # (key, trial), see convert.build_experiment): a snapshot then shares it with the previous one, so a
+        # periodic report hands over only the trials that changed. A hook that touches a record drops it.
+        self._built: dict[str, tuple[tuple, hpviz.Trial]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_built", None)
+        return state
+
     def _init_state(self) -> None:
         self._records: dict[str, dict[str, Any]] = {}
         # What the experiment directory said (metric, mode, scheduler, space), plain data only.
@@ -142,6 +154,7 @@ class HpvizCallback(Callback, Recorder):
         self._exp = build_experiment(
             self._records.values(), space=self._space(), metric=self._metric(), mode=self._mode(),
             rounds=self._rounds[1:], scheduler=self._saved.scheduler, name=self.name or self._saved_name,
+            reuse=self._built,
         )
 
     def _as_space(self, space: Any) -> hpviz.SearchSpace:
@@ -191,8 +204,7 @@ class HpvizCallback(Callback, Recorder):
 
     @_safe
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        rec = self._records.get(trial.trial_id) or self._record(trial)
-        log_result(rec, result, self.log_capacity)
+        log_result(self._record(trial), result, self.log_capacity)
 
     @_safe
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -228,6 +240,7 @@ class HpvizCallback(Callback, Recorder):
             rec = self._records.get(trial.trial_id)
             if rec is None:  # never started (interrupted run, or fit() stopped early): WAITING
                 rec = self._record(trial)
+            before = (rec["status"], rec["finished"], rec["last"])
             status = saved.get(trial.trial_id, str(trial.status))
             rec["status"] = status
             if status not in ("TERMINATED", "ERROR"):
@@ -235,8 +248,13 @@ class HpvizCallback(Callback, Recorder):
             # The same rules as the offline converter: Ray's last result is the final one, and PBT's
             # exploit log cuts the config history (see convert.settle_last_result / pbt_config_history).
             settle_last_result(rec, getattr(trial, "last_result", None), self.log_capacity)
+            # (settle_last_result changes a record only with a new "last" dict)
+            if (rec["status"], rec["finished"]) != before[:2] or rec["last"] is not before[2]:
+                self._built.pop(rec["trial_id"], None)
         if self._locations:
+            self._drop_pbt_built()
             apply_pbt_exploits(self._records.values(), read_pbt_exploits(self._locations))
+            self._drop_pbt_built()
         if self._declared_space is None and self._saved.space is None and self._locations:
             # The searcher state is on disk now (Tune checkpoints right before calling this hook).
             found = read_tuner_state(self._locations)
@@ -262,12 +280,22 @@ class HpvizCallback(Callback, Recorder):
         if not state or state.get("version") != 2:
             return
         self._records = dict(state["records"])
+        self._built.clear()
         self._max_number = int(state["max_number"])
         self._rounds = list(state["rounds"])
         self._recorded = int(state["recorded"])
 
     # ------------------------------------------------------------------ internals
+    def _drop_pbt_built(self) -> None:
+        """Forget the trials built from records with PBT's exploits or config history (rewritten at the end)."""
+        for tid, rec in self._records.items():
+            if "pbt_exploits" in rec["attrs"] or "config_history" in rec["attrs"]:
+                self._built.pop(tid, None)
+
     def _record(self, trial: Any) -> dict[str, Any]:
+        """The record of ``trial`` (created on first sight), for a hook about to change it: the trial built
+        from it last time is forgotten."""
+        self._built.pop(trial.trial_id, None)
         rec = self._records.get(trial.trial_id)
         if rec is None:
             rec = new_record(trial.trial_id, self._take_number(), trial.config or {},

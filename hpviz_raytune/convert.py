@@ -368,6 +368,7 @@ def build_experiment(
     name: str | None = None,
     source: str = "ray",
     notes: Iterable[str] = (),
+    reuse: dict[str, tuple[tuple, hpviz.Trial]] | None = None,
 ) -> hpviz.Experiment:
     """Build the Experiment from trial records (see :func:`new_record`).
 
@@ -379,6 +380,12 @@ def build_experiment(
     changes, note)``. The experiment's ``notes`` (a list of strings, also
     ``notes`` passed here) say what the report must warn about: an inferred
     or empty search space, a fallback trial order.
+
+    ``reuse`` (the live callback's: trial id -> (key, trial) of an earlier build, updated here) keeps
+    the Trial object of a record whose entry is still there and whose key is the same: its number,
+    round, state (re-derived each time: it depends on the longest trial) and what every trial depends
+    on (objectives, budget attribute, the parameter names of its round). The caller drops the entry of a
+    record it changed; a record's trial is rebuilt from it otherwise.
     """
     records = sorted(records, key=lambda r: r["number"])
     notes = list(notes)
@@ -407,11 +414,10 @@ def build_experiment(
     if threshold is not None and sched.get("max_t") is not None:
         threshold = min(threshold, sched["max_t"])
 
+    shared = (tuple(objs.items()), time_attr)
+    names = [tuple(r.space) for r in exp.rounds]
     for rec, budget in zip(records, budgets):
         rnd = min(rec["round"], len(exp.rounds) - 1)
-        rspace = exp.rounds[rnd].space
-        keys = list(rspace) if rspace else _searched_keys(rec)
-        params = _params(rec["config"], keys)
         status = rec["status"]
         if status == "TERMINATED":
             early = (sched.get("early_stopping") is not False and budget is not None and threshold is not None
@@ -421,6 +427,15 @@ def build_experiment(
             state = hpviz.TrialState.RUNNING  # interrupted mid-way: it has results and will resume
         else:
             state = _STATE_OF.get(status, hpviz.TrialState.RUNNING)
+        if reuse is not None:
+            key = (rec["number"], rnd, state, names[rnd], shared)
+            kept = reuse.get(rec["trial_id"])
+            if kept is not None and kept[0] == key:
+                exp.add(kept[1])
+                continue
+        rspace = exp.rounds[rnd].space
+        keys = list(rspace) if rspace else _searched_keys(rec)
+        params = _params(rec["config"], keys)
         values = {}
         if state is not hpviz.TrialState.FAIL:
             values = {m: rec["last"][m] for m in objs if rec["last"].get(m) is not None}
@@ -431,12 +446,14 @@ def build_experiment(
         if other:
             attrs["config"] = other
         log = rec["log"] if rec["log"].seen else None
-        exp.add(hpviz.Trial(
+        trial = exp.add(hpviz.Trial(
             rec["number"], params, values, state, log=log,
             started=_when(rec["started"]), finished=_when(rec["finished"]),
             budget=budget if budget is not None and math.isfinite(budget) else None,
             attrs=attrs, round=rnd,
         ))
+        if reuse is not None:
+            reuse[rec["trial_id"]] = (key, trial)
     return exp
 
 

@@ -5,8 +5,10 @@ SMAC calls ``on_ask_end`` / ``on_tell_end`` for every trial (in
 ``optimize()`` and in the ask-and-tell interface alike), and the callback
 keeps a normalized copy of each run (the rows the offline reader builds from
 a ``RunHistory``). Trials are built from those rows by the offline reader's
-own :func:`hpviz_smac.convert.build_experiment`, so the live record equals
-``hpviz.experiment(facade)`` trial for trial. Validation, numbering across
+own :func:`hpviz_smac.convert.build_trials`, so the live record equals
+``hpviz.experiment(facade)`` trial for trial; a configuration whose rows did
+not change keeps its Trial object from one snapshot to the next (so periodic
+reports hand over only the trials that changed). Validation, numbering across
 runs, rounds, snapshots, the ``every=`` schedule, background reports and the
 never-fatal guard live in the Recorder.
 
@@ -23,10 +25,10 @@ from typing import Any
 
 from smac import Callback
 
-from hpviz import Experiment, SchemaError, SearchSpace
+from hpviz import Experiment, SchemaError, SearchSpace, Trial
 from hpviz.recording import Recorder
 from hpviz_smac._compat import smbo_scenario
-from hpviz_smac.convert import _directions, _rows_from_runhistory, build_experiment, run_row, scenario_info
+from hpviz_smac.convert import _directions, _rows_from_runhistory, build_trials, run_row, scenario_info
 from hpviz_smac.space import from_configspace
 
 __all__ = ["HpvizCallback"]
@@ -132,10 +134,14 @@ class HpvizCallback(Recorder, Callback):
     def _init_runtime(self) -> None:
         super()._init_runtime()
         self._live_runs: dict[int, tuple[weakref.ref, _Run]] = {}  # id(RunHistory) -> (its weakref, its run)
+        # Per run (by index), the trial built last time per configuration (config id -> (key, trial), see
+        # convert.build_trials), kept while its rows are unchanged: a hook that changes them drops it.
+        self._built: dict[int, dict[int, tuple[tuple, Trial]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_live_runs", None)
+        state.pop("_built", None)
         return state
 
     # ------------------------------------------------------------------ SMAC's hooks
@@ -153,6 +159,7 @@ class HpvizCallback(Recorder, Callback):
                 config_id = self._config(run, smbo, info)
                 key = _key(config_id, info)
                 if key not in run.rows:
+                    self._built.get(run.index, {}).pop(config_id, None)
                     run.rows[key] = {"config_id": config_id, "instance": info.instance, "seed": info.seed,
                                      "budget": info.budget, "cost": None, "status": "RUNNING", "starttime": None,
                                      "endtime": None}
@@ -167,6 +174,7 @@ class HpvizCallback(Recorder, Callback):
                 run = self._run_of(smbo)
                 config_id = self._config(run, smbo, info)
                 row = run_row(config_id, info, value)
+                self._built.get(run.index, {}).pop(config_id, None)
                 run.rows[_key(config_id, info)] = row
                 run.origins[config_id] = info.config.origin
                 if row["status"] != "RUNNING" and config_id not in run.finished:
@@ -258,13 +266,15 @@ class HpvizCallback(Recorder, Callback):
         for run in self._runs:
             if not run.rows:
                 continue
-            built = build_experiment(list(run.rows.values()), run.configs, space=run.space, scenario=run.scenario,
-                                     origins=run.origins, direction=self.direction, name=run.name,
-                                     log_capacity=self.log_capacity)
-            for trial in built.trials:
-                config_id = trial.attrs["config_id"]
+
+            def finish(config_id: int, trial: Trial, run: _Run = run) -> Trial:
                 attrs = trial.attrs if run.index == 0 else {**trial.attrs, "smac_run": run.name}
-                exp.add(replace(trial, number=run.offset + trial.number, round=run.rounds.get(config_id, 0),
-                                attrs=attrs))
+                return replace(trial, number=run.offset + trial.number, round=run.rounds.get(config_id, 0),
+                               attrs=attrs)
+
+            for trial in build_trials(list(run.rows.values()), run.configs, scenario=run.scenario,
+                                      origins=run.origins, direction=self.direction, log_capacity=self.log_capacity,
+                                      reuse=self._built.setdefault(run.index, {}), finish=finish):
+                exp.add(trial)
         self._exp = exp
         self._dirty = False

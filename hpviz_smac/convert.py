@@ -24,7 +24,7 @@ import datetime as _dt
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,60 +119,99 @@ def build_experiment(rows: list[dict[str, Any]], configs: Mapping[Any, Mapping[s
                      origins: Mapping[Any, Any] | None = None, direction: Any = None, name: str | None = None,
                      source: str | None = None, log_capacity: int = 512) -> Experiment:
     """The Experiment of normalized run-history rows (one dict per SMAC run, see :func:`_rows_from_json`)."""
-    names = _objective_names(scenario, rows)
-    objectives = _directions(names, direction)
-    sign = {n: (-1.0 if d == "max" else 1.0) for n, d in objectives.items()}
+    objectives = _directions(_objective_names(scenario, rows), direction)
     if space is None:
         from hpviz_sklearn.space import infer_space
 
         space = infer_space([dict(c) for c in configs.values()])
+    exp = Experiment(space, objectives, name=name, source=source, framework="smac")
+    for trial in build_trials(rows, configs, scenario=scenario, origins=origins, direction=direction,
+                              log_capacity=log_capacity):
+        exp.add(trial)
+    return exp
+
+
+def build_trials(rows: list[dict[str, Any]], configs: Mapping[Any, Mapping[str, Any]], *,
+                 scenario: Mapping[str, Any] | None = None, origins: Mapping[Any, Any] | None = None,
+                 direction: Any = None, log_capacity: int = 512,
+                 reuse: dict[int, tuple[tuple, Trial]] | None = None,
+                 finish: Callable[[int, Trial], Trial] | None = None) -> list[Trial]:
+    """One trial per configuration of the rows, numbered in config-id order (see :func:`build_experiment`).
+
+    For the live callback: ``finish(config_id, trial)`` turns each trial built into the one returned, and
+    ``reuse`` (config id -> (key, trial) of an earlier call, updated here) keeps the trial of a
+    configuration whose entry is still there and whose key is the same: its number, whether it stopped
+    below the maximum budget (which may be the largest budget seen) and the objectives. The caller drops
+    the entry of a configuration whose rows changed.
+    """
+    names = _objective_names(scenario, rows)
+    objectives = _directions(names, direction)
+    sign = {n: (-1.0 if d == "max" else 1.0) for n, d in objectives.items()}
     by_config: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         by_config.setdefault(int(row["config_id"]), []).append(row)
     budgets = [b for r in rows if (b := _budget(r)) is not None]
     max_budget = (scenario or {}).get("max_budget") or (max(budgets) if budgets else None)
-    exp = Experiment(space, objectives, name=name, source=source, framework="smac")
+    shared = (tuple(objectives.items()), bool(budgets))
+    trials = []
     for number, config_id in enumerate(sorted(by_config)):
         runs = by_config[config_id]
-        params = {k: _plain(v) for k, v in configs.get(str(config_id), configs.get(config_id, {})).items()}
         finished = [r for r in runs if r["status"] != "RUNNING"]
-        attrs: dict[str, Any] = {"config_id": config_id, "runs": len(runs)}
-        origin = (origins or {}).get(str(config_id), (origins or {}).get(config_id))
-        if origin:
-            attrs["origin"] = str(origin)
-        starts = [s for r in runs if (s := _utc(r.get("starttime"))) is not None]
-        ends = [e for r in finished if (e := _utc(r.get("endtime"))) is not None]
-        started, ended = (min(starts) if starts else None), (max(ends) if ends else None)
-        if not finished:
-            exp.add(Trial(number, params, {}, TrialState.RUNNING, started=started, attrs=attrs))
+        top = max((_budget(r) for r in finished), key=lambda b: -math.inf if b is None else b) if finished else None
+        below = top is not None and max_budget is not None and top < float(max_budget)
+        key = (number, below, shared)
+        kept = None if reuse is None else reuse.get(config_id)
+        if kept is not None and kept[0] == key:
+            trials.append(kept[1])
             continue
-        per_budget: dict[float | None, list[list[float]]] = {}
-        for r in finished:
-            if r["status"] in _OK:
-                per_budget.setdefault(_budget(r), []).append(_costs(r, len(names)))
-        top = max((_budget(r) for r in finished), key=lambda b: -math.inf if b is None else b)
-        log = None
-        if budgets:
-            log = ReservoirLog(capacity=max(2, log_capacity), seed=number)
-            for b in sorted(k for k in per_budget if k is not None):
-                means = [sum(c[i] for c in per_budget[b]) / len(per_budget[b]) for i in range(len(names))]
-                log.append(b, **{n: sign[n] * m for n, m in zip(names, means)})
-        ok = per_budget.get(top)
-        values: dict[str, float] = {}
-        if ok:
-            state = TrialState.COMPLETE
-            values = {n: sign[n] * sum(c[i] for c in ok) / len(ok) for i, n in enumerate(names)}
-            if top is not None and max_budget is not None and top < float(max_budget):
-                state = TrialState.PRUNED
-        else:
-            state = TrialState.FAIL
-            bad = [r for r in finished if _budget(r) == top]
-            attrs["status"] = bad[-1]["status"]
-            info = bad[-1].get("additional_info") or {}
-            attrs["error"] = str(info.get("error") or info.get("traceback") or f"SMAC status {bad[-1]['status']}")
-        exp.add(Trial(number, params, values, state, log=log, started=started, finished=ended, budget=top,
-                      attrs=attrs))
-    return exp
+        params = {k: _plain(v) for k, v in configs.get(str(config_id), configs.get(config_id, {})).items()}
+        origin = (origins or {}).get(str(config_id), (origins or {}).get(config_id))
+        trial = _config_trial(number, params, runs, finished, top, below, origin, names, sign,
+                              log_capacity if budgets else None)
+        if finish is not None:
+            trial = finish(config_id, trial)
+        if reuse is not None:
+            reuse[config_id] = (key, trial)
+        trials.append(trial)
+    return trials
+
+
+def _config_trial(number: int, params: dict[str, Any], runs: list[dict[str, Any]], finished: list[dict[str, Any]],
+                  top: float | None, below: bool, origin: Any, names: list[str], sign: Mapping[str, float],
+                  log_capacity: int | None) -> Trial:
+    """The trial of one configuration (its runs; ``top``: the highest budget it finished at; ``below``: that is
+    below the maximum budget; ``log_capacity``: ``None`` without budgets, no learning curve then)."""
+    config_id = int(runs[0]["config_id"])
+    attrs: dict[str, Any] = {"config_id": config_id, "runs": len(runs)}
+    if origin:
+        attrs["origin"] = str(origin)
+    starts = [s for r in runs if (s := _utc(r.get("starttime"))) is not None]
+    ends = [e for r in finished if (e := _utc(r.get("endtime"))) is not None]
+    started, ended = (min(starts) if starts else None), (max(ends) if ends else None)
+    if not finished:
+        return Trial(number, params, {}, TrialState.RUNNING, started=started, attrs=attrs)
+    per_budget: dict[float | None, list[list[float]]] = {}
+    for r in finished:
+        if r["status"] in _OK:
+            per_budget.setdefault(_budget(r), []).append(_costs(r, len(names)))
+    log = None
+    if log_capacity is not None:
+        log = ReservoirLog(capacity=max(2, log_capacity), seed=number)
+        for b in sorted(k for k in per_budget if k is not None):
+            means = [sum(c[i] for c in per_budget[b]) / len(per_budget[b]) for i in range(len(names))]
+            log.append(b, **{n: sign[n] * m for n, m in zip(names, means)})
+    ok = per_budget.get(top)
+    values: dict[str, float] = {}
+    if ok:
+        state = TrialState.PRUNED if below else TrialState.COMPLETE
+        values = {n: sign[n] * sum(c[i] for c in ok) / len(ok) for i, n in enumerate(names)}
+    else:
+        state = TrialState.FAIL
+        bad = [r for r in finished if _budget(r) == top]
+        attrs["status"] = bad[-1]["status"]
+        info = bad[-1].get("additional_info") or {}
+        attrs["error"] = str(info.get("error") or info.get("traceback") or f"SMAC status {bad[-1]['status']}")
+    return Trial(number, params, values, state, log=log, started=started, finished=ended, budget=top, attrs=attrs)
 
 
 # --------------------------------------------------------------------------- sources

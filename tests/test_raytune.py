@@ -389,6 +389,122 @@ def test_every_writes_the_report_during_the_run(tmp_path):
     assert [t.values["loss"] for t in exp.trials] == [1.25, 1.5, 1.75]
 
 
+# --------------------------------------------------------------------------- stable trial objects
+
+
+def converging_trainable(config):
+    # poor configurations (|x| > 1.5) converge after 2 iterations and stop on their own; ASHA stops others
+    for step in range(1, (2 if abs(config["x"]) > 1.5 else 8) + 1):
+        tune.report({"loss": config["x"] ** 2 + 1.0 / step})
+
+
+class Probe(tune.Callback):
+    """Listed after the HpvizCallback: after each of its hooks, checks that its trials are the same objects
+    as at the previous look exactly when their content is the same, and after each finished trial hands
+    the snapshot over to a render process's receiver (see trial_identity). Failures are kept, not raised
+    (an exception in a callback aborts fit())."""
+
+    def __init__(self, cb: HpvizCallback, folder: Path):
+        self.cb, self.folder, self.errors = cb, folder, []
+        self.identity = self.handovers = None  # made in the driver: Ray pickles callbacks at Tuner()
+
+    def _look(self, trial, handover: bool = False) -> None:
+        from trial_identity import Handovers, Identity
+
+        if self.identity is None:
+            self.identity, self.handovers = Identity(self.cb), Handovers(self.cb, self.folder)
+        try:
+            rec = self.cb._records.get(trial.trial_id)
+            self.identity.look(None if rec is None else rec["number"])
+            if handover:
+                self.handovers.handover()
+        except AssertionError as exc:
+            self.errors.append(exc)
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self._look(trial)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self._look(trial)
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._look(trial, handover=True)
+
+
+def test_asha_run_keeps_the_objects_of_unchanged_trials_and_hands_over_only_changed_ones(tmp_path):
+    # Results arrive over iterations, ASHA stops trials, some stop on their own: after every hook, each
+    # trial is the very object of the previous refresh unless its content changed; a trial that finished
+    # at 2 iterations is COMPLETE until a longer trial passes it, then PRUNED (re-derived, a new object)
+    space = {"x": tune.grid_search([2.0, 0.1, 3.0, 0.3, 2.5, 0.2, -2.0])}
+    cb = HpvizCallback(param_space=space, metric="loss", mode="min")
+    probe = Probe(cb, tmp_path)
+    grid = _fit(converging_trainable, space, tmp_path, "stable", [cb, probe], num_samples=1, max_concurrent=1,
+                scheduler=ASHAScheduler(max_t=8, grace_period=1, reduction_factor=2))
+    assert grid.num_errors == 0 and not probe.errors, probe.errors
+    ident = probe.identity
+    assert ident.looks >= 20 and ident.kept > ident.changed > 0
+    assert (0, "COMPLETE", "PRUNED") in ident.rederived  # trial 0 (2 iterations) once trial 1 passed it
+    exp = cb.experiment
+    assert exp.trials[0].state is TS.PRUNED and exp.trials[0].budget == 2
+    assert {TS.COMPLETE, TS.PRUNED} == {t.state for t in exp.trials}
+    offline = {t.attrs["trial_id"]: t.state for t in hpviz.experiment(grid).trials}
+    assert {t.attrs["trial_id"]: t.state for t in exp.trials} == offline
+    sent = probe.handovers.sent
+    assert len(sent) == 7 and sent[0] == (1, 1) and all(s <= 3 for s, _ in sent[1:])
+    assert sum(s for s, _ in sent) < sum(n for _, n in sent) / 2
+    again = {t.number: t for t in cb.experiment.trials}
+    assert all(again[t.number] is t for t in exp.trials)  # nothing changed: the same objects
+
+
+def test_background_reports_hand_over_only_the_trials_that_changed(tmp_path, monkeypatch):
+    import re
+
+    from ray.tune.experiment import Trial
+
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_FIRST_DELAY", 0.0)
+    out = tmp_path / "bg.html"
+    cb = HpvizCallback(param_space={"x": tune.uniform(0, 1)}, report_path=out, metric="loss", mode="min", every=2,
+                       report_options={"views": ["progress", "curves"]})
+    trials = [Trial("t", config={"x": 0.1 * (k + 1)}, stub=True) for k in range(7)]  # real Trial objects
+
+    def run(k: int, steps: int, complete: bool = True) -> None:
+        cb.on_trial_start(iteration=0, trials=trials, trial=trials[k])
+        for i in range(1, steps + 1):
+            cb.on_trial_result(iteration=i, trials=trials, trial=trials[k],
+                               result={"loss": trials[k].config["x"] + 1.0 / i, "training_iteration": i})
+        if complete:
+            cb.on_trial_complete(iteration=steps, trials=trials, trial=trials[k])
+
+    run(0, 3)
+    run(1, 1)  # every=2: a request, rendered in the background process
+    cb.wait()
+    assert cb._worker.last_handover == (2, 2)
+    first = {t.number: t for t in cb.experiment.trials}
+    assert [t.state for t in first.values()] == [TS.COMPLETE, TS.PRUNED]  # the longest trial so far: 3 iterations
+    run(2, 2)
+    run(3, 3)
+    cb.wait()
+    assert cb._worker.last_handover == (2, 4)  # trials 0 and 1 did not change: not sent
+    second = {t.number: t for t in cb.experiment.trials}
+    assert second[0] is first[0] and second[1] is first[1]
+    run(4, 4)  # the longest is now 4 iterations: trials 0 and 3 (3 iterations) become PRUNED
+    run(5, 2, complete=False)  # still running, with a curve
+    run(6, 1)
+    cb.wait()
+    # sent: 0 and 3 (re-derived), 4 and 6 (finished), 5 (running: its log is copied into each snapshot)
+    assert cb._worker.last_handover == (5, 7)
+    third = {t.number: t for t in cb.experiment.trials}
+    assert third[1] is second[1] and third[2] is second[2]
+    assert third[0] is not second[0] and (second[0].state, third[0].state) == (TS.COMPLETE, TS.PRUNED)
+    assert third[3].state is TS.PRUNED and third[4].state is TS.COMPLETE
+    background = out.read_text()
+    final = cb.report(tmp_path / "final.html").read_text()
+    images = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+    assert len(images.findall(background)) >= 2 and images.findall(background) == images.findall(final)
+
+
 def test_nan_inf_and_missing_metric_values():
     from ray.tune.experiment import Trial
 

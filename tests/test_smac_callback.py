@@ -180,3 +180,95 @@ def test_adapters_command_shows_live_recording(capsys):
     lines = capsys.readouterr().out.splitlines()
     at = next(i for i, line in enumerate(lines) if line.split()[:2] == ["smac", "ok"])
     assert lines[at + 1].split()[0] == "live:" and "hpviz_smac.HpvizCallback" in lines[at + 1]
+
+
+# --------------------------------------------------------------------------- stable trial objects
+
+
+class Probe(Callback):
+    """Listed after the HpvizCallback: looks at its trials after each of its hooks (see trial_identity)."""
+
+    def __init__(self, cb: HpvizCallback, handovers: Any = None, every: int = 3) -> None:
+        from trial_identity import Identity
+
+        self.cb, self.identity, self.handovers, self.every, self.tells = cb, Identity(cb), handovers, every, 0
+
+    def _number(self, smbo: Any, info: Any) -> int:
+        run = self.cb._run_of(smbo)
+        return run.offset + sorted(run.configs).index(int(smbo.runhistory.get_config_id(info.config)))
+
+    def on_ask_end(self, smbo: Any, info: Any) -> None:
+        self.identity.look(self._number(smbo, info))
+
+    def on_tell_end(self, smbo: Any, info: Any, value: Any) -> None:
+        self.identity.look(self._number(smbo, info))
+        self.tells += 1
+        if self.handovers is not None and self.tells % self.every == 0:
+            self.handovers.handover()
+
+
+def test_hyperband_keeps_the_objects_of_unchanged_trials_and_hands_over_only_changed_ones(tmp_path):
+    # promotions re-run a configuration at a higher budget: only its trial is rebuilt (a new object), every
+    # other one is the very object of the previous refresh, and each hand-over sends just the changed ones
+    from trial_identity import Handovers
+
+    cs = ConfigurationSpace({"x": (-5.0, 5.0), "y": (0.0, 1.0)}, seed=0)
+    cb = HpvizCallback()
+    probe = Probe(cb, Handovers(cb, tmp_path))
+    sc = _scenario(cs, tmp_path / "out", 40, min_budget=1, max_budget=9)
+    facade = HyperbandFacade(sc, lambda config, seed=0, budget=1: (config["x"] - 1) ** 2 + config["y"] / budget,
+                             callbacks=[cb, probe], overwrite=True, logging_level=False)
+    facade.optimize()
+    ident = probe.identity
+    assert ident.looks >= 80 and ident.kept > 10 * ident.changed > 0
+    live = cb.experiment
+    assert _comparable(live) == _comparable(hpviz.experiment(facade))
+    assert {TrialState.COMPLETE, TrialState.PRUNED} <= {t.state for t in live.trials}
+    assert any(len(t.log.points()) > 1 for t in live.trials)  # promoted: their trials changed after they finished
+    sent = probe.handovers.sent
+    assert sent[0] == (3, 3) and len(sent) >= 10
+    assert all(s < n for s, n in sent[1:]) and sum(s for s, _ in sent[1:]) < sum(n for _, n in sent[1:]) / 4
+    before = {t.number: t for t in cb.experiment.trials}
+    assert all(before[t.number] is t for t in cb.experiment.trials)  # nothing changed: the same objects
+
+
+def test_ask_and_tell_background_reports_hand_over_only_what_changed(tmp_path, monkeypatch):
+    import re
+
+    import hpviz.recording as recording
+
+    monkeypatch.setattr(recording, "RENDER_FIRST_DELAY", 0.0)
+    options = {"views": ["progress", "tendrils"]}
+    cb = HpvizCallback(report_path=tmp_path / "bg.html", every=2, report_options=options)
+    cs = ConfigurationSpace({"x": (-5.0, 5.0)}, seed=0)
+    facade = HyperparameterOptimizationFacade(_scenario(cs, tmp_path / "out", 40), lambda config, seed=0: 0.0,
+                                              callbacks=[cb], overwrite=True, logging_level=False)
+
+    def tell(info: Any) -> None:
+        facade.tell(info, TrialValue(cost=(info.config["x"] - 1) ** 2))
+
+    infos = [facade.ask() for _ in range(3)]
+    first = {t.number: t for t in cb.experiment.trials}
+    assert [t.state for t in first.values()] == [TrialState.RUNNING] * 3
+    assert all(first[t.number] is t for t in cb.experiment.trials)  # a snapshot again: the same objects
+    tell(infos[0])
+    tell(infos[1])
+    cb.wait()  # every=2: one request per two tells, rendered in the background process
+    assert cb._worker.last_handover == (3, 3)  # the first request: everything
+    after = {t.number: t for t in cb.experiment.trials}
+    assert after[0] is not first[0] and after[0].state is TrialState.COMPLETE and after[2] is first[2]
+    tell(infos[2])  # RUNNING -> COMPLETE
+    tell(facade.ask())  # a new trial
+    cb.wait()
+    assert cb._worker.last_handover == (2, 4)  # the two that changed, not the two that did not
+    now = {t.number: t for t in cb.experiment.trials}
+    assert now[0] is after[0] and now[1] is after[1] and now[2] is not after[2]
+    infos = [facade.ask() for _ in range(3)]
+    tell(infos[0])
+    tell(infos[1])
+    cb.wait()
+    assert cb._worker.last_handover == (3, 7)  # two finished, one running
+    background = (tmp_path / "bg.html").read_text()
+    final = cb.report(tmp_path / "final.html").read_text()
+    images = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+    assert len(images.findall(background)) >= 2 and images.findall(background) == images.findall(final)
