@@ -5,7 +5,8 @@ Ray Tune: real ``ray.tune.experiment.Trial`` objects (``stub=True``, no running 
 Tune's driver would, like an ASHA run: ``--concurrency`` trials run at a time, each reporting one result per
 iteration (user metrics and Tune's bookkeeping keys) until it stops, after 1, 2, 4 ... ``--max-t``
 iterations (most trials stopped early, as ASHA stops them; ``max_t`` unknown to the callback, so a trial's
-COMPLETE/PRUNED state follows the longest trial so far). SMAC: a real ``RandomFacade`` driven by ask and tell.
+COMPLETE/PRUNED state follows the longest trial so far); the callback infers the space from the configs on
+each refresh unless ``--param-space`` gives it the ``param_space``. SMAC: a real ``RandomFacade`` driven by ask and tell.
 
 Every ``--every`` finished trials a "report": the snapshot a periodic report takes (``Recorder._snapshot``,
 timed: the refresh plus the copy of running trials' logs), and the trials its hand-over would send (the ones
@@ -15,7 +16,7 @@ before each refresh (what every refresh did before). Printed per framework: tria
 and the total over the run) and the median snapshot time, each with the reference's, and the load average.
 
     python benchmarks/stable_trials.py [--trials 2000] [--every 5] [--concurrency 4] [--max-t 50]
-        [--smac-trials 1000]
+        [--smac-trials 1000] [--only ray|smac] [--param-space]
 """
 
 from __future__ import annotations
@@ -59,11 +60,13 @@ class Reports:
 
 
 def ray_run(args) -> list[Reports]:
+    from ray import tune
     from ray.tune.experiment import Trial
 
     from hpviz_raytune.callback import HpvizCallback
 
-    cbs = [HpvizCallback(metric="loss", mode="min"), _reference(HpvizCallback)(metric="loss", mode="min")]
+    space = {"lr": tune.loguniform(1e-4, 1.0), "model": {"depth": tune.randint(1, 5)}} if args.param_space else None
+    cbs = [cls(param_space=space, metric="loss", mode="min") for cls in (HpvizCallback, _reference(HpvizCallback))]
     reports = [Reports(cb) for cb in cbs]
     lengths = [min(args.max_t, 2 ** (k % 7)) if k % 5 else args.max_t for k in range(args.trials)]
     trials = [Trial("bench", config={"lr": 1e-4 * (k + 1), "model": {"depth": k % 4 + 1}}, stub=True)
@@ -139,6 +142,8 @@ def main() -> None:
     parser.add_argument("--max-t", type=int, default=50)
     parser.add_argument("--smac-trials", type=int, default=1000)
     parser.add_argument("--only", choices=("ray", "smac"))
+    parser.add_argument("--param-space", action="store_true",
+                        help="give the Ray callback the param_space (else it infers the space on each refresh)")
     args = parser.parse_args()
     logging.getLogger("hpviz").setLevel(logging.ERROR)
     print(f"load average {os.getloadavg()[0]:.2f}")

@@ -503,6 +503,12 @@ def test_background_reports_hand_over_only_the_trials_that_changed(tmp_path, mon
     final = cb.report(tmp_path / "final.html").read_text()
     images = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
     assert len(images.findall(background)) >= 2 and images.findall(background) == images.findall(final)
+    cb.next_round(hpviz.SearchSpace({"x": hpviz.Float(0.0, 0.5)}))
+    cb.on_trial_result(iteration=3, trials=trials, trial=trials[5], result={"loss": 0.5, "training_iteration": 3})
+    cb.on_trial_complete(iteration=3, trials=trials, trial=trials[5])  # 3 iterations: below the longest, 4
+    fourth = {t.number: t for t in cb.experiment.trials}
+    assert all(fourth[n] is third[n] for n in (0, 1, 2, 3, 4, 6))  # a new round changes none of the others
+    assert fourth[5].state is TS.PRUNED and fourth[5].round == 0
 
 
 def test_nan_inf_and_missing_metric_values():

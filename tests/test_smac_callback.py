@@ -109,6 +109,7 @@ def test_ask_and_tell_running_trials_next_round_and_a_second_facade(tmp_path):
     assert _comparable(live) == _comparable(hpviz.experiment(facade, direction="max"))
     assert live.trials[0].values["cost"] == infos[0].config["x"] ** 2
     facade.tell(infos[3], TrialValue(cost=1.0))
+    first = cb.experiment.trials
     # round 2: a narrower space, a new facade, numbered after the first one's trials
     narrow = ConfigurationSpace({"x": (-1.0, 1.0)}, seed=1)
     assert cb.next_round(narrow) == 1
@@ -122,6 +123,7 @@ def test_ask_and_tell_running_trials_next_round_and_a_second_facade(tmp_path):
     assert [t.number for t in exp.trials] == list(range(6)) and [t.round for t in exp.trials] == [0] * 4 + [1] * 2
     assert exp.rounds[1].space == SearchSpace({"x": Float(-1.0, 1.0)})
     assert all(t.attrs["smac_run"] == "round2" for t in exp.trials[4:]) and "smac_run" not in exp.trials[0].attrs
+    assert all(a is b for a, b in zip(first, exp.trials[:4]))  # the first run's trials did not change
     assert cb.n_recorded == 6
     back = pickle.loads(pickle.dumps(cb))
     assert _comparable(back.experiment) == _comparable(exp)
