@@ -249,17 +249,20 @@ def _draw(ctx: _Context, display: Any) -> Any:
 def _render_all(ctx: _Context, *, keep_figures: bool, dpi: int, views: Any,
                 progress: Callable[[str, int, int], None] | None, panels: bool = False) -> list[_Rendered]:
     """Every selected view; ``panels``: the output shows a text panel's HTML instead of its image (no PNG)."""
+    from hpviz.analysis._steps import shared
+
     selected = [d for d in _displays() if views is None or d.key in views]
     total = len(selected)
     workers = 1 if keep_figures else _render_workers(len(selected))
-    if workers > 1:
-        out = _render_forked(ctx, selected, dpi, panels, workers, progress)
-    else:
-        out = []
-        for i, display in enumerate(selected):
-            if progress is not None:
-                progress(display.title, i, total)
-            out.append(_render_one(ctx, display, keep_figures, dpi, panels))
+    with shared():  # the analyses that read the learning curves read them once
+        if workers > 1:
+            out = _render_forked(ctx, selected, dpi, panels, workers, progress)
+        else:
+            out = []
+            for i, display in enumerate(selected):
+                if progress is not None:
+                    progress(display.title, i, total)
+                out.append(_render_one(ctx, display, keep_figures, dpi, panels))
     for r in out:
         if r.kind == "failed":
             log.warning("hpviz report: view %r failed: %s\n%s", r.key, r.note, r.trace)
@@ -337,6 +340,11 @@ _VIEW_COST = {"tendrils": 0.5, "importance": 0.45, "parallel": 0.35, "marginals"
               "replay": 0.2, "progress": 0.2, "budget_importance": 0.2, "coverage": 0.15, "expected_best": 0.12,
               "local_importance": 0.1}
 _OTHER_COST = 0.02
+
+
+#: Analyses that read every learning curve (:func:`hpviz.analysis._steps.curves`; the pruning finding of the
+#: diagnosis reads a sample only): when the report has one, the curves are read before forking.
+_CURVE_READERS = frozenset({"replay", "budget_importance", "lineage"})
 
 
 def _needs(display: Any) -> tuple[str, ...]:
@@ -526,6 +534,14 @@ def _render_forked(ctx: _Context, selected: list[Any], dpi: int, panels: bool, p
 
     _FORKED = (ctx, selected, dpi, panels)
     _preload()
+    if _CURVE_READERS.intersection(k for t, k in needs if t == "analysis"):
+        from hpviz.analysis._steps import curves
+
+        # read once here, before forking, for every process (the workers reuse them instead of reading
+        # the logs again, which would also copy the logs' memory pages into each of them); a failure is the
+        # analyses' to report
+        with contextlib.suppress(Exception):
+            curves(ctx.exp, ctx.objective)
     # Objects alive now stay out of the workers' garbage collections: a collection touches every object
     # it tracks, which would copy the experiment's memory pages into each forked worker.
     gc.freeze()

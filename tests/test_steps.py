@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 
 import numpy as np
 
 from hpviz import Experiment, Float, ReservoirLog, SearchSpace, Trial, TrialState
 from hpviz._metrics import log_curve
-from hpviz.analysis._steps import _GENERAL, _packed_curve, curves
+from hpviz.analysis._steps import _GENERAL, _packed_curve, curves, shared, trial_curve
 
 
 def _log(rng: random.Random, kind: str) -> ReservoirLog:
@@ -70,3 +71,29 @@ def test_curves_of_an_experiment_match_the_general_rule():
     for s, v, (_, c) in zip(cs.steps, cs.values, want):
         np.testing.assert_array_equal(s, c[0])
         np.testing.assert_array_equal(v, c[1])
+
+
+def test_shared_reads_each_experiments_curves_once_and_only_in_its_thread():
+    rng = random.Random(2)
+    trials = [Trial(i, {"x": rng.random()}, {"loss": rng.random()}, TrialState.COMPLETE,
+                    log=_log(rng, rng.choice(("scalar", "loss", "two")))) for i in range(40)]
+    exp = Experiment(SearchSpace({"x": Float(0.0, 1.0)}), {"loss": "min"}, trials)
+    other = Experiment(SearchSpace({"x": Float(0.0, 1.0)}), {"loss": "min"}, trials[:10])
+    alone, n_other = curves(exp, "loss"), len(curves(other, "loss"))
+    assert curves(exp, "loss") is not alone  # no sharing outside the block
+    seen = []
+    with shared():
+        cs = curves(exp, "loss")
+        assert curves(exp, "loss") is cs  # read once
+        assert curves(other, "loss") is not cs and len(curves(other, "loss")) == n_other
+        assert [t.number for t in cs.trials] == [t.number for t in alone.trials]
+        for t, s, v, s0, v0 in zip(cs.trials, cs.steps, cs.values, alone.steps, alone.values):
+            np.testing.assert_array_equal(s, s0)
+            np.testing.assert_array_equal(v, v0)
+            got = trial_curve(t, "loss")
+            assert got[0] is s and got[1] is v  # each trial's curve is the shared one
+        thread = threading.Thread(target=lambda: seen.append(curves(exp, "loss")))
+        thread.start()
+        thread.join()
+        assert seen[0] is not cs  # another thread reads its own
+    assert curves(exp, "loss") is not cs  # the block ended

@@ -9,9 +9,11 @@ for an objective is chosen by the one logged-metric rule of
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +21,27 @@ import numpy as np
 from hpviz._metrics import FALLBACK_METRIC, finite_sorted, log_curve
 from hpviz.schema import Experiment, Trial, TrialState
 
-__all__ = ["Curves", "curves", "oriented", "trial_curve"]
+__all__ = ["Curves", "curves", "oriented", "shared", "trial_curve"]
+
+#: Inside :func:`shared`: ``(curves by (id(experiment), objective), curve by (id(trial), objective))``, each
+#: entry holding its experiment or trial (so that no other object takes its id meanwhile).
+_SHARED: contextvars.ContextVar[tuple[dict, dict] | None] = contextvars.ContextVar("hpviz_shared_curves",
+                                                                                    default=None)
+
+
+@contextlib.contextmanager
+def shared() -> Iterator[None]:
+    """Within the block, :func:`curves` of an experiment and objective is read from the logs once and then
+    reused, and so is each of its trials' :func:`trial_curve`: the report's analyses (replay, budget
+    importance, the pruning finding, lineage) read the same logs. The same arrays are returned (every user
+    only reads them). Only the calling thread sees it (a context variable; processes forked inside the
+    block too); the experiments and their logs must not change inside the block (a report only reads them).
+    """
+    token = _SHARED.set(({}, {}))
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 @dataclass(frozen=True)
@@ -121,12 +143,22 @@ def _packed_curve(log: object, objective: str) -> object:
 
 def trial_curve(trial: Trial, objective: str) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`hpviz._metrics.log_curve` of one trial: from the packed columns when its log allows."""
+    memo = _SHARED.get()
+    if memo is not None:
+        hit = memo[1].get((id(trial), objective))
+        if hit is not None and hit[0] is trial:
+            return hit[1]
     c = _packed_curve(trial.log, objective) if trial.log is not None else _GENERAL
     return log_curve(trial, objective) if c is _GENERAL else c
 
 
 def curves(exp: Experiment, objective: str) -> Curves:
     """Every COMPLETE or PRUNED trial with a logged curve for ``objective`` (feasible trials only)."""
+    memo = _SHARED.get()
+    if memo is not None:
+        hit = memo[0].get((id(exp), objective))
+        if hit is not None and hit[0] is exp:
+            return hit[1]
     rows: list[tuple[Trial, np.ndarray, np.ndarray]] = []
     for t in exp.trials:
         if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.feasible or t.log is None:
@@ -134,8 +166,12 @@ def curves(exp: Experiment, objective: str) -> Curves:
         c = trial_curve(t, objective)
         if c is not None:
             rows.append((t, c[0], c[1]))
-    return Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),
-                  tuple(r[1] for r in rows), tuple(r[2] for r in rows))
+    out = Curves(objective, exp.objectives[objective], tuple(r[0] for r in rows),
+                 tuple(r[1] for r in rows), tuple(r[2] for r in rows))
+    if memo is not None:
+        memo[0][(id(exp), objective)] = (exp, out)
+        memo[1].update(((id(t), objective), (t, (s, v))) for t, s, v in rows)
+    return out
 
 
 def oriented(values: np.ndarray, direction: str) -> np.ndarray:
