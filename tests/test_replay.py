@@ -11,7 +11,7 @@ from families import late_bloomers
 
 import hpviz
 from hpviz import Float, ReservoirLog, SearchSpace, Trial, TrialState
-from hpviz.analysis.replay import MIN_TRIALS, Replay, replay
+from hpviz.analysis.replay import MIN_TRIALS, Replay, _stop_worse, replay
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -150,3 +150,25 @@ def test_ray_advice_names_the_scheduler_setting():
     r = replay(exp)
     k, eta = int(r.sentinel_step), r.reduction_factor
     assert f"ASHAScheduler(grace_period={k}, reduction_factor={eta}, max_t=40)" in r.advice
+
+
+def test_stop_worse_stops_what_a_stable_sort_would():
+    """The worst ``n`` finite values, the first of equal ones: as the first ``n`` of a stable descending sort."""
+    def by_sorting(v, n_stop):
+        kept = np.ones(v.size, bool)
+        finite = np.flatnonzero(np.isfinite(v))
+        if n_stop > 0 and finite.size:
+            kept[finite[np.argsort(-v[finite], kind="stable")][:n_stop]] = False
+        return kept
+
+    rng = np.random.default_rng(0)
+    for k in range(3000):
+        size = int(rng.integers(0, 40))
+        if k % 3 == 0:
+            v = rng.normal(size=size)
+        elif k % 3 == 1:  # many ties
+            v = rng.integers(-2, 3, size=size).astype(float)
+        else:  # signed zeros, infinities and NaNs
+            v = rng.choice([0.0, -0.0, 1.0, -1.0, math.nan, math.inf, -math.inf], size=size)
+        for n_stop in (-1, 0, 1, size // 2, size - 1, size, size + 2, int(rng.integers(0, size + 2))):
+            np.testing.assert_array_equal(_stop_worse(v, n_stop), by_sorting(v, n_stop))
