@@ -7,7 +7,8 @@ import pytest
 
 import hpviz
 from hpviz import Categorical, Float, Int, SearchSpace, Trial, TrialState
-from hpviz.analysis.coverage import THIN_RATIO, Coverage, coverage
+from hpviz._numbers import MISSING
+from hpviz.analysis.coverage import THIN_RATIO, Coverage, _unit, coverage
 
 SPACE = SearchSpace({"lr": Float(1e-4, 1e-1, log=True), "depth": Int(1, 8), "act": Categorical(["relu", "tanh", "gelu"])})
 
@@ -66,3 +67,20 @@ def test_bad_input():
         coverage(_exp(_random(1, 0)))
     with pytest.raises(hpviz.SchemaError, match="seed must be an integer"):
         coverage(_exp(_random(5, 0)), seed="x")
+
+
+def test_unit_scale_of_plain_numbers_is_the_general_rules():
+    """A column of plain numbers (read at C speed) maps as the value-by-value rule maps it: forced here by a
+    string at the end, which the rule skips (NaN)."""
+    rng = np.random.default_rng(3)
+    for param in (Float(-5.0, 5.0), Float(1e-5, 1e-1, log=True), Int(8, 512, log=True), Int(1, 9)):
+        for _ in range(50):
+            vals = [float(rng.uniform(-6, 600)) if rng.random() < 0.6 else int(rng.integers(-3, 600))
+                    for _ in range(int(rng.integers(0, 40)))]
+            vals += [np.nan, np.inf, np.float32(rng.uniform(0, 1)), np.int64(4)] if rng.random() < 0.5 else []
+            fast, general = _unit(param, vals), _unit(param, [*vals, "x"])
+            np.testing.assert_array_equal(fast, general[:-1])
+            assert np.isnan(general[-1])
+    choices = Categorical(["a", 1, 2.0, True, None])
+    got = _unit(choices, ["a", MISSING, 1, True, 1.0, None, "b", 2.0])
+    np.testing.assert_array_equal(got, [0.1, np.nan, 0.3, 0.7, np.nan, 0.9, np.nan, 0.5])

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
+from hpviz._numbers import _FAST_TYPES, MISSING, choice_codes
 from hpviz._richrepr import RichResult
 from hpviz._validate import keywords_checked
 from hpviz.convert import experiment as _to_experiment
@@ -140,17 +141,20 @@ def _unit(param: Any, values: list[Any]) -> np.ndarray:
     """Values on the search scale mapped to [0, 1] (NaN for inactive / unusable)."""
     out = np.full(len(values), np.nan)
     if isinstance(param, Categorical):
-        m = len(param.choices)
-        for i, v in enumerate(values):
-            c = param.index(v) if v is not _ABSENT else -1
-            if c >= 0:
-                out[i] = (c + 0.5) / m
+        codes = choice_codes(param, values)  # param.index of each value (-1 when inactive), at C speed
+        ok = codes >= 0
+        out[ok] = (codes[ok] + 0.5) / len(param.choices)
         return out
-    ok = [i for i, v in enumerate(values)
-          if v is not _ABSENT and isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)]
-    if not ok:
+    if set(map(type, values)) <= _FAST_TYPES:  # the usual column (plain numbers): checked at C speed
+        raw = np.asarray(values, dtype=float)
+        ok = np.isfinite(raw)
+        raw = raw[ok]
+    else:
+        ok = [i for i, v in enumerate(values) if v is not MISSING and isinstance(v, numbers.Real)
+              and not isinstance(v, bool) and math.isfinite(v)]
+        raw = np.array([float(values[i]) for i in ok])
+    if not raw.size:
         return out
-    raw = np.array([float(values[i]) for i in ok])
     lo, hi = param.low, param.high
     raw = np.clip(raw, lo, hi)
     if isinstance(param, Int) and not param.log:
@@ -160,9 +164,6 @@ def _unit(param: Any, values: list[Any]) -> np.ndarray:
         a, b = param.search_bounds
     out[ok] = np.clip((s - a) / (b - a), 0.0, 1.0)
     return out
-
-
-_ABSENT = object()
 
 
 def _reference(params: list[Any], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -237,7 +238,7 @@ def coverage(obj: Any, *, seed: int = 0) -> Coverage:
     if len(trials) > MAX_POINTS:
         keep = np.sort(rng.choice(len(trials), MAX_POINTS, replace=False))
         trials = [trials[i] for i in keep]
-    U = np.column_stack([_unit(p, [t.params.get(name, _ABSENT) for t in trials]) for name, p in space.items()])
+    U = np.column_stack([_unit(p, [t.params.get(name, MISSING) for t in trials]) for name, p in space.items()])
     rows = []
     for j, (name, p) in enumerate(space.items()):
         u = U[np.isfinite(U[:, j]), j]
