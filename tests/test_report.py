@@ -494,6 +494,25 @@ def test_forked_report_draws_what_the_serial_one_draws_in_both_processes(tmp_pat
     assert len(serial) >= 10 and forked == serial
 
 
+def test_forked_report_collects_garbage_less_often_and_restores_the_settings(tmp_path, medium, monkeypatch):
+    import gc
+
+    import hpviz.reporting as rep
+
+    seen = tmp_path / "thresholds"
+
+    def worker(real, *args, **kwargs):
+        with open(seen, "a") as f:
+            f.write(f"{gc.get_threshold()}\n")
+        return real(*args, **kwargs)
+
+    pids = _in_workers(monkeypatch, tmp_path, worker)
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    hpviz.report(medium, tmp_path / "r", n_trees=8)
+    assert len(pids()) == 2 and set(seen.read_text().split("\n")) - {""} == {str(rep._REPORT_GC_THRESHOLDS)}
+    assert gc.get_threshold() == before != rep._REPORT_GC_THRESHOLDS and gc.get_freeze_count() == frozen
+
+
 def test_forked_report_survives_a_dying_worker(tmp_path, medium, monkeypatch):
     import os
 
