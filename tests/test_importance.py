@@ -442,6 +442,21 @@ def test_trees_are_those_of_scikit_learns_forest(d, n):
     np.testing.assert_array_equal(ours.feature_importances_, ref.feature_importances_)
 
 
+def test_equal_seeds_give_byte_identical_results_whichever_thread_fits_which_tree():
+    """The trees grow on two threads that share one generator each; which thread fits which tree varies from
+    call to call, so a tree keeping that generator would pickle differently each time (results cached or
+    hashed by their bytes would never match). The fitted trees carry their own seed, as a forest's do."""
+    import pickle
+
+    rng = np.random.default_rng(3)
+    space = SearchSpace({f"x{i}": Float(0.0, 1.0) for i in range(6)})
+    trials = [Trial(i, {f"x{j}": float(v) for j, v in enumerate(row)}, {"value": float(row[0] * row[1] + row[2])})
+              for i, row in enumerate(rng.random((120, 6)))]
+    exp = Experiment(space, {"value": "min"}, trials)
+    first = pickle.dumps(hpviz.importance(exp, pairs=True, n_trees=32))
+    assert all(pickle.dumps(hpviz.importance(exp, pairs=True, n_trees=32)) == first for _ in range(3))
+
+
 def test_trees_decomposed_as_they_grow_give_the_whole_forests_results():
     """The forest is decomposed in batches of trees as they finish growing; chunks of any size give the same
     numbers, bit for bit, as the whole forest at once (every sum adds the same terms in the same order)."""

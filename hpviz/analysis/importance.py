@@ -658,7 +658,9 @@ def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Grow
         state.seed(int(tree_seed))  # the tree draws its splitter's seed from it when the fit starts
         tree = DecisionTreeRegressor(**options, random_state=state)
         with config_context(skip_parameter_validation=True):  # thread-local: set in the worker
-            return tree.fit(X32, y64, sample_weight=weight, check_input=False)
+            tree.fit(X32, y64, sample_weight=weight, check_input=False)
+        tree.random_state = int(tree_seed)  # the tree's parameters as RandomState(tree_seed) gives them, not the
+        return tree  # thread's generator (whose state depends on which trees that thread fitted)
 
     return _Growing(grow, seeds)
 
