@@ -39,14 +39,14 @@ Encoding (documented in ``docs/importance.md``):
 
 :func:`importance` runs named steps: usable trials, stratified sample,
 forest, pair screening, per-tree decomposition, individual and pairwise
-fractions, marginal tables (2-D ones built when asked for). Each parameter's
+fractions, marginal tables (each built when first read). Each parameter's
 column is read from the trials once per call (``TrialValues``) and shared by
 the encoding, the binned shares, the placement test and the pair test. The
-placement test and, with every pair tested, the pair test need no forest: they
-run on a thread of their own while the trees grow, and the main thread
-decomposes the trees finished so far while the others grow (in order,
-batches of at least ``_STREAM_TREES``: the results do not depend on the
-batches or the threads).
+trees grow on two threads; the placement test and, with every pair tested,
+the pair test need no forest: the main thread runs them while the first trees
+grow, then decomposes the trees finished so far while the others grow (in
+order, batches of at least ``_STREAM_TREES``: the results do not depend on
+the batches or the threads).
 """
 
 from __future__ import annotations
