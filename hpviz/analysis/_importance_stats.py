@@ -482,6 +482,9 @@ def pair_pvalues_of(exp: Any, objective: str, names: Sequence[str], keys: Sequen
     while the forest grows."""
     from hpviz.analysis import importance as fanova
 
+    keys = list(keys)
+    if not keys:
+        return {}
     names = list(names)
     selected, analysed, _ = fanova._round_spaces(exp, rounds, space)
     used = [t for t in exp.completed(objective) if t.round in selected
@@ -502,14 +505,11 @@ def pair_pvalues_of(exp: Any, objective: str, names: Sequence[str], keys: Sequen
                                bins=int(np.clip(min(n_bins(n), 1 + n // (5 * max(len(names), 1))), 2, MAX_BINS)))
     additive, _ = additive_fit(codes, y, nbins)
     resid = y - additive
-    keys = list(keys)
     if not resid.std() > ADDITIVE_EXACT * np.ptp(y):
         return {k: 1.0 for k in keys}  # additive on the bins up to rounding: no interaction to show
     R = np.vstack([resid] + [rng.permutation(resid) for _ in range(int(refits))])
     coarse, ncoarse = trial_codes(analysed, names, used, bins=grid_bins(len(used)), values=values)
     pos = {k: j for j, k in enumerate(names)}
-    if not keys:
-        return {}
     stats_ = pair_statistics_many(R, coarse, ncoarse, [(pos[a], pos[b]) for a, b in keys],
                                   s2=float(R.var(axis=1).mean()))
     null_max = stats_[:, 1:].max(axis=0)

@@ -665,14 +665,6 @@ def _grow_forest(X: np.ndarray, y: np.ndarray, n_trees: int, seed: int) -> _Grow
     return _Growing(grow, seeds)
 
 
-def _forest_free(exp: Any, objective: str, analysed: dict[str, Any], names: list[str], used: list[Any],
-                 values: TrialValues, pairs: list[tuple[str, str]], **test: Any) -> tuple[float, dict | None]:
-    """The analyses that need no forest: the placement test's p-value, and the pair test's p-values of ``pairs``
-    (``None`` when there are none: the test then runs on the result's pairs)."""
-    placement = placement_pvalue(analysed, names, used, values)
-    return placement, (pair_pvalues_of(exp, objective, names, pairs, values=values, **test) if pairs else None)
-
-
 def _screen(forest: _Forest, d: int, top: int) -> list[tuple[int, int]]:
     """Pairs among the ``top`` parameters with the largest impurity importance (all pairs when ``top == d``).
 
@@ -1050,10 +1042,10 @@ def importance(
     y = y_all if sample is None else y_all[sample]
     d = len(enc.names)
     pvalues = None  # of the pair test, when it ran early
-    placement = None  # of the placement test, when it ran early
     if np.ptp(y) == 0:
         pair_idx = [(i, j) for i in range(top) for j in range(i + 1, top)]
         dec, source = _constant(enc, y, pair_idx, objective)
+        placement = placement_pvalue(analysed, enc.names, used, values)
     else:
         growing = _grow_forest(X, y, n_trees, seed)
         done = None
@@ -1065,8 +1057,10 @@ def importance(
         # processes alternating, 27 x 9 calls: 74.5 ms a call (123.5 ms CPU) on its thread, 71.7 (117.6) here.
         tested = [(enc.names[i], enc.names[j]) for i, j in every] if pair_test and top >= d else []
         try:
-            placement, pvalues = _forest_free(exp, objective, analysed, enc.names, used, values, tested,
-                                              refits=int(pair_test), seed=seed, rounds=rounds, space=space)
+            placement = placement_pvalue(analysed, enc.names, used, values)
+            if tested:
+                pvalues = pair_pvalues_of(exp, objective, enc.names, tested, refits=int(pair_test), seed=seed,
+                                          rounds=rounds, space=space, values=values)
             if top >= d and not (screen and d >= SCREEN_MIN_PARAMS):  # every pair, no refit: decompose as they grow
                 done = decompose_forest(growing.batches(_STREAM_TREES), enc.lo, enc.hi, enc.grid_points,
                                         enc.grid2_points, every, surfaces=False)
@@ -1105,8 +1099,6 @@ def importance(
         marginal_trials=pd.Series([over[k] for k in enc.names], index=enc.names, name="marginal_trials"),
     )
     binned = binned_shares(analysed, enc.names, used, y_all, result, values)[order]  # in the order of individual
-    if placement is None:
-        placement = placement_pvalue(analysed, enc.names, used, values)
     result = dataclasses.replace(result, individual_binned=pd.Series(binned, index=individual.index,
                                                                      name="importance_binned"),
                                  placement_p=placement)
