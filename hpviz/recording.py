@@ -311,9 +311,9 @@ class _RenderWorker:
         self._cancel = False  # set by abort(): the render in flight, or the one about to start, stops
         self._killed = False  # set by abort() when it stopped the process
         # What the process holds after the last request it answered: the trials by number (the very
-        # objects sent), the process holding them and the request's id. None: nothing (send everything).
+        # objects sent) and the request's id. None: nothing (send everything); a process stopped or
+        # started anew (``_close``) holds nothing.
         self._held: dict[int, Trial] | None = None
-        self._held_by: Any = None
         self._held_id = 0
         self._requests = 0
         #: (trials in the last request's file, trials in its snapshot): for tests and benchmarks.
@@ -378,13 +378,13 @@ class _RenderWorker:
     def _render(self, exp: Experiment, target: Path, options: Mapping[str, Any]) -> Path:
         proc = self._ensure()
         with tempfile.TemporaryDirectory(prefix="hpviz-render-") as tmp:
-            held = self._held if self._held_by is proc else None
+            held = self._held
             reply = self._send(proc, exp, held, target, options, Path(tmp))
             if reply.get("rebase") and held is not None:  # the process holds another base: send everything
                 reply = self._send(proc, exp, None, target, options, Path(tmp))
         if not reply.get("ok"):
             raise RuntimeError(reply.get("error") or "the report process failed")
-        self._held, self._held_by, self._held_id = {t.number: t for t in exp.trials}, proc, self._requests
+        self._held, self._held_id = {t.number: t for t in exp.trials}, self._requests
         return target
 
     def _send(self, proc: Any, exp: Experiment, held: Mapping[int, Trial] | None, target: Path,
@@ -423,6 +423,7 @@ class _RenderWorker:
 
     def _close(self) -> None:
         proc, self._proc = self._proc, None
+        self._held = None  # the next process starts with nothing
         if proc is not None:
             with contextlib.suppress(OSError, ValueError):
                 assert proc.stdin is not None
